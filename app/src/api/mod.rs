@@ -1,0 +1,61 @@
+//! Server functions: the dashboard's API. Each one is thin: read the session, call
+//! the domain, map the error. Endpoints are stable (`/rpc/...`) so they can be
+//! called and tested like any HTTP API, and they never collide with the Jackson-
+//! compatible `/api/...` routes.
+
+pub mod auth;
+pub mod ory;
+pub mod products;
+pub mod teams;
+
+#[cfg(feature = "ssr")]
+pub(crate) mod ssr {
+    use crate::error::AppError;
+    use gatehouse_domain::Services;
+    use tower_sessions::Session;
+
+    pub const USER_ID: &str = "user_id";
+
+    pub fn services() -> Result<Services, AppError> {
+        leptos::prelude::use_context::<Services>().ok_or_else(|| {
+            tracing::error!("Services missing from the Leptos context");
+            AppError::Internal {
+                reference: "no-services".into(),
+            }
+        })
+    }
+
+    pub async fn session() -> Result<Session, AppError> {
+        leptos_axum::extract::<Session>().await.map_err(|e| {
+            tracing::error!(error = %e, "session layer missing");
+            AppError::Internal {
+                reference: "no-session".into(),
+            }
+        })
+    }
+
+    /// The signed-in user's id, or `Unauthenticated` (401).
+    pub async fn user_id() -> Result<String, AppError> {
+        let session = session().await?;
+        match session.get::<String>(USER_ID).await {
+            Ok(Some(id)) => Ok(id),
+            Ok(None) => Err(gatehouse_domain::DomainError::Unauthenticated.into()),
+            Err(e) => {
+                tracing::warn!(error = %e, "session could not be read");
+                Err(gatehouse_domain::DomainError::Unauthenticated.into())
+            }
+        }
+    }
+
+    /// Start a fresh session for `user_id` (new id: no session fixation).
+    pub async fn sign_in(user_id: &str) -> Result<(), AppError> {
+        let session = session().await?;
+        session.cycle_id().await.map_err(internal)?;
+        session.insert(USER_ID, user_id).await.map_err(internal)?;
+        Ok(())
+    }
+
+    pub fn internal(e: impl std::fmt::Display) -> AppError {
+        gatehouse_domain::DomainError::Internal(e.to_string()).into()
+    }
+}

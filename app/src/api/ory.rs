@@ -1,0 +1,42 @@
+use gatehouse_core::views::OrySettingsView;
+use leptos::prelude::*;
+
+use crate::error::AppError;
+
+#[server(prefix = "/rpc", endpoint = "ory/get")]
+pub async fn get_ory_settings(team: String, product: String) -> Result<OrySettingsView, AppError> {
+    use super::ssr;
+    let user_id = ssr::user_id().await?;
+    Ok(ssr::services()?
+        .ory_settings(&user_id, &team, &product)
+        .await?)
+}
+
+/// Save and verify. An empty `token` keeps the stored one.
+#[server(prefix = "/rpc", endpoint = "ory/save")]
+pub async fn save_ory_settings(
+    team: String,
+    product: String,
+    token: String,
+    project_id: String,
+) -> Result<OrySettingsView, AppError> {
+    use super::ssr;
+    let user_id = ssr::user_id().await?;
+    let token = if token.trim().is_empty() {
+        None
+    } else {
+        Some(token.into())
+    };
+    Ok(ssr::services()?
+        .save_ory_settings(&user_id, &team, &product, token, &project_id)
+        .await?)
+}
+
+#[server(prefix = "/rpc", endpoint = "ory/disconnect")]
+pub async fn disconnect_ory(team: String, product: String) -> Result<OrySettingsView, AppError> {
+    use super::ssr;
+    let user_id = ssr::user_id().await?;
+    Ok(ssr::services()?
+        .disconnect_ory(&user_id, &team, &product)
+        .await?)
+}

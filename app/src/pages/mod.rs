@@ -1,0 +1,15 @@
+//! One module per page.
+
+mod auth;
+mod home;
+mod invite;
+mod members;
+mod product_settings;
+mod products;
+
+pub use auth::{LoginPage, SignupPage};
+pub use home::{HomePage, NewTeamPage, NotFoundPage, TeamHome};
+pub use invite::InvitePage;
+pub use members::MembersPage;
+pub use product_settings::{ProductHome, ProductSettingsPage};
+pub use products::ProductsPage;

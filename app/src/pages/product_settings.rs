@@ -1,0 +1,465 @@
+use gatehouse_core::views::{OrySettingsView, ProductDetail};
+use gatehouse_core::RedirectUrlList;
+use leptos::prelude::*;
+use leptos_meta::Title;
+use leptos_router::components::Redirect;
+use leptos_router::hooks::use_params_map;
+
+use crate::api::ory::{get_ory_settings, DisconnectOry, SaveOrySettings};
+use crate::api::products::{
+    get_product, list_api_keys, product_deletion_impact, CreateApiKey, DeleteProduct, RevokeApiKey,
+    UpdateProduct,
+};
+use crate::components::*;
+use crate::format;
+
+/// `/teams/{team}/products/{product}` → its settings.
+#[component]
+pub fn ProductHome() -> impl IntoView {
+    let params = use_params_map();
+    let (team, product) = params.with_untracked(|p| {
+        (
+            p.get("team").unwrap_or_default(),
+            p.get("product").unwrap_or_default(),
+        )
+    });
+    view! { <Redirect path=format!("/teams/{team}/products/{product}/settings/general") /> }
+}
+
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Tab {
+    General,
+    ApiKeys,
+    Ory,
+}
+
+impl Tab {
+    fn parse(s: &str) -> Option<Self> {
+        match s {
+            "general" => Some(Tab::General),
+            "api-keys" => Some(Tab::ApiKeys),
+            "ory" => Some(Tab::Ory),
+            _ => None,
+        }
+    }
+    fn slug(self) -> &'static str {
+        match self {
+            Tab::General => "general",
+            Tab::ApiKeys => "api-keys",
+            Tab::Ory => "ory",
+        }
+    }
+    fn label(self) -> &'static str {
+        match self {
+            Tab::General => "General",
+            Tab::ApiKeys => "API keys",
+            Tab::Ory => "Ory Integration",
+        }
+    }
+}
+
+#[component]
+pub fn ProductSettingsPage() -> impl IntoView {
+    let team = use_team();
+    let team_id = team.id();
+    let params = use_params_map();
+    let product_id = move || params.with(|p| p.get("product").unwrap_or_default());
+    let tab = move || params.with(|p| p.get("tab").and_then(|t| Tab::parse(&t)));
+    let update = ServerAction::<UpdateProduct>::new();
+    let updated = successes(update.value());
+    let product = {
+        let team_id = team_id.clone();
+        Resource::new(
+            move || (product_id(), updated.get()),
+            move |(p, _)| get_product(team_id.clone(), p),
+        )
+    };
+
+    view! {
+        <Suspense fallback=|| view! { <p class="text-sm text-slate-500">"Loading…"</p> }>
+            {
+                let team_id = team_id.clone();
+                move || {
+                    let team_id = team_id.clone();
+                    Suspend::new(async move {
+                        let product = match product.await {
+                            Ok(p) => p,
+                            Err(e) => return view! { <ErrorPanel error=e /> }.into_any(),
+                        };
+                        let Some(current) = tab() else {
+                            return view! { <crate::pages::NotFoundPage /> }.into_any();
+                        };
+                        let base = format!("/teams/{}/products/{}/settings", team_id, product.id);
+                        let id = product.id.clone();
+                        view! {
+                            <Title text=product.name.clone() />
+                            <p class="text-sm"><a class="text-indigo-600 hover:underline" href=format!("/teams/{team_id}/products")>"← Products"</a></p>
+                            <h1 class="mt-2 text-2xl font-semibold" data-testid="product-name">{product.name.clone()}</h1>
+                            <div class="mt-1 flex items-center gap-2 text-sm text-slate-600">
+                                "Product ID" <code class="rounded bg-slate-100 px-2 py-0.5 text-xs" data-testid="product-id">{id.clone()}</code>
+                                <CopyButton text=id label="Copy ID" />
+                            </div>
+                            <nav class="mt-6 flex gap-1 border-b border-slate-200" role="tablist">
+                                {[Tab::General, Tab::ApiKeys, Tab::Ory].into_iter().map(|t| {
+                                    let active = t == current;
+                                    let class = if active {
+                                        "-mb-px border-b-2 border-indigo-600 px-4 py-2 text-sm font-semibold text-indigo-700"
+                                    } else {
+                                        "px-4 py-2 text-sm font-medium text-slate-600 hover:text-slate-900"
+                                    };
+                                    view! { <a href=format!("{base}/{}", t.slug()) class=class role="tab" aria-selected=active.to_string()>{t.label()}</a> }
+                                }).collect_view()}
+                            </nav>
+                            <div class="mt-6">
+                                <ReadOnlyNote />
+                                {match current {
+                                    Tab::General => view! { <GeneralTab product=product.clone() update=update /> }.into_any(),
+                                    Tab::ApiKeys => view! { <ApiKeysTab product=product.clone() /> }.into_any(),
+                                    Tab::Ory => view! { <OryTab product=product.clone() /> }.into_any(),
+                                }}
+                            </div>
+                        }.into_any()
+                    })
+                }
+            }
+        </Suspense>
+    }
+}
+
+#[component]
+fn GeneralTab(product: ProductDetail, update: ServerAction<UpdateProduct>) -> impl IntoView {
+    let team = use_team();
+    let writable = !team.read_only();
+    let value = update.value();
+    let saved = Signal::derive(move || {
+        value.with(|v| matches!(v, Some(Ok(_))).then(|| "Saved.".to_string()))
+    });
+    let lines = product.redirect_urls.join("\n");
+    let default_url = product.default_redirect_url.clone().unwrap_or_default();
+    let (team_id, product_id) = (product.team_id.clone(), product.id.clone());
+    let (name, description) = (product.name.clone(), product.description.clone());
+
+    // Live check of the redirect list, as the user types.
+    let (urls_text, set_urls_text) = signal(lines.clone());
+    let (default_text, set_default_text) = signal(default_url.clone());
+    let urls_check = Signal::derive(move || {
+        RedirectUrlList::parse(&urls_text.get(), &default_text.get())
+            .err()
+            .map(|e| (e.field, e.message))
+    });
+    let urls_message = {
+        let server = field_error(value, "redirect_urls");
+        Signal::derive(move || match urls_check.get() {
+            Some((f, m)) if f == "redirect_urls" => Some(m),
+            _ => server.get(),
+        })
+    };
+    let default_message = {
+        let server = field_error(value, "default_redirect_url");
+        Signal::derive(move || match urls_check.get() {
+            Some((f, m)) if f == "default_redirect_url" => Some(m),
+            _ => server.get(),
+        })
+    };
+
+    view! {
+        <ActionForm action=update attr:class="max-w-2xl space-y-5">
+            <input type="hidden" name="team" value=team_id />
+            <input type="hidden" name="product" value=product_id />
+            <div>
+                <label class=LABEL for="name">"Name"</label>
+                <input class=INPUT id="name" name="name" value=name required maxlength="80" disabled=!writable />
+                <FieldMessage message=field_error(value, "name") id="name-error" />
+            </div>
+            <div>
+                <label class=LABEL for="description">"Description"</label>
+                <textarea class=INPUT id="description" name="description" rows="2" maxlength="500" disabled=!writable prop:value=description></textarea>
+                <FieldMessage message=field_error(value, "description") id="description-error" />
+            </div>
+            <div>
+                <label class=LABEL for="redirect_urls">"Allowed redirect URLs"</label>
+                <p class="text-xs text-slate-500">"One per line, matched exactly. https only, except http://localhost for development."</p>
+                <textarea
+                    class=format!("{INPUT} font-mono")
+                    id="redirect_urls"
+                    name="redirect_urls"
+                    rows="4"
+                    disabled=!writable
+                    prop:value=lines
+                    on:input=move |ev| set_urls_text.set(event_target_value(&ev))
+                ></textarea>
+                <FieldMessage message=urls_message id="redirect-urls-error" />
+            </div>
+            <div>
+                <label class=LABEL for="default_redirect_url">"Default redirect URL"</label>
+                <input
+                    class=format!("{INPUT} font-mono")
+                    id="default_redirect_url"
+                    name="default_redirect_url"
+                    value=default_url
+                    disabled=!writable
+                    on:input=move |ev| set_default_text.set(event_target_value(&ev))
+                />
+                <FieldMessage message=default_message id="default-redirect-url-error" />
+            </div>
+            <ErrorBox message=form_error(value, &["name", "description", "redirect_urls", "default_redirect_url"]) />
+            <SuccessBox message=saved />
+            {writable.then(|| view! {
+                <button type="submit" class=BUTTON disabled=move || update.pending().get()>"Save changes"</button>
+            })}
+        </ActionForm>
+        {writable.then(|| view! { <DangerZone product=product /> })}
+    }
+}
+
+#[component]
+fn DangerZone(product: ProductDetail) -> impl IntoView {
+    let (open, set_open) = signal(false);
+    let delete = ServerAction::<DeleteProduct>::new();
+    let team_id = StoredValue::new(product.team_id.clone());
+    let product_id = StoredValue::new(product.id.clone());
+    let name = StoredValue::new(product.name.clone());
+    let impact = Resource::new(
+        move || open.get(),
+        move |open| async move {
+            if open {
+                product_deletion_impact(team_id.get_value(), product_id.get_value())
+                    .await
+                    .map(Some)
+            } else {
+                Ok(None)
+            }
+        },
+    );
+    view! {
+        <section class="mt-12 max-w-2xl rounded-lg border border-red-200 bg-white p-6">
+            <h2 class="text-lg font-semibold text-red-700">"Delete this product"</h2>
+            <Show
+                when=move || open.get()
+                fallback=move || view! {
+                    <button type="button" class=format!("{BUTTON_DANGER} mt-3") on:click=move |_| set_open.set(true)>"Delete product…"</button>
+                }
+            >
+                <Suspense fallback=|| ()>
+                    {move || Suspend::new(async move {
+                        let what = match impact.await {
+                            Ok(Some(i)) => {
+                                let mut parts = vec![
+                                    format!("the product “{}”", i.product_name),
+                                    format::plural(i.api_keys, "API key", "API keys"),
+                                    format::plural(i.connections, "SSO connection", "SSO connections"),
+                                ];
+                                if i.ory_connected {
+                                    parts.push("its Ory Integration settings".to_string());
+                                }
+                                parts.join(", ")
+                            }
+                            _ => "this product and everything under it".to_string(),
+                        };
+                        view! {
+                            <p class="mt-2 text-sm text-slate-700" data-testid="delete-impact">"This permanently deletes " {what} ". Apps using this product ID will stop being able to sign users in."</p>
+                        }
+                    })}
+                </Suspense>
+                <ActionForm action=delete attr:class="mt-4 space-y-3">
+                    <input type="hidden" name="team" value=team_id.get_value() />
+                    <input type="hidden" name="product" value=product_id.get_value() />
+                    <label class=LABEL for="confirm_name">"Type " <strong>{name.get_value()}</strong> " to confirm"</label>
+                    <input class=INPUT id="confirm_name" name="confirm_name" autocomplete="off" />
+                    <FieldMessage message=field_error(delete.value(), "confirm_name") id="confirm-error" />
+                    <ErrorBox message=form_error(delete.value(), &["confirm_name"]) />
+                    <div class="flex gap-2">
+                        <button type="submit" class=BUTTON_DANGER>"Delete permanently"</button>
+                        <button type="button" class=BUTTON_SECONDARY on:click=move |_| set_open.set(false)>"Cancel"</button>
+                    </div>
+                </ActionForm>
+            </Show>
+        </section>
+    }
+}
+
+#[component]
+fn ApiKeysTab(product: ProductDetail) -> impl IntoView {
+    let team = use_team();
+    let writable = !team.read_only();
+    let create = ServerAction::<CreateApiKey>::new();
+    let revoke = ServerAction::<RevokeApiKey>::new();
+    let (created, revoked) = (successes(create.value()), successes(revoke.value()));
+    let team_id = StoredValue::new(product.team_id.clone());
+    let product_id = StoredValue::new(product.id.clone());
+    let keys = Resource::new(
+        move || (created.get(), revoked.get()),
+        move |_| list_api_keys(team_id.get_value(), product_id.get_value()),
+    );
+    let value = create.value();
+    view! {
+        <p class="max-w-2xl text-sm text-slate-600">
+            "API keys authenticate calls to the admin API (" <code>"/api/v1/sso"</code> ") for this product: "
+            <code>"Authorization: Api-Key <key>"</code> ". Gatehouse keeps only a hash: copy a new key when it is shown."
+        </p>
+        {writable.then(|| view! {
+            <ActionForm action=create attr:class="mt-4 flex max-w-2xl items-end gap-3">
+                <input type="hidden" name="team" value=team_id.get_value() />
+                <input type="hidden" name="product" value=product_id.get_value() />
+                <div class="flex-1">
+                    <label class=LABEL for="key-name">"Key name"</label>
+                    <input class=INPUT id="key-name" name="name" placeholder="e.g. production" required maxlength="80" />
+                </div>
+                <button type="submit" class=BUTTON>"Create key"</button>
+            </ActionForm>
+        })}
+        <FieldMessage message=field_error(value, "name") id="key-name-error" />
+        <ErrorBox message=form_error(value, &["name"]) />
+        {move || value.get().and_then(Result::ok).map(|created| {
+            let secret = created.secret.clone();
+            view! {
+                <div class="mt-4 max-w-2xl rounded-md border border-green-200 bg-green-50 p-4 text-sm" data-testid="new-api-key">
+                    <p class="font-medium text-green-900">"Copy this key now. You will not see it again."</p>
+                    <div class="mt-2 flex items-center gap-2">
+                        <code class="break-all rounded bg-white px-2 py-1 text-xs" data-testid="api-key-secret">{secret.clone()}</code>
+                        <CopyButton text=secret />
+                    </div>
+                </div>
+            }
+        })}
+        <ErrorBox message=form_error(revoke.value(), &[]) />
+        <Transition fallback=|| ()>
+            {move || Suspend::new(async move {
+                match keys.await {
+                    Err(e) => view! { <ErrorPanel error=e /> }.into_any(),
+                    Ok(list) if list.is_empty() => view! { <p class="mt-6 text-sm text-slate-500">"No API keys yet."</p> }.into_any(),
+                    Ok(list) => view! {
+                        <table class="mt-6 w-full max-w-4xl overflow-hidden rounded-lg border border-slate-200 bg-white text-sm" data-testid="api-keys">
+                            <thead class="bg-slate-50 text-left text-slate-600">
+                                <tr><th class="px-4 py-2">"Name"</th><th class="px-4 py-2">"Key"</th><th class="px-4 py-2">"Created"</th><th class="px-4 py-2">"Last used"</th><th></th></tr>
+                            </thead>
+                            <tbody>
+                                {list.into_iter().map(|k| {
+                                    let key_id = k.id.clone();
+                                    let status = match (&k.revoked_at, writable) {
+                                        (Some(at), _) => view! { <span class="text-xs text-slate-500">"revoked " {format::date(at)}</span> }.into_any(),
+                                        (None, true) => view! {
+                                            <ActionForm action=revoke>
+                                                <input type="hidden" name="team" value=team_id.get_value() />
+                                                <input type="hidden" name="product" value=product_id.get_value() />
+                                                <input type="hidden" name="key" value=key_id />
+                                                <button type="submit" class="text-sm text-red-600 hover:underline">"Revoke"</button>
+                                            </ActionForm>
+                                        }.into_any(),
+                                        (None, false) => ().into_any(),
+                                    };
+                                    view! {
+                                        <tr class="border-t border-slate-100">
+                                            <td class="px-4 py-2">{k.name.clone()}</td>
+                                            <td class="px-4 py-2"><code class="text-xs">{k.hint.clone()}</code></td>
+                                            <td class="px-4 py-2">{format::date_time(&k.created_at)}</td>
+                                            <td class="px-4 py-2">{k.last_used_at.as_ref().map(format::date_time).unwrap_or_else(|| "never".into())}</td>
+                                            <td class="px-4 py-2 text-right">{status}</td>
+                                        </tr>
+                                    }
+                                }).collect_view()}
+                            </tbody>
+                        </table>
+                    }.into_any(),
+                }
+            })}
+        </Transition>
+    }
+}
+
+#[component]
+fn OryTab(product: ProductDetail) -> impl IntoView {
+    let team = use_team();
+    let writable = !team.read_only();
+    let save = ServerAction::<SaveOrySettings>::new();
+    let disconnect = ServerAction::<DisconnectOry>::new();
+    let (saved, disconnected) = (successes(save.value()), successes(disconnect.value()));
+    let team_id = StoredValue::new(product.team_id.clone());
+    let product_id = StoredValue::new(product.id.clone());
+    let settings = Resource::new(
+        move || (saved.get(), disconnected.get()),
+        move |_| get_ory_settings(team_id.get_value(), product_id.get_value()),
+    );
+    let (replacing, set_replacing) = signal(false);
+    // A successful save closes the form again.
+    Effect::new(move |_| {
+        if let Some(Ok(_)) = save.value().get() {
+            set_replacing.set(false);
+        }
+    });
+    let value = save.value();
+
+    view! {
+        <div class="max-w-2xl">
+            <p class="text-sm text-slate-600">
+                "Connect an Ory Network project. Gatehouse then mirrors every SSO connection of this product into it, so users
+                 who type their work email on the Ory login page get “Sign in with SSO”."
+            </p>
+            <Transition fallback=|| ()>
+                {move || Suspend::new(async move {
+                    let current: OrySettingsView = match settings.await {
+                        Ok(s) => s,
+                        Err(e) => return view! { <ErrorPanel error=e /> }.into_any(),
+                    };
+                    let connected = current.connected;
+                    let project_id_value = StoredValue::new(current.project_id.clone().unwrap_or_default());
+                    let summary = connected.then(|| view! {
+                        <dl class="mt-6 grid grid-cols-3 gap-x-4 gap-y-2 rounded-lg border border-slate-200 bg-white p-5 text-sm" data-testid="ory-connected">
+                            <dt class="text-slate-500">"Project"</dt>
+                            <dd class="col-span-2 font-medium" data-testid="ory-project-name">{current.project_name.clone()}</dd>
+                            <dt class="text-slate-500">"Slug"</dt>
+                            <dd class="col-span-2"><code data-testid="ory-project-slug">{current.project_slug.clone()}</code></dd>
+                            <dt class="text-slate-500">"Project ID"</dt>
+                            <dd class="col-span-2"><code class="text-xs">{current.project_id.clone()}</code></dd>
+                            <dt class="text-slate-500">"Token"</dt>
+                            <dd class="col-span-2"><code data-testid="ory-token-hint">{current.token_hint.clone()}</code></dd>
+                            <dt class="text-slate-500">"Verified"</dt>
+                            <dd class="col-span-2">{current.verified_at.as_ref().map(format::date_time)}</dd>
+                        </dl>
+                    });
+                    let controls = writable.then(|| view! {
+                        <Show
+                            when=move || !connected || replacing.get()
+                            fallback=move || view! {
+                                <div class="mt-4 flex gap-2">
+                                    <button type="button" class=BUTTON_SECONDARY on:click=move |_| set_replacing.set(true)>"Replace token"</button>
+                                    <ActionForm action=disconnect>
+                                        <input type="hidden" name="team" value=team_id.get_value() />
+                                        <input type="hidden" name="product" value=product_id.get_value() />
+                                        <button type="submit" class=BUTTON_DANGER>"Disconnect"</button>
+                                    </ActionForm>
+                                </div>
+                            }
+                        >
+                            <ActionForm action=save attr:class="mt-6 space-y-4" attr:data-testid="ory-form">
+                                <input type="hidden" name="team" value=team_id.get_value() />
+                                <input type="hidden" name="product" value=product_id.get_value() />
+                                <div>
+                                    <label class=LABEL for="ory-token">"Ory session token or workspace API key"</label>
+                                    <input class=format!("{INPUT} font-mono") id="ory-token" name="token" type="password" autocomplete="off" placeholder="ory_st_… or ory_wak_…" />
+                                    <p class="mt-1 text-xs text-slate-500">"Stored encrypted. It is never shown again."</p>
+                                    <FieldMessage message=field_error(value, "token") id="ory-token-error" />
+                                </div>
+                                <div>
+                                    <label class=LABEL for="ory-project">"Ory project ID"</label>
+                                    <input class=format!("{INPUT} font-mono") id="ory-project" name="project_id" value=project_id_value.get_value() placeholder="e.g. 3f1e…" />
+                                    <FieldMessage message=field_error(value, "project_id") id="ory-project-error" />
+                                </div>
+                                <ErrorBox message=form_error(value, &["token", "project_id"]) />
+                                <button type="submit" class=BUTTON disabled=move || save.pending().get()>
+                                    {move || if save.pending().get() { "Checking with Ory…" } else { "Save" }}
+                                </button>
+                            </ActionForm>
+                        </Show>
+                    });
+                    view! { {summary} {controls} }.into_any()
+                })}
+            </Transition>
+            <SuccessBox message=Signal::derive(move || value.with(|v| match v {
+                Some(Ok(s)) => Some(format!("Connected to Ory project “{}” ({}).", s.project_name.clone().unwrap_or_default(), s.project_slug.clone().unwrap_or_default())),
+                _ => None,
+            })) />
+            <ErrorBox message=form_error(disconnect.value(), &[]) />
+        </div>
+    }
+}

@@ -1,0 +1,15 @@
+//! Types shared by the Gatehouse server and its wasm dashboard.
+//!
+//! Everything here compiles to `wasm32-unknown-unknown`: no database, TLS, XML or
+//! crypto crates. Values that cross the wire between the dashboard and the server
+//! are validated by the constructors in [`validate`], so the browser can show the
+//! same message the server would (without a round trip) and the server never has to
+//! trust the browser.
+
+pub mod trial;
+pub mod validate;
+pub mod views;
+
+pub use validate::{
+    Email, FieldError, PasswordPolicy, ProductName, RedirectUrl, RedirectUrlList, TeamName,
+};

@@ -1,0 +1,151 @@
+//! View models: what the server sends to the dashboard. Secrets never appear here
+//! except in the one-time `Created*` values, which carry a secret exactly once.
+
+use crate::trial::TrialStatus;
+use chrono::{DateTime, Utc};
+use serde::{Deserialize, Serialize};
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Role {
+    Owner,
+    Admin,
+}
+
+impl Role {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Role::Owner => "owner",
+            Role::Admin => "admin",
+        }
+    }
+
+    pub fn parse(raw: &str) -> Option<Self> {
+        match raw {
+            "owner" => Some(Role::Owner),
+            "admin" => Some(Role::Admin),
+            _ => None,
+        }
+    }
+}
+
+/// The signed-in user and the teams they can switch between.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Me {
+    pub user_id: String,
+    pub email: String,
+    pub teams: Vec<TeamSummary>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct TeamSummary {
+    pub id: String,
+    pub name: String,
+    pub role: Role,
+    pub trial: TrialStatus,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct MemberView {
+    pub user_id: String,
+    pub email: String,
+    pub role: Role,
+    pub joined_at: DateTime<Utc>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct InviteView {
+    pub id: String,
+    pub email: String,
+    pub role: Role,
+    pub created_at: DateTime<Utc>,
+    pub expires_at: DateTime<Utc>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct TeamMembers {
+    pub members: Vec<MemberView>,
+    pub invites: Vec<InviteView>,
+}
+
+/// Returned once, when an invite is created: the link the owner copies.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct CreatedInvite {
+    pub invite: InviteView,
+    pub url: String,
+}
+
+/// What an invite link shows before it is accepted.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct InvitePreview {
+    pub team_name: String,
+    pub email: String,
+    pub role: Role,
+    pub invited_by: String,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ProductSummary {
+    pub id: String,
+    pub name: String,
+    pub description: String,
+    pub created_at: DateTime<Utc>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ProductDetail {
+    pub id: String,
+    pub team_id: String,
+    pub name: String,
+    pub description: String,
+    pub redirect_urls: Vec<String>,
+    pub default_redirect_url: Option<String>,
+    pub created_at: DateTime<Utc>,
+    pub updated_at: DateTime<Utc>,
+}
+
+/// What deleting a product will remove, for the confirmation dialog.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ProductDeletionImpact {
+    pub product_name: String,
+    pub api_keys: i64,
+    pub connections: i64,
+    pub ory_connected: bool,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ApiKeyView {
+    pub id: String,
+    pub name: String,
+    /// The non-secret prefix, e.g. `gh_live_3f9a…`, so keys can be told apart.
+    pub hint: String,
+    pub created_at: DateTime<Utc>,
+    pub last_used_at: Option<DateTime<Utc>>,
+    pub revoked_at: Option<DateTime<Utc>>,
+}
+
+/// Returned once, when a key is created.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct CreatedApiKey {
+    pub key: ApiKeyView,
+    pub secret: String,
+}
+
+/// The Ory Integration tab. The token itself never leaves the server.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct OrySettingsView {
+    pub connected: bool,
+    /// e.g. `ory_st_…WXYZ`
+    pub token_hint: Option<String>,
+    pub project_id: Option<String>,
+    pub project_name: Option<String>,
+    pub project_slug: Option<String>,
+    pub verified_at: Option<DateTime<Utc>>,
+}
+
+/// Everything the dashboard frame needs for one team page.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct TeamContext {
+    pub me: Me,
+    pub team: TeamSummary,
+}

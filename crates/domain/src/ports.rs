@@ -1,0 +1,134 @@
+//! Storage ports: what the domain needs from a database, nothing about how.
+//!
+//! Each method is one atomic operation; where several rows must change together
+//! (a user with their first team, an accepted invite with its membership) the port
+//! offers one method, and the implementation runs it in one transaction.
+//! Every team-scoped read takes the team id, so a query can never return another
+//! team's row by accident.
+
+use async_trait::async_trait;
+use chrono::{DateTime, Utc};
+
+use crate::model::*;
+
+#[derive(Debug, thiserror::Error)]
+pub enum StoreError {
+    /// A uniqueness rule was violated; the string names the constraint.
+    #[error("already exists ({0})")]
+    Conflict(String),
+    #[error("database unavailable: {0}")]
+    Unavailable(String),
+    #[error("database error: {0}")]
+    Backend(String),
+    #[error("stored data is corrupt: {0}")]
+    Corrupt(String),
+}
+
+pub type StoreResult<T> = Result<T, StoreError>;
+
+#[async_trait]
+pub trait AccountStore: Send + Sync {
+    /// Create a user together with their first team and owner membership.
+    /// `Conflict` if the email is taken.
+    async fn create_user_with_team(
+        &self,
+        user: &User,
+        team: &Team,
+        owner: &Membership,
+    ) -> StoreResult<()>;
+    /// Create a user and accept an invite for them, atomically.
+    async fn create_user_accepting_invite(
+        &self,
+        user: &User,
+        invite_id: &str,
+        membership: &Membership,
+        at: DateTime<Utc>,
+    ) -> StoreResult<bool>;
+    async fn user_by_email(&self, email: &str) -> StoreResult<Option<User>>;
+    async fn user_by_id(&self, id: &str) -> StoreResult<Option<User>>;
+    async fn record_failed_login(&self, email: &str, at: DateTime<Utc>) -> StoreResult<()>;
+    /// Failed logins for `email` at or after `since`, oldest first.
+    async fn failed_logins_since(
+        &self,
+        email: &str,
+        since: DateTime<Utc>,
+    ) -> StoreResult<Vec<DateTime<Utc>>>;
+    async fn clear_failed_logins(&self, email: &str) -> StoreResult<()>;
+}
+
+#[async_trait]
+pub trait TeamStore: Send + Sync {
+    async fn create_team(&self, team: &Team, owner: &Membership) -> StoreResult<()>;
+    async fn teams_for_user(&self, user_id: &str) -> StoreResult<Vec<(Team, Membership)>>;
+    async fn membership(
+        &self,
+        team_id: &str,
+        user_id: &str,
+    ) -> StoreResult<Option<(Team, Membership)>>;
+    async fn members(&self, team_id: &str) -> StoreResult<Vec<Member>>;
+    async fn remove_member(&self, team_id: &str, user_id: &str) -> StoreResult<bool>;
+    async fn create_invite(&self, invite: &Invite) -> StoreResult<()>;
+    /// Pending (not accepted) invites of a team.
+    async fn pending_invites(&self, team_id: &str) -> StoreResult<Vec<Invite>>;
+    async fn invite_by_token_hash(&self, token_hash: &str) -> StoreResult<Option<InviteDetails>>;
+    /// Mark the invite accepted and add the membership; `false` if it was already used.
+    async fn accept_invite(
+        &self,
+        invite_id: &str,
+        membership: &Membership,
+        at: DateTime<Utc>,
+    ) -> StoreResult<bool>;
+    async fn delete_invite(&self, team_id: &str, invite_id: &str) -> StoreResult<bool>;
+}
+
+#[async_trait]
+pub trait ProductStore: Send + Sync {
+    async fn create_product(&self, product: &Product) -> StoreResult<()>;
+    async fn products(&self, team_id: &str) -> StoreResult<Vec<Product>>;
+    /// The product only if it belongs to `team_id`.
+    async fn product(&self, team_id: &str, product_id: &str) -> StoreResult<Option<Product>>;
+    /// Unscoped lookup, for protocol endpoints that are addressed by product id.
+    async fn product_by_id(&self, product_id: &str) -> StoreResult<Option<Product>>;
+    async fn update_product(&self, product: &Product) -> StoreResult<bool>;
+    /// Deletes the product and everything under it.
+    async fn delete_product(&self, team_id: &str, product_id: &str) -> StoreResult<bool>;
+    async fn product_counts(&self, product_id: &str) -> StoreResult<ProductCounts>;
+
+    async fn create_api_key(&self, key: &ApiKey) -> StoreResult<()>;
+    async fn api_keys(&self, product_id: &str) -> StoreResult<Vec<ApiKey>>;
+    async fn api_key(&self, key_id: &str) -> StoreResult<Option<ApiKey>>;
+    async fn revoke_api_key(
+        &self,
+        product_id: &str,
+        key_id: &str,
+        at: DateTime<Utc>,
+    ) -> StoreResult<bool>;
+    async fn touch_api_key(&self, key_id: &str, at: DateTime<Utc>) -> StoreResult<()>;
+
+    async fn ory_settings(&self, product_id: &str) -> StoreResult<Option<OrySettings>>;
+    async fn put_ory_settings(&self, settings: &OrySettings) -> StoreResult<()>;
+    async fn delete_ory_settings(&self, product_id: &str) -> StoreResult<bool>;
+}
+
+#[async_trait]
+pub trait SessionRecordStore: Send + Sync {
+    async fn load_session(
+        &self,
+        id: &str,
+        now: DateTime<Utc>,
+    ) -> StoreResult<Option<SessionRecord>>;
+    /// Insert; `false` if the id is taken.
+    async fn create_session(&self, record: &SessionRecord) -> StoreResult<bool>;
+    async fn save_session(&self, record: &SessionRecord) -> StoreResult<()>;
+    async fn delete_session(&self, id: &str) -> StoreResult<()>;
+    async fn delete_expired_sessions(&self, now: DateTime<Utc>) -> StoreResult<u64>;
+}
+
+/// Everything Gatehouse stores.
+#[async_trait]
+pub trait Store: AccountStore + TeamStore + ProductStore + SessionRecordStore {
+    /// `Ok` when the database answers.
+    async fn ping(&self) -> StoreResult<()>;
+    /// `sqlite` or `postgres`, for logs and health.
+    fn engine(&self) -> &'static str;
+}

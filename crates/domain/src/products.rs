@@ -1,0 +1,243 @@
+//! Products and their API keys.
+//!
+//! API keys look like `ghk_<id>_<secret>`. Only SHA-256 of the secret part is
+//! stored; a presented key is found by its id and its secret compared in constant
+//! time. Keys are shown once, at creation.
+
+use gatehouse_core::validate::parse_description;
+use gatehouse_core::views::{
+    ApiKeyView, CreatedApiKey, ProductDeletionImpact, ProductDetail, ProductSummary,
+};
+use gatehouse_core::{FieldError, ProductName, RedirectUrlList};
+
+use crate::error::{DomainError, DomainResult};
+use crate::model::{ApiKey, Product};
+use crate::services::Services;
+use crate::tokens::{base32, hash_secret, new_id, random_bytes, verify_secret};
+
+/// The fields of the product's *General* settings form.
+#[derive(Debug, Clone)]
+pub struct ProductUpdate {
+    pub name: String,
+    pub description: String,
+    /// One URL per line.
+    pub redirect_urls: String,
+    pub default_redirect_url: String,
+}
+
+const API_KEY_PREFIX: &str = "ghk_";
+
+impl Services {
+    pub async fn list_products(
+        &self,
+        user_id: &str,
+        team_id: &str,
+    ) -> DomainResult<Vec<ProductSummary>> {
+        let access = self.team_access(user_id, team_id).await?;
+        let products = self.store.products(&access.team.id).await?;
+        Ok(products.iter().map(ProductSummary::from).collect())
+    }
+
+    pub async fn create_product(
+        &self,
+        user_id: &str,
+        team_id: &str,
+        name: &str,
+        description: &str,
+    ) -> DomainResult<ProductDetail> {
+        let access = self.team_write_access(user_id, team_id).await?;
+        let name = ProductName::parse(name)?;
+        let description = parse_description(description)?;
+        let now = self.clock.now();
+        let product = Product {
+            id: new_id("prod"),
+            team_id: access.team.id,
+            name: name.to_string(),
+            description,
+            redirect_urls: Vec::new(),
+            default_redirect_url: None,
+            created_at: now,
+            updated_at: now,
+        };
+        self.store.create_product(&product).await?;
+        tracing::info!(team_id, product_id = %product.id, "product created");
+        Ok(ProductDetail::from(&product))
+    }
+
+    pub async fn product_detail(
+        &self,
+        user_id: &str,
+        team_id: &str,
+        product_id: &str,
+    ) -> DomainResult<ProductDetail> {
+        let access = self.team_access(user_id, team_id).await?;
+        let product = self.product_access(&access, product_id).await?;
+        Ok(ProductDetail::from(&product))
+    }
+
+    pub async fn update_product(
+        &self,
+        user_id: &str,
+        team_id: &str,
+        product_id: &str,
+        update: ProductUpdate,
+    ) -> DomainResult<ProductDetail> {
+        let access = self.team_write_access(user_id, team_id).await?;
+        let mut product = self.product_access(&access, product_id).await?;
+        let name = ProductName::parse(&update.name)?;
+        let description = parse_description(&update.description)?;
+        let list = RedirectUrlList::parse(&update.redirect_urls, &update.default_redirect_url)?;
+        product.name = name.to_string();
+        product.description = description;
+        product.redirect_urls = list.urls.iter().map(|u| u.to_string()).collect();
+        product.default_redirect_url = list.default.map(|u| u.to_string());
+        product.updated_at = self.clock.now();
+        if !self.store.update_product(&product).await? {
+            return Err(DomainError::NotFound);
+        }
+        Ok(ProductDetail::from(&product))
+    }
+
+    pub async fn product_deletion_impact(
+        &self,
+        user_id: &str,
+        team_id: &str,
+        product_id: &str,
+    ) -> DomainResult<ProductDeletionImpact> {
+        let access = self.team_access(user_id, team_id).await?;
+        let product = self.product_access(&access, product_id).await?;
+        let counts = self.store.product_counts(&product.id).await?;
+        Ok(ProductDeletionImpact {
+            product_name: product.name,
+            api_keys: counts.api_keys,
+            connections: counts.connections,
+            ory_connected: counts.ory_connected,
+        })
+    }
+
+    /// Delete a product; `confirm_name` must repeat its name.
+    pub async fn delete_product(
+        &self,
+        user_id: &str,
+        team_id: &str,
+        product_id: &str,
+        confirm_name: &str,
+    ) -> DomainResult<()> {
+        let access = self.team_write_access(user_id, team_id).await?;
+        let product = self.product_access(&access, product_id).await?;
+        if confirm_name.trim() != product.name {
+            return Err(FieldError::new(
+                "confirm_name",
+                format!("Type the product name, “{}”, to confirm.", product.name),
+            )
+            .into());
+        }
+        if !self
+            .store
+            .delete_product(&access.team.id, &product.id)
+            .await?
+        {
+            return Err(DomainError::NotFound);
+        }
+        tracing::info!(team_id, product_id, "product deleted");
+        Ok(())
+    }
+
+    pub async fn api_keys(
+        &self,
+        user_id: &str,
+        team_id: &str,
+        product_id: &str,
+    ) -> DomainResult<Vec<ApiKeyView>> {
+        let access = self.team_access(user_id, team_id).await?;
+        let product = self.product_access(&access, product_id).await?;
+        let keys = self.store.api_keys(&product.id).await?;
+        Ok(keys.iter().map(ApiKeyView::from).collect())
+    }
+
+    pub async fn create_api_key(
+        &self,
+        user_id: &str,
+        team_id: &str,
+        product_id: &str,
+        name: &str,
+    ) -> DomainResult<CreatedApiKey> {
+        let access = self.team_write_access(user_id, team_id).await?;
+        let product = self.product_access(&access, product_id).await?;
+        let name = name.trim();
+        if name.is_empty() || name.chars().count() > 80 {
+            return Err(FieldError::new(
+                "name",
+                "Name the key (up to 80 characters), e.g. “production”.",
+            )
+            .into());
+        }
+        let key_id = base32(&random_bytes(10));
+        let secret = base32(&random_bytes(25));
+        let full = format!("{API_KEY_PREFIX}{key_id}_{secret}");
+        let key = ApiKey {
+            id: key_id.clone(),
+            product_id: product.id,
+            name: name.to_string(),
+            hint: format!("{API_KEY_PREFIX}{key_id}_…"),
+            secret_hash: hash_secret(&secret),
+            created_at: self.clock.now(),
+            last_used_at: None,
+            revoked_at: None,
+        };
+        self.store.create_api_key(&key).await?;
+        tracing::info!(team_id, product_id, key_id = %key.id, "API key created");
+        Ok(CreatedApiKey {
+            key: ApiKeyView::from(&key),
+            secret: full,
+        })
+    }
+
+    pub async fn revoke_api_key(
+        &self,
+        user_id: &str,
+        team_id: &str,
+        product_id: &str,
+        key_id: &str,
+    ) -> DomainResult<()> {
+        let access = self.team_write_access(user_id, team_id).await?;
+        let product = self.product_access(&access, product_id).await?;
+        if self
+            .store
+            .revoke_api_key(&product.id, key_id, self.clock.now())
+            .await?
+        {
+            tracing::info!(team_id, product_id, key_id, "API key revoked");
+            Ok(())
+        } else {
+            Err(DomainError::NotFound)
+        }
+    }
+
+    /// Which product does this API key belong to? `Unauthenticated` for anything but
+    /// a live key (unknown, malformed, revoked, wrong secret).
+    pub async fn authenticate_api_key(&self, presented: &str) -> DomainResult<Product> {
+        let Some((key_id, secret)) = presented
+            .trim()
+            .strip_prefix(API_KEY_PREFIX)
+            .and_then(|rest| rest.split_once('_'))
+        else {
+            return Err(DomainError::Unauthenticated);
+        };
+        let Some(key) = self.store.api_key(key_id).await? else {
+            // Spend the same hashing work as for a known key.
+            let _ = verify_secret(secret, &hash_secret("x"));
+            return Err(DomainError::Unauthenticated);
+        };
+        if !verify_secret(secret, &key.secret_hash) || key.revoked_at.is_some() {
+            return Err(DomainError::Unauthenticated);
+        }
+        let product = self
+            .store
+            .product_by_id(&key.product_id)
+            .await?
+            .ok_or(DomainError::Unauthenticated)?;
+        self.store.touch_api_key(&key.id, self.clock.now()).await?;
+        Ok(product)
+    }
+}

@@ -1,0 +1,136 @@
+//! The domain facade: one cheap-to-clone value holding the ports and settings that
+//! every use case needs. The server builds it once; handlers and server functions
+//! call its methods (defined in the modules named for each area).
+
+use std::sync::Arc;
+
+use chrono::Duration;
+use url::Url;
+
+use crate::clock::Clock;
+use crate::error::{DomainError, DomainResult};
+use crate::model::{Product, Team};
+use crate::ory::OryClient;
+use crate::ports::Store;
+use crate::secret_box::SecretBox;
+use gatehouse_core::trial::TrialStatus;
+use gatehouse_core::views::Role;
+
+/// Settings the domain needs (a subset of the server configuration).
+#[derive(Debug, Clone)]
+pub struct DomainSettings {
+    /// Where users reach Gatehouse, e.g. `https://sso.example.com` (no trailing slash).
+    pub public_base_url: Url,
+    pub invite_ttl: Duration,
+}
+
+impl DomainSettings {
+    /// An absolute URL under the public base URL.
+    pub fn public_url(&self, path: &str) -> String {
+        format!(
+            "{}/{}",
+            self.public_base_url.as_str().trim_end_matches('/'),
+            path.trim_start_matches('/')
+        )
+    }
+}
+
+#[derive(Clone)]
+pub struct Services {
+    pub store: Arc<dyn Store>,
+    pub clock: Arc<dyn Clock>,
+    pub secrets: SecretBox,
+    pub ory: OryClient,
+    pub settings: DomainSettings,
+}
+
+impl std::fmt::Debug for Services {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Services")
+            .field("engine", &self.store.engine())
+            .field("settings", &self.settings)
+            .finish_non_exhaustive()
+    }
+}
+
+/// Proof that a user belongs to a team, with their role.
+#[derive(Debug, Clone)]
+pub struct TeamAccess {
+    pub user_id: String,
+    pub team: Team,
+    pub role: Role,
+}
+
+impl TeamAccess {
+    pub fn require_owner(&self) -> DomainResult<()> {
+        match self.role {
+            Role::Owner => Ok(()),
+            Role::Admin => Err(DomainError::OwnerOnly),
+        }
+    }
+}
+
+impl Services {
+    pub fn trial(&self, team: &Team) -> TrialStatus {
+        TrialStatus::at(team.trial_ends_at, self.clock.now())
+    }
+
+    /// The caller's membership of `team_id`, or `NotFound` (logged) if there is none.
+    pub async fn team_access(&self, user_id: &str, team_id: &str) -> DomainResult<TeamAccess> {
+        match self.store.membership(team_id, user_id).await? {
+            Some((team, membership)) => Ok(TeamAccess {
+                user_id: user_id.to_string(),
+                team,
+                role: membership.role,
+            }),
+            None => {
+                tracing::warn!(
+                    target: "gatehouse::isolation",
+                    user_id, team_id, "refused: user is not a member of this team"
+                );
+                Err(DomainError::NotFound)
+            }
+        }
+    }
+
+    /// Like [`Self::team_access`], and the team must still be writable (trial not over).
+    pub async fn team_write_access(
+        &self,
+        user_id: &str,
+        team_id: &str,
+    ) -> DomainResult<TeamAccess> {
+        let access = self.team_access(user_id, team_id).await?;
+        if self.trial(&access.team).expired {
+            return Err(DomainError::TrialExpired);
+        }
+        Ok(access)
+    }
+
+    /// A product of a team the caller belongs to, or `NotFound` (logged).
+    pub async fn product_access(
+        &self,
+        access: &TeamAccess,
+        product_id: &str,
+    ) -> DomainResult<Product> {
+        match self.store.product(&access.team.id, product_id).await? {
+            Some(p) => Ok(p),
+            None => {
+                tracing::warn!(
+                    target: "gatehouse::isolation",
+                    user_id = %access.user_id, team_id = %access.team.id, product_id,
+                    "refused: product is not in this team"
+                );
+                Err(DomainError::NotFound)
+            }
+        }
+    }
+
+    /// Run CPU-heavy work (password hashing) off the async executor.
+    pub(crate) async fn blocking<T: Send + 'static>(
+        f: impl FnOnce() -> T + Send + 'static,
+    ) -> DomainResult<T> {
+        tokio::task::spawn_blocking(f)
+            .await
+            .map_err(|e| DomainError::Internal(format!("blocking task failed: {e}")))
+    }
+}

@@ -1,0 +1,50 @@
+#!/usr/bin/env bash
+# Command 2: run every test. Installs what is missing first (scripts/setup.sh).
+#
+#   1. cargo fmt --check, cargo clippy -D warnings
+#   2. the wasm client's dependency rule (no sqlx/openssl/xmlsec/reqwest)
+#   3. Rust unit + integration tests on SQLite and PostgreSQL
+#   4. the test peers' own tests (Ory emulator, SAML IdP)
+#   5. release build + end-to-end tests in headless Chromium
+#
+# PostgreSQL: GATEHOUSE_TEST_POSTGRES_URL (default postgres://postgres@127.0.0.1:5432/test);
+# each test gets a fresh database. GATEHOUSE_TEST_ENGINES=sqlite skips PostgreSQL.
+set -euo pipefail
+source "$(dirname "${BASH_SOURCE[0]}")/setup.sh"
+cd "$ROOT"
+step() { printf '\n\033[1;32m==> %s\033[0m\n' "$*" >&2; }
+t0=$(date +%s)
+
+step "format and lints"
+cargo fmt --all --check
+cargo clippy --workspace --all-targets -- -D warnings
+cargo clippy -p gatehouse-app --lib --target wasm32-unknown-unknown --no-default-features --features hydrate -- -D warnings
+
+step "the wasm client depends on no server-only crate"
+for crate in sqlx openssl xmlsec reqwest samael libxml tokio; do
+  pulled="$(cargo tree -p gatehouse-app --target wasm32-unknown-unknown --no-default-features --features hydrate -e normal -i "$crate" 2>/dev/null || true)"
+  if [ -n "$pulled" ]; then
+    echo "the hydrate build pulls in $crate:" >&2
+    echo "$pulled" >&2
+    exit 1
+  fi
+done
+echo "ok: the wasm client is free of sqlx, openssl, xmlsec, reqwest, samael, libxml and tokio"
+
+step "Rust tests (engines: ${GATEHOUSE_TEST_ENGINES:-sqlite,postgres})"
+PG_URL="${GATEHOUSE_TEST_POSTGRES_URL:-postgres://postgres@127.0.0.1:5432/test}"
+if [[ "${GATEHOUSE_TEST_ENGINES:-sqlite,postgres}" == *postgres* ]]; then
+  # drop databases left by earlier runs
+  psql "$PG_URL" -Atc "SELECT datname FROM pg_database WHERE datname LIKE 'gh\_test\_%'" 2>/dev/null \
+    | while read -r db; do psql "$PG_URL" -qc "DROP DATABASE IF EXISTS \"$db\" WITH (FORCE)" >/dev/null 2>&1 || true; done
+fi
+cargo test --workspace --no-fail-fast
+
+step "test peers' own tests"
+node --test end2end/support/ory-emulator.test.mjs end2end/support/saml-idp.test.mjs
+
+step "release build and end-to-end tests (headless Chromium)"
+leptos_build --release
+node end2end/run.mjs
+
+step "all tests passed in $(( $(date +%s) - t0 ))s"

@@ -1,0 +1,313 @@
+//! Configuration: environment variables with documented defaults (see README).
+//! An invalid value stops start-up with a message naming the variable.
+
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+
+use gatehouse_domain::secret_box::SecretBox;
+use url::Url;
+
+#[derive(Debug, thiserror::Error)]
+pub enum ConfigError {
+    #[error("{var}: {message}")]
+    Invalid { var: &'static str, message: String },
+    #[error("{0}")]
+    Io(String),
+}
+
+fn invalid(var: &'static str, message: impl Into<String>) -> ConfigError {
+    ConfigError::Invalid {
+        var,
+        message: message.into(),
+    }
+}
+
+#[derive(Clone)]
+pub struct Config {
+    pub listen_addr: SocketAddr,
+    pub public_url: Url,
+    pub database_url: String,
+    pub database_max_connections: u32,
+    /// Set when `DATABASE_URL` was unset and the embedded SQLite default is used.
+    pub embedded_database: bool,
+    pub data_dir: PathBuf,
+    pub secret_key: SecretBox,
+    /// Where the key came from, for the start-up log.
+    pub secret_key_source: SecretKeySource,
+    pub ory_api_url: Url,
+    pub site_root: PathBuf,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum SecretKeySource {
+    Environment,
+    File(PathBuf),
+    Generated(PathBuf),
+}
+
+impl std::fmt::Debug for Config {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Config")
+            .field("listen_addr", &self.listen_addr)
+            .field("public_url", &self.public_url.as_str())
+            .field("database", &redact_url(&self.database_url))
+            .field("ory_api_url", &self.ory_api_url.as_str())
+            .finish_non_exhaustive()
+    }
+}
+
+/// A database URL with any password removed, for logs.
+pub fn redact_url(raw: &str) -> String {
+    match Url::parse(raw) {
+        Ok(mut u) if u.password().is_some() => {
+            let _ = u.set_password(Some("***"));
+            u.to_string()
+        }
+        _ => raw.to_string(),
+    }
+}
+
+/// Reads variables through a closure so tests need not touch the process environment.
+pub type Lookup<'a> = Box<dyn Fn(&str) -> Option<String> + 'a>;
+
+pub struct Env<'a>(pub Lookup<'a>);
+
+impl Env<'_> {
+    pub fn process() -> Self {
+        Env(Box::new(|k| {
+            std::env::var(k).ok().filter(|v| !v.is_empty())
+        }))
+    }
+    fn get(&self, k: &str) -> Option<String> {
+        (self.0)(k)
+    }
+}
+
+impl Config {
+    pub fn from_env(env: &Env<'_>) -> Result<Self, ConfigError> {
+        let listen_addr: SocketAddr = env
+            .get("GATEHOUSE_LISTEN_ADDR")
+            .unwrap_or_else(|| "127.0.0.1:3000".into())
+            .parse()
+            .map_err(|_| {
+                invalid(
+                    "GATEHOUSE_LISTEN_ADDR",
+                    "expected host:port, e.g. 127.0.0.1:3000",
+                )
+            })?;
+
+        let public_url = match env.get("GATEHOUSE_PUBLIC_URL") {
+            Some(raw) => parse_base_url("GATEHOUSE_PUBLIC_URL", &raw)?,
+            None => parse_base_url(
+                "GATEHOUSE_PUBLIC_URL",
+                &format!("http://localhost:{}", listen_addr.port()),
+            )?,
+        };
+
+        let data_dir = PathBuf::from(
+            env.get("GATEHOUSE_DATA_DIR")
+                .unwrap_or_else(|| "./data".into()),
+        );
+
+        let (database_url, embedded_database) = match env.get("DATABASE_URL") {
+            Some(url) => {
+                if !(url.starts_with("sqlite:")
+                    || url.starts_with("postgres:")
+                    || url.starts_with("postgresql:"))
+                {
+                    return Err(invalid(
+                        "DATABASE_URL",
+                        "must start with sqlite: or postgres://",
+                    ));
+                }
+                (url, false)
+            }
+            None => (
+                format!(
+                    "sqlite://{}?mode=rwc",
+                    data_dir.join("gatehouse.db").display()
+                ),
+                true,
+            ),
+        };
+        let is_postgres = database_url.starts_with("postgres");
+
+        let database_max_connections = match env.get("DATABASE_MAX_CONNECTIONS") {
+            Some(raw) => raw
+                .parse::<u32>()
+                .ok()
+                .filter(|n| (1..=500).contains(n))
+                .ok_or_else(|| {
+                    invalid(
+                        "DATABASE_MAX_CONNECTIONS",
+                        "expected a number from 1 to 500",
+                    )
+                })?,
+            None => 16,
+        };
+
+        let (secret_key, secret_key_source) = match env.get("GATEHOUSE_SECRET_KEY") {
+            Some(raw) => (
+                SecretBox::from_base64(&raw)
+                    .map_err(|_| invalid("GATEHOUSE_SECRET_KEY", "expected 32 random bytes, base64 encoded (e.g. `openssl rand -base64 32`)"))?,
+                SecretKeySource::Environment,
+            ),
+            None if is_postgres => {
+                return Err(invalid(
+                    "GATEHOUSE_SECRET_KEY",
+                    "required with PostgreSQL: set it to 32 random bytes, base64 encoded (e.g. `openssl rand -base64 32`), the same on every instance",
+                ))
+            }
+            None => load_or_generate_key(&data_dir)?,
+        };
+
+        let ory_api_url = parse_base_url(
+            "ORY_API_URL",
+            &env.get("ORY_API_URL")
+                .unwrap_or_else(|| "https://api.console.ory.sh".into()),
+        )?;
+
+        let site_root = PathBuf::from(
+            env.get("LEPTOS_SITE_ROOT")
+                .unwrap_or_else(|| "target/site".into()),
+        );
+
+        Ok(Self {
+            listen_addr,
+            public_url,
+            database_url,
+            database_max_connections,
+            embedded_database,
+            data_dir,
+            secret_key,
+            secret_key_source,
+            ory_api_url,
+            site_root,
+        })
+    }
+}
+
+fn parse_base_url(var: &'static str, raw: &str) -> Result<Url, ConfigError> {
+    let url = Url::parse(raw.trim()).map_err(|e| invalid(var, format!("not a URL ({e})")))?;
+    if !matches!(url.scheme(), "http" | "https") || url.host_str().is_none() {
+        return Err(invalid(
+            var,
+            "expected an http(s) URL such as https://sso.example.com",
+        ));
+    }
+    if url.query().is_some() || url.fragment().is_some() {
+        return Err(invalid(var, "must not have a query or fragment"));
+    }
+    Ok(url)
+}
+
+fn load_or_generate_key(data_dir: &Path) -> Result<(SecretBox, SecretKeySource), ConfigError> {
+    let path = data_dir.join("secret.key");
+    if path.exists() {
+        let raw = std::fs::read_to_string(&path)
+            .map_err(|e| ConfigError::Io(format!("cannot read {}: {e}", path.display())))?;
+        let key = SecretBox::from_base64(&raw).map_err(|_| {
+            invalid(
+                "GATEHOUSE_SECRET_KEY",
+                format!("{} does not hold a base64 32-byte key", path.display()),
+            )
+        })?;
+        return Ok((key, SecretKeySource::File(path)));
+    }
+    std::fs::create_dir_all(data_dir)
+        .map_err(|e| ConfigError::Io(format!("cannot create {}: {e}", data_dir.display())))?;
+    let encoded = SecretBox::generate_base64();
+    write_private(&path, &encoded)
+        .map_err(|e| ConfigError::Io(format!("cannot write {}: {e}", path.display())))?;
+    let key = SecretBox::from_base64(&encoded)
+        .map_err(|_| ConfigError::Io("generated key is invalid".into()))?;
+    Ok((key, SecretKeySource::Generated(path)))
+}
+
+#[cfg(unix)]
+fn write_private(path: &Path, contents: &str) -> std::io::Result<()> {
+    use std::io::Write;
+    use std::os::unix::fs::OpenOptionsExt;
+    let mut f = std::fs::OpenOptions::new()
+        .write(true)
+        .create_new(true)
+        .mode(0o600)
+        .open(path)?;
+    f.write_all(contents.as_bytes())?;
+    f.write_all(b"\n")
+}
+
+#[cfg(not(unix))]
+fn write_private(path: &Path, contents: &str) -> std::io::Result<()> {
+    std::fs::write(path, contents)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::collections::HashMap;
+
+    fn env(pairs: &[(&str, &str)]) -> Env<'static> {
+        let map: HashMap<String, String> = pairs
+            .iter()
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect();
+        Env(Box::new(move |k| map.get(k).cloned()))
+    }
+
+    fn tmp() -> PathBuf {
+        std::env::temp_dir().join(format!("gh_cfg_{}", gatehouse_domain::tokens::new_id("t")))
+    }
+
+    #[test]
+    fn defaults_use_embedded_sqlite_and_generate_a_private_key() {
+        let dir = tmp();
+        let d = dir.to_string_lossy().to_string();
+        let c = Config::from_env(&env(&[("GATEHOUSE_DATA_DIR", &d)])).unwrap();
+        assert!(c.embedded_database);
+        assert!(c.database_url.starts_with("sqlite://"));
+        assert_eq!(c.public_url.as_str(), "http://localhost:3000/");
+        assert_eq!(c.ory_api_url.as_str(), "https://api.console.ory.sh/");
+        let key_path = dir.join("secret.key");
+        assert_eq!(
+            c.secret_key_source,
+            SecretKeySource::Generated(key_path.clone())
+        );
+        #[cfg(unix)]
+        {
+            use std::os::unix::fs::PermissionsExt;
+            let mode = std::fs::metadata(&key_path).unwrap().permissions().mode();
+            assert_eq!(mode & 0o777, 0o600);
+        }
+        // second start reuses the key
+        let c2 = Config::from_env(&env(&[("GATEHOUSE_DATA_DIR", &d)])).unwrap();
+        assert_eq!(c2.secret_key_source, SecretKeySource::File(key_path));
+        let sealed = c.secret_key.seal("x", b"y").unwrap();
+        assert_eq!(c2.secret_key.open("x", &sealed).unwrap(), b"y");
+        let _ = std::fs::remove_dir_all(dir);
+    }
+
+    #[test]
+    fn postgres_requires_a_secret_key() {
+        let err =
+            Config::from_env(&env(&[("DATABASE_URL", "postgres://localhost/x")])).unwrap_err();
+        assert!(err.to_string().starts_with("GATEHOUSE_SECRET_KEY"), "{err}");
+    }
+
+    #[test]
+    fn invalid_values_name_the_variable() {
+        let d = tmp().to_string_lossy().to_string();
+        for (var, value) in [
+            ("GATEHOUSE_LISTEN_ADDR", "nope"),
+            ("GATEHOUSE_PUBLIC_URL", "ftp://x"),
+            ("DATABASE_URL", "mysql://x"),
+            ("GATEHOUSE_SECRET_KEY", "short"),
+            ("ORY_API_URL", "not a url"),
+            ("DATABASE_MAX_CONNECTIONS", "0"),
+        ] {
+            let err =
+                Config::from_env(&env(&[(var, value), ("GATEHOUSE_DATA_DIR", &d)])).unwrap_err();
+            assert!(err.to_string().starts_with(var), "{var}: {err}");
+        }
+    }
+}

@@ -1,0 +1,40 @@
+//! `GET /healthz`: 200 with the version when the database answers, 503 otherwise.
+
+use axum::extract::State;
+use axum::http::StatusCode;
+use axum::Json;
+use serde_json::{json, Value};
+
+use crate::state::AppState;
+
+pub async fn healthz_get(State(state): State<AppState>) -> (StatusCode, Json<Value>) {
+    let store = &state.services.store;
+    let ping = tokio::time::timeout(std::time::Duration::from_secs(3), store.ping()).await;
+    match ping {
+        Ok(Ok(())) => (
+            StatusCode::OK,
+            Json(json!({
+                "status": "ok",
+                "version": env!("CARGO_PKG_VERSION"),
+                "database": store.engine(),
+            })),
+        ),
+        Ok(Err(e)) => {
+            tracing::warn!(error = %e, "health check: database error");
+            unavailable(store.engine(), "database error")
+        }
+        Err(_) => unavailable(store.engine(), "database timeout"),
+    }
+}
+
+fn unavailable(engine: &str, reason: &str) -> (StatusCode, Json<Value>) {
+    (
+        StatusCode::SERVICE_UNAVAILABLE,
+        Json(json!({
+            "status": "unavailable",
+            "version": env!("CARGO_PKG_VERSION"),
+            "database": engine,
+            "reason": reason,
+        })),
+    )
+}

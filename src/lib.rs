@@ -1,0 +1,110 @@
+//! The Gatehouse server: configuration, wiring, HTTP edge.
+//!
+//! [`build`] turns a [`config::Config`] into a ready [`Server`]; `main` and the test
+//! harness both use it, so tests exercise the production wiring.
+
+pub mod config;
+pub mod http;
+pub mod sessions;
+pub mod state;
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use gatehouse_domain::clock::{Clock, SystemClock};
+use gatehouse_domain::ory::OryClient;
+use gatehouse_domain::{DomainSettings, Services};
+use gatehouse_store::{PoolSettings, SqlStore};
+use leptos::config::LeptosOptions;
+
+use crate::config::{Config, SecretKeySource};
+use crate::state::AppState;
+
+pub struct Server {
+    pub router: axum::Router,
+    pub services: Services,
+    pub store: SqlStore,
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum StartError {
+    #[error("database: {0}")]
+    Database(String),
+    #[error("{0}")]
+    Other(String),
+}
+
+pub async fn build(config: &Config) -> Result<Server, StartError> {
+    build_with_clock(config, Arc::new(SystemClock)).await
+}
+
+pub async fn build_with_clock(
+    config: &Config,
+    clock: Arc<dyn Clock>,
+) -> Result<Server, StartError> {
+    if config.embedded_database {
+        std::fs::create_dir_all(&config.data_dir).map_err(|e| {
+            StartError::Other(format!(
+                "cannot create data directory {}: {e}",
+                config.data_dir.display()
+            ))
+        })?;
+    }
+    match &config.secret_key_source {
+        SecretKeySource::Generated(path) => tracing::warn!(
+            path = %path.display(),
+            "GATEHOUSE_SECRET_KEY is not set: generated a new secret key and saved it (mode 0600). \
+             Back it up: secrets stored by Gatehouse cannot be read without it."
+        ),
+        SecretKeySource::File(path) => {
+            tracing::info!(path = %path.display(), "using secret key file")
+        }
+        SecretKeySource::Environment => {}
+    }
+
+    let store = SqlStore::connect(
+        &config.database_url,
+        &PoolSettings {
+            max_connections: config.database_max_connections,
+            ..PoolSettings::default()
+        },
+    )
+    .await
+    .map_err(|e| StartError::Database(e.to_string()))?;
+    tracing::info!(
+        engine = store.engine_kind().name(),
+        url = %config::redact_url(&config.database_url),
+        "database ready (migrations applied)"
+    );
+
+    let ory = OryClient::new(config.ory_api_url.clone(), Duration::from_secs(10))
+        .map_err(|e| StartError::Other(e.to_string()))?;
+    let services = Services {
+        store: Arc::new(store.clone()),
+        clock,
+        secrets: config.secret_key.clone(),
+        ory,
+        settings: DomainSettings {
+            public_base_url: config.public_url.clone(),
+            invite_ttl: chrono::Duration::days(7),
+        },
+    };
+
+    let leptos = LeptosOptions::builder()
+        .output_name("gatehouse")
+        .site_root(config.site_root.to_string_lossy().to_string())
+        .site_pkg_dir("pkg")
+        .site_addr(config.listen_addr)
+        .build();
+
+    let state = AppState {
+        leptos,
+        services: services.clone(),
+    };
+    let router = http::router(state);
+    Ok(Server {
+        router,
+        services,
+        store,
+    })
+}

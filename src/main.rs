@@ -1,0 +1,66 @@
+use std::process::ExitCode;
+
+use gatehouse::config::{Config, Env};
+use tracing_subscriber::EnvFilter;
+
+#[tokio::main]
+async fn main() -> ExitCode {
+    tracing_subscriber::fmt()
+        .with_env_filter(
+            EnvFilter::try_from_default_env()
+                .unwrap_or_else(|_| EnvFilter::new("info,sqlx=warn,tower_sessions=warn")),
+        )
+        .init();
+
+    let config = match Config::from_env(&Env::process()) {
+        Ok(c) => c,
+        Err(e) => {
+            tracing::error!("configuration error: {e}");
+            eprintln!("gatehouse: configuration error: {e}");
+            return ExitCode::from(2);
+        }
+    };
+
+    let server = match gatehouse::build(&config).await {
+        Ok(s) => s,
+        Err(e) => {
+            tracing::error!("start-up failed: {e}");
+            eprintln!("gatehouse: start-up failed: {e}");
+            return ExitCode::from(1);
+        }
+    };
+    let cleanup =
+        gatehouse::sessions::DbSessionStore::new(server.services.store.clone()).spawn_cleanup();
+
+    let listener = match tokio::net::TcpListener::bind(config.listen_addr).await {
+        Ok(l) => l,
+        Err(e) => {
+            eprintln!(
+                "gatehouse: cannot listen on {} (GATEHOUSE_LISTEN_ADDR): {e}",
+                config.listen_addr
+            );
+            return ExitCode::from(1);
+        }
+    };
+    tracing::info!(
+        listen = %config.listen_addr,
+        public_url = %config.public_url,
+        version = env!("CARGO_PKG_VERSION"),
+        "Gatehouse is ready"
+    );
+    let result = axum::serve(listener, server.router)
+        .with_graceful_shutdown(async {
+            let _ = tokio::signal::ctrl_c().await;
+            tracing::info!("shutting down");
+        })
+        .await;
+    cleanup.abort();
+    server.store.close().await;
+    match result {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("gatehouse: server error: {e}");
+            ExitCode::from(1)
+        }
+    }
+}

@@ -1,0 +1,10 @@
+use axum::extract::FromRef;
+use gatehouse_domain::Services;
+use leptos::config::LeptosOptions;
+
+/// What every handler can reach.
+#[derive(Clone, Debug, FromRef)]
+pub struct AppState {
+    pub leptos: LeptosOptions,
+    pub services: Services,
+}

@@ -1,0 +1,245 @@
+//! Test harness: the production wiring (`gatehouse::build_with_clock`) on a random
+//! port with a fresh database, a manual clock, and an HTTP client that keeps cookies.
+
+#![allow(dead_code)]
+
+use std::process::Stdio;
+use std::sync::Arc;
+
+use chrono::{TimeZone, Utc};
+use gatehouse::config::{Config, Env};
+use gatehouse_domain::clock::ManualClock;
+use gatehouse_domain::Services;
+use gatehouse_store::testing::{engines, fresh_database, TestDatabase};
+use gatehouse_store::Engine;
+use serde_json::Value;
+use tokio::io::{AsyncBufReadExt, BufReader};
+
+pub struct TestApp {
+    pub base: String,
+    pub services: Services,
+    pub clock: Arc<ManualClock>,
+    pub engine: Engine,
+    pub store: gatehouse_store::SqlStore,
+    _db: TestDatabase,
+    _server: tokio::task::JoinHandle<()>,
+}
+
+pub fn start_time() -> chrono::DateTime<Utc> {
+    Utc.with_ymd_and_hms(2026, 11, 1, 9, 0, 0).single().unwrap()
+}
+
+pub async fn spawn_app(engine: Engine) -> TestApp {
+    spawn_app_with(engine, &[]).await
+}
+
+pub async fn spawn_app_with(engine: Engine, extra: &[(&str, String)]) -> TestApp {
+    let db = fresh_database(engine).await.expect("test database");
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    let mut vars: Vec<(String, String)> = vec![
+        ("DATABASE_URL".into(), db.url.clone()),
+        (
+            "GATEHOUSE_SECRET_KEY".into(),
+            "AAECAwQFBgcICQoLDA0ODxAREhMUFRYXGBkaGxwdHh8=".into(),
+        ),
+        ("GATEHOUSE_LISTEN_ADDR".into(), addr.to_string()),
+        ("GATEHOUSE_PUBLIC_URL".into(), format!("http://{addr}")),
+    ];
+    for (k, v) in extra {
+        vars.retain(|(key, _)| key != k);
+        vars.push((k.to_string(), v.clone()));
+    }
+    let config = Config::from_env(&Env(Box::new(move |k| {
+        vars.iter()
+            .find(|(key, _)| key == k)
+            .map(|(_, v)| v.clone())
+    })))
+    .expect("config");
+    let clock = Arc::new(ManualClock::new(start_time()));
+    let server = gatehouse::build_with_clock(&config, clock.clone())
+        .await
+        .expect("server");
+    let services = server.services.clone();
+    let store = server.store.clone();
+    let router = server.router;
+    let handle = tokio::spawn(async move {
+        let _ = axum::serve(listener, router).await;
+    });
+    TestApp {
+        base: format!("http://{addr}"),
+        services,
+        clock,
+        engine,
+        store,
+        _db: db,
+        _server: handle,
+    }
+}
+
+/// Run `f` once per configured engine.
+pub async fn each_engine<F, Fut>(f: F)
+where
+    F: Fn(Engine) -> Fut,
+    Fut: std::future::Future<Output = ()>,
+{
+    for engine in engines() {
+        eprintln!("--- engine: {}", engine.name());
+        f(engine).await;
+    }
+}
+
+/// A browser-like client: cookie jar, no automatic redirects.
+pub struct Client {
+    pub http: reqwest::Client,
+    pub base: String,
+}
+
+pub struct RpcResponse {
+    pub status: u16,
+    pub body: Value,
+    pub location: Option<String>,
+}
+
+impl Client {
+    pub fn new(app: &TestApp) -> Self {
+        let http = reqwest::Client::builder()
+            .cookie_store(true)
+            .redirect(reqwest::redirect::Policy::none())
+            .build()
+            .unwrap();
+        Self {
+            http,
+            base: app.base.clone(),
+        }
+    }
+
+    /// Call a server function as the dashboard does (form-encoded POST).
+    pub async fn rpc(&self, endpoint: &str, form: &[(&str, &str)]) -> RpcResponse {
+        let res = self
+            .http
+            .post(format!("{}/rpc/{endpoint}", self.base))
+            .form(form)
+            .send()
+            .await
+            .unwrap();
+        let status = res.status().as_u16();
+        let location = res
+            .headers()
+            .get("location")
+            .and_then(|v| v.to_str().ok())
+            .map(String::from);
+        let text = res.text().await.unwrap();
+        let body = serde_json::from_str(&text).unwrap_or(Value::String(text));
+        RpcResponse {
+            status,
+            body,
+            location,
+        }
+    }
+
+    pub async fn get(&self, path: &str) -> reqwest::Response {
+        self.http
+            .get(format!("{}{path}", self.base))
+            .send()
+            .await
+            .unwrap()
+    }
+
+    /// Sign up a new user with a new team; returns (team id, email).
+    pub async fn sign_up(&self, email: &str, team: &str) -> String {
+        let r = self
+            .rpc(
+                "auth/signup",
+                &[
+                    ("email", email),
+                    ("password", "correct horse battery"),
+                    ("team_name", team),
+                ],
+            )
+            .await;
+        assert_eq!(r.status, 200, "signup failed: {:?}", r.body);
+        let loc = r.location.expect("redirect after signup");
+        loc.trim_start_matches("/teams/")
+            .trim_end_matches("/products")
+            .to_string()
+    }
+
+    pub async fn create_product(&self, team: &str, name: &str) -> String {
+        let r = self
+            .rpc(
+                "products/create",
+                &[("team", team), ("name", name), ("description", "")],
+            )
+            .await;
+        assert_eq!(r.status, 200, "create product failed: {:?}", r.body);
+        r.body["id"].as_str().unwrap().to_string()
+    }
+}
+
+pub fn unique_email(tag: &str) -> String {
+    format!(
+        "{tag}-{}@example.com",
+        gatehouse_domain::tokens::new_id("u").trim_start_matches("u_")
+    )
+}
+
+/// The Ory console emulator (end2end/support/ory-emulator.mjs), started per test.
+pub struct OryEmulator {
+    pub url: String,
+    child: tokio::process::Child,
+}
+
+pub const ORY_PROJECT_ID: &str = "3c9a2f4e-5b6d-4e7f-8a9b-0c1d2e3f4a5b";
+pub const ORY_TOKEN: &str = "ory_st_validtoken0000000000000001";
+
+impl OryEmulator {
+    pub async fn start() -> Self {
+        let root = env!("CARGO_MANIFEST_DIR");
+        let mut child = tokio::process::Command::new("node")
+            .arg(format!("{root}/end2end/support/ory-emulator.mjs"))
+            .args(["--port", "0", "--quiet"])
+            .args([
+                "--project",
+                ORY_PROJECT_ID,
+                "--slug",
+                "eager-goldberg-abc123",
+                "--name",
+                "Acme Login",
+            ])
+            .args(["--token", ORY_TOKEN])
+            .stdout(Stdio::piped())
+            .stderr(Stdio::null())
+            .kill_on_drop(true)
+            .spawn()
+            .expect("node is needed for the Ory emulator");
+        let stdout = child.stdout.take().unwrap();
+        let mut lines = BufReader::new(stdout).lines();
+        let line = lines
+            .next_line()
+            .await
+            .unwrap()
+            .expect("emulator announces its port");
+        let v: Value = serde_json::from_str(&line).unwrap();
+        Self {
+            url: v["url"].as_str().unwrap().to_string(),
+            child,
+        }
+    }
+
+    pub async fn admin(&self, path: &str, body: Value) -> Value {
+        reqwest::Client::new()
+            .post(format!("{}/__emulator/{path}", self.url))
+            .json(&body)
+            .send()
+            .await
+            .unwrap()
+            .json()
+            .await
+            .unwrap_or(Value::Null)
+    }
+
+    pub async fn stop(mut self) {
+        let _ = self.child.kill().await;
+    }
+}

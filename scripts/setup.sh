@@ -52,8 +52,11 @@ if ! command -v node >/dev/null 2>&1; then
 fi
 lock_hash="$(sha256sum package-lock.json 2>/dev/null | cut -c1-16 || true)"
 if [ ! -f node_modules/.gatehouse-lock ] || [ "$(cat node_modules/.gatehouse-lock)" != "$lock_hash" ]; then
-  log "npm ci"
-  npm ci --no-audit --no-fund --loglevel=error
+  # `npm install --no-save` follows package-lock.json without rewriting it. (`npm ci`
+  # rejects locks written with omit-lockfile-registry-resolved, which leave out other
+  # platforms' optional packages.)
+  log "npm install (from package-lock.json)"
+  npm install --no-save --no-audit --no-fund --loglevel=error
   echo "$lock_hash" > node_modules/.gatehouse-lock
 fi
 

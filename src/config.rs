@@ -36,6 +36,9 @@ pub struct Config {
     pub secret_key_source: SecretKeySource,
     pub ory_api_url: Url,
     pub site_root: PathBuf,
+    pub saml_clock_skew_seconds: i64,
+    pub access_token_ttl_seconds: i64,
+    pub metadata_allow_private: bool,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -167,6 +170,42 @@ impl Config {
                 .unwrap_or_else(|| "https://api.console.ory.sh".into()),
         )?;
 
+        let number = |var: &'static str,
+                      default: i64,
+                      range: std::ops::RangeInclusive<i64>|
+         -> Result<i64, ConfigError> {
+            match env.get(var) {
+                None => Ok(default),
+                Some(raw) => raw
+                    .parse::<i64>()
+                    .ok()
+                    .filter(|n| range.contains(n))
+                    .ok_or_else(|| {
+                        invalid(
+                            var,
+                            format!(
+                                "expected a number of seconds from {} to {}",
+                                range.start(),
+                                range.end()
+                            ),
+                        )
+                    }),
+            }
+        };
+        let saml_clock_skew_seconds = number("GATEHOUSE_SAML_CLOCK_SKEW_SECONDS", 180, 0..=3600)?;
+        let access_token_ttl_seconds =
+            number("GATEHOUSE_ACCESS_TOKEN_TTL_SECONDS", 3600, 60..=86_400)?;
+        let metadata_allow_private = match env.get("GATEHOUSE_METADATA_ALLOW_PRIVATE").as_deref() {
+            None | Some("false") | Some("0") => false,
+            Some("true") | Some("1") => true,
+            Some(_) => {
+                return Err(invalid(
+                    "GATEHOUSE_METADATA_ALLOW_PRIVATE",
+                    "expected true or false",
+                ))
+            }
+        };
+
         let site_root = PathBuf::from(
             env.get("LEPTOS_SITE_ROOT")
                 .unwrap_or_else(|| "target/site".into()),
@@ -183,6 +222,9 @@ impl Config {
             secret_key_source,
             ory_api_url,
             site_root,
+            saml_clock_skew_seconds,
+            access_token_ttl_seconds,
+            metadata_allow_private,
         })
     }
 }
@@ -304,6 +346,9 @@ mod tests {
             ("GATEHOUSE_SECRET_KEY", "short"),
             ("ORY_API_URL", "not a url"),
             ("DATABASE_MAX_CONNECTIONS", "0"),
+            ("GATEHOUSE_SAML_CLOCK_SKEW_SECONDS", "-1"),
+            ("GATEHOUSE_ACCESS_TOKEN_TTL_SECONDS", "abc"),
+            ("GATEHOUSE_METADATA_ALLOW_PRIVATE", "yes please"),
         ] {
             let err =
                 Config::from_env(&env(&[(var, value), ("GATEHOUSE_DATA_DIR", &d)])).unwrap_err();

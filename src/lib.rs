@@ -13,6 +13,8 @@ use std::time::Duration;
 
 use gatehouse_domain::clock::{Clock, SystemClock};
 use gatehouse_domain::ory::OryClient;
+use gatehouse_domain::services::SsoSettings;
+use gatehouse_domain::sso::keys::KeyRing;
 use gatehouse_domain::{DomainSettings, Services};
 use gatehouse_store::{PoolSettings, SqlStore};
 use leptos::config::LeptosOptions;
@@ -79,6 +81,9 @@ pub async fn build_with_clock(
 
     let ory = OryClient::new(config.ory_api_url.clone(), Duration::from_secs(10))
         .map_err(|e| StartError::Other(e.to_string()))?;
+    let keys = KeyRing::load_or_create(&store, &config.secret_key, clock.as_ref())
+        .await
+        .map_err(|e| StartError::Other(format!("signing keys: {e}")))?;
     let services = Services {
         store: Arc::new(store.clone()),
         clock,
@@ -87,7 +92,14 @@ pub async fn build_with_clock(
         settings: DomainSettings {
             public_base_url: config.public_url.clone(),
             invite_ttl: chrono::Duration::days(7),
+            sso: SsoSettings {
+                clock_skew: chrono::Duration::seconds(config.saml_clock_skew_seconds),
+                access_token_ttl: chrono::Duration::seconds(config.access_token_ttl_seconds),
+                allow_private_metadata_urls: config.metadata_allow_private,
+                ..SsoSettings::default()
+            },
         },
+        keys: Arc::new(keys),
     };
 
     let leptos = LeptosOptions::builder()
@@ -106,5 +118,20 @@ pub async fn build_with_clock(
         router,
         services,
         store,
+    })
+}
+
+/// Remove expired pending logins, codes, tokens and replay-cache entries every few minutes.
+pub fn spawn_purge(services: Services) -> tokio::task::JoinHandle<()> {
+    tokio::spawn(async move {
+        let mut every = tokio::time::interval(Duration::from_secs(300));
+        loop {
+            every.tick().await;
+            match services.store.purge_expired(services.clock.now()).await {
+                Ok(n) if n > 0 => tracing::debug!(removed = n, "expired SSO records purged"),
+                Ok(_) => {}
+                Err(e) => tracing::warn!(error = %e, "purge failed"),
+            }
+        }
     })
 }

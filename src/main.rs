@@ -31,6 +31,7 @@ async fn main() -> ExitCode {
     };
     let cleanup =
         gatehouse::sessions::DbSessionStore::new(server.services.store.clone()).spawn_cleanup();
+    let purge = gatehouse::spawn_purge(server.services.clone());
 
     let listener = match tokio::net::TcpListener::bind(config.listen_addr).await {
         Ok(l) => l,
@@ -55,6 +56,7 @@ async fn main() -> ExitCode {
         })
         .await;
     cleanup.abort();
+    purge.abort();
     server.store.close().await;
     match result {
         Ok(()) => ExitCode::SUCCESS,

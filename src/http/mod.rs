@@ -1,7 +1,13 @@
 //! HTTP routing. Each area exposes its handlers; this module assembles them with the
 //! Leptos dashboard, the session layer and the security headers.
 
+pub mod admin_api;
+pub mod error;
 pub mod health;
+pub mod html;
+pub mod oauth;
+pub mod saml;
+pub mod sso_test;
 
 use axum::http::{header, HeaderValue};
 use axum::routing::get;
@@ -34,8 +40,17 @@ pub fn router(state: AppState) -> Router {
         .with_path("/")
         .with_expiry(Expiry::OnInactivity(time::Duration::days(7)));
 
+    // Browser apps may call the token, userinfo and discovery endpoints directly.
+    let cors = tower_http::cors::CorsLayer::new()
+        .allow_origin(tower_http::cors::Any)
+        .allow_methods([http::Method::GET, http::Method::POST])
+        .allow_headers([header::AUTHORIZATION, header::CONTENT_TYPE]);
     Router::new()
         .route("/healthz", get(health::healthz_get))
+        .merge(oauth::routes().layer(cors))
+        .merge(saml::routes())
+        .merge(admin_api::routes())
+        .merge(sso_test::routes())
         .leptos_routes_with_context(&state, routes, context.clone(), shell)
         .fallback(leptos_axum::file_and_error_handler_with_context::<
             AppState,

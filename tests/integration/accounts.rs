@@ -476,6 +476,7 @@ async fn users_switch_between_teams() {
         let app = spawn_app(engine).await;
         let c = Client::new(&app);
         let first = c.sign_up(&unique_email("multi"), "First").await;
+        app.clock.advance(Duration::minutes(1));
         let r = c.rpc("teams/create", &[("name", "Second")]).await;
         assert_eq!(r.status, 200, "{:?}", r.body);
         let second = r

@@ -2,10 +2,16 @@
 //! All integration tests in one binary (one link instead of many).
 //! Every test runs on each engine in `GATEHOUSE_TEST_ENGINES` (default: sqlite,postgres).
 
+mod idp;
+mod sso_support;
 mod support;
 
 mod accounts;
+mod admin_api;
 mod isolation;
+mod oauth_security;
 mod ory_settings;
 mod products;
+mod saml_security;
 mod server;
+mod sso_flows;

@@ -6,7 +6,7 @@
 use std::process::Stdio;
 use std::sync::Arc;
 
-use chrono::{TimeZone, Utc};
+use chrono::Utc;
 use gatehouse::config::{Config, Env};
 use gatehouse_domain::clock::ManualClock;
 use gatehouse_domain::Services;
@@ -25,15 +25,34 @@ pub struct TestApp {
     _server: tokio::task::JoinHandle<()>,
 }
 
+/// Tests start at the real time (the third-party IdP signs with it) and move the
+/// manual clock forward from there.
 pub fn start_time() -> chrono::DateTime<Utc> {
-    Utc.with_ymd_and_hms(2026, 11, 1, 9, 0, 0).single().unwrap()
+    use gatehouse_domain::clock::Clock;
+    gatehouse_domain::clock::SystemClock.now()
 }
 
 pub async fn spawn_app(engine: Engine) -> TestApp {
     spawn_app_with(engine, &[]).await
 }
 
+/// Server logs go to the test output (shown for failing tests). `RUST_LOG` filters.
+fn init_logs() {
+    static ONCE: std::sync::Once = std::sync::Once::new();
+    ONCE.call_once(|| {
+        let _ = tracing_subscriber::fmt()
+            .with_env_filter(
+                tracing_subscriber::EnvFilter::try_from_default_env().unwrap_or_else(|_| {
+                    tracing_subscriber::EnvFilter::new("warn,gatehouse=info,gatehouse_domain=info")
+                }),
+            )
+            .with_test_writer()
+            .try_init();
+    });
+}
+
 pub async fn spawn_app_with(engine: Engine, extra: &[(&str, String)]) -> TestApp {
+    init_logs();
     let db = fresh_database(engine).await.expect("test database");
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let addr = listener.local_addr().unwrap();

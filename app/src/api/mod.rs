@@ -14,7 +14,7 @@ pub(crate) mod ssr {
     use gatehouse_domain::Services;
     use tower_sessions::Session;
 
-    pub const USER_ID: &str = "user_id";
+    pub use gatehouse_core::session::USER_ID;
 
     pub fn services() -> Result<Services, AppError> {
         leptos::prelude::use_context::<Services>().ok_or_else(|| {

@@ -13,3 +13,11 @@ pub mod views;
 pub use validate::{
     Email, FieldError, PasswordPolicy, ProductName, RedirectUrl, RedirectUrlList, TeamName,
 };
+
+/// Keys of the server-side session, shared by the dashboard and the HTTP handlers.
+pub mod session {
+    /// The signed-in user's id.
+    pub const USER_ID: &str = "user_id";
+    /// A setup link verified in this browser session.
+    pub const SETUP_LINK: &str = "setup_link_id";
+}

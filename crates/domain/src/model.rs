@@ -105,3 +105,183 @@ pub struct SessionRecord {
     pub data: String,
     pub expires_at: DateTime<Utc>,
 }
+
+/// How a connection reaches the customer's IdP.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[serde(tag = "protocol", rename_all = "lowercase")]
+pub enum IdpConfig {
+    Saml(SamlIdpConfig),
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub struct SamlIdpConfig {
+    /// The metadata as uploaded or fetched.
+    pub metadata_xml: String,
+    /// Where it was fetched from, when given as a URL.
+    pub metadata_url: Option<String>,
+    pub idp: crate::saml::metadata::IdpMetadata,
+}
+
+/// Where a connection was created.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ConnectionSource {
+    Dashboard,
+    Api,
+    SetupLink,
+}
+
+impl ConnectionSource {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            ConnectionSource::Dashboard => "dashboard",
+            ConnectionSource::Api => "api",
+            ConnectionSource::SetupLink => "setup_link",
+        }
+    }
+    pub fn parse(s: &str) -> Self {
+        match s {
+            "api" => ConnectionSource::Api,
+            "setup_link" => ConnectionSource::SetupLink,
+            _ => ConnectionSource::Dashboard,
+        }
+    }
+}
+
+/// An SSO connection: one tenant of one product, one IdP.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Connection {
+    pub id: String,
+    pub product_id: String,
+    /// e.g. `acme.com`, lower-case.
+    pub tenant: String,
+    pub name: String,
+    pub description: String,
+    pub idp: IdpConfig,
+    /// The IdP's identity (SAML entity id), for IdP-initiated lookups.
+    pub idp_entity_id: String,
+    pub redirect_urls: Vec<String>,
+    pub default_redirect_url: Option<String>,
+    pub client_id: String,
+    pub client_secret_hash: String,
+    pub allow_idp_initiated: bool,
+    pub enabled: bool,
+    pub source: ConnectionSource,
+    pub setup_link_id: Option<String>,
+    pub created_at: DateTime<Utc>,
+    pub updated_at: DateTime<Utc>,
+}
+
+/// Why a login was started.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[serde(tag = "kind", rename_all = "snake_case")]
+pub enum LoginPurpose {
+    /// A vendor's app asked (OAuth authorize).
+    App,
+    /// An admin pressed "Test connection"; the result is shown to `owner`.
+    Test { owner: String },
+}
+
+/// An AuthnRequest sent to an IdP, waiting for its answer.
+#[derive(Debug, Clone, PartialEq)]
+pub struct PendingLogin {
+    /// The AuthnRequest ID (also sent as RelayState).
+    pub id: String,
+    pub connection_id: String,
+    pub purpose: LoginPurpose,
+    /// The OAuth client id as the app presented it.
+    pub client_id: String,
+    pub redirect_uri: String,
+    pub state: String,
+    pub nonce: Option<String>,
+    pub code_challenge: Option<String>,
+    pub scope: String,
+    pub created_at: DateTime<Utc>,
+    pub expires_at: DateTime<Utc>,
+}
+
+/// An authorization code (stored by hash).
+#[derive(Debug, Clone, PartialEq)]
+pub struct AuthCode {
+    pub code_hash: String,
+    pub connection_id: String,
+    pub client_id: String,
+    pub redirect_uri: String,
+    pub code_challenge: Option<String>,
+    pub nonce: Option<String>,
+    pub scope: String,
+    /// The profile, as JSON.
+    pub profile: String,
+    pub created_at: DateTime<Utc>,
+    pub expires_at: DateTime<Utc>,
+}
+
+/// An access token (stored by hash).
+#[derive(Debug, Clone, PartialEq)]
+pub struct AccessToken {
+    pub token_hash: String,
+    pub connection_id: String,
+    pub client_id: String,
+    pub scope: String,
+    pub profile: String,
+    pub created_at: DateTime<Utc>,
+    pub expires_at: DateTime<Utc>,
+}
+
+/// The outcome of redeeming a code.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Redemption {
+    /// First use: the token was stored.
+    Issued,
+    /// Already redeemed: the token issued then (to revoke).
+    Replayed {
+        token_hash: Option<String>,
+    },
+    Unknown,
+}
+
+/// What the ACS stores when a login succeeds.
+#[derive(Debug, Clone, PartialEq)]
+pub struct LoginCompletion {
+    /// The pending request being answered (SP-initiated), if any.
+    pub pending_id: Option<String>,
+    pub connection_id: String,
+    pub assertion_id: String,
+    pub replay_expires_at: DateTime<Utc>,
+    pub code: Option<AuthCode>,
+    pub test_result: Option<TestResult>,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub enum CompletionOutcome {
+    Done,
+    /// The pending request was already answered or has expired.
+    PendingGone,
+    /// This assertion id was already accepted.
+    Replay,
+}
+
+/// What "Test connection" shows.
+#[derive(Debug, Clone, PartialEq)]
+pub struct TestResult {
+    pub id: String,
+    pub connection_id: String,
+    pub owner: String,
+    /// Profile JSON on success.
+    pub profile: Option<String>,
+    pub error: Option<String>,
+    pub created_at: DateTime<Utc>,
+    pub expires_at: DateTime<Utc>,
+}
+
+/// A key pair Gatehouse signs with.
+#[derive(Debug, Clone, PartialEq)]
+pub struct StoredKey {
+    pub id: String,
+    /// `saml-sp` or `jwt`.
+    pub purpose: String,
+    /// PKCS#8 PEM, sealed with the instance key.
+    pub private_key: String,
+    /// PEM, for `saml-sp`.
+    pub certificate: Option<String>,
+    pub created_at: DateTime<Utc>,
+}

@@ -59,6 +59,7 @@ pub trait AccountStore: Send + Sync {
 #[async_trait]
 pub trait TeamStore: Send + Sync {
     async fn create_team(&self, team: &Team, owner: &Membership) -> StoreResult<()>;
+    async fn team(&self, team_id: &str) -> StoreResult<Option<Team>>;
     async fn teams_for_user(&self, user_id: &str) -> StoreResult<Vec<(Team, Membership)>>;
     async fn membership(
         &self,
@@ -105,6 +106,10 @@ pub trait ProductStore: Send + Sync {
     ) -> StoreResult<bool>;
     async fn touch_api_key(&self, key_id: &str, at: DateTime<Utc>) -> StoreResult<()>;
 
+    /// The product's sealed client-secret verifier.
+    async fn product_secret_verifier(&self, product_id: &str) -> StoreResult<Option<String>>;
+    async fn set_product_secret_verifier(&self, product_id: &str, sealed: &str) -> StoreResult<()>;
+
     async fn ory_settings(&self, product_id: &str) -> StoreResult<Option<OrySettings>>;
     async fn put_ory_settings(&self, settings: &OrySettings) -> StoreResult<()>;
     async fn delete_ory_settings(&self, product_id: &str) -> StoreResult<bool>;
@@ -126,9 +131,79 @@ pub trait SessionRecordStore: Send + Sync {
 
 /// Everything Gatehouse stores.
 #[async_trait]
-pub trait Store: AccountStore + TeamStore + ProductStore + SessionRecordStore {
+pub trait Store:
+    AccountStore
+    + TeamStore
+    + ProductStore
+    + SessionRecordStore
+    + ConnectionStore
+    + LoginStore
+    + KeyStore
+{
     /// `Ok` when the database answers.
     async fn ping(&self) -> StoreResult<()>;
     /// `sqlite` or `postgres`, for logs and health.
     fn engine(&self) -> &'static str;
+}
+
+#[async_trait]
+pub trait ConnectionStore: Send + Sync {
+    /// `Conflict` if the client id is taken.
+    async fn create_connection(&self, c: &Connection) -> StoreResult<()>;
+    async fn update_connection(&self, c: &Connection) -> StoreResult<bool>;
+    async fn delete_connection(&self, product_id: &str, id: &str) -> StoreResult<bool>;
+    async fn connections(&self, product_id: &str) -> StoreResult<Vec<Connection>>;
+    /// The connection only if it belongs to `product_id`.
+    async fn connection(&self, product_id: &str, id: &str) -> StoreResult<Option<Connection>>;
+    async fn connection_by_id(&self, id: &str) -> StoreResult<Option<Connection>>;
+    async fn connection_by_client_id(&self, client_id: &str) -> StoreResult<Option<Connection>>;
+    async fn connections_for_tenant(
+        &self,
+        product_id: &str,
+        tenant: &str,
+    ) -> StoreResult<Vec<Connection>>;
+    async fn connections_by_idp_entity(&self, idp_entity_id: &str) -> StoreResult<Vec<Connection>>;
+}
+
+#[async_trait]
+pub trait LoginStore: Send + Sync {
+    async fn create_pending_login(&self, p: &PendingLogin) -> StoreResult<()>;
+    /// A pending login that is neither used nor expired.
+    async fn pending_login(
+        &self,
+        id: &str,
+        now: DateTime<Utc>,
+    ) -> StoreResult<Option<PendingLogin>>;
+    /// Atomically: mark the pending login used, remember the assertion id, store the
+    /// code or test result.
+    async fn complete_login(
+        &self,
+        c: &LoginCompletion,
+        now: DateTime<Utc>,
+    ) -> StoreResult<CompletionOutcome>;
+    async fn code(&self, code_hash: &str) -> StoreResult<Option<AuthCode>>;
+    /// Mark the code redeemed and store `token`, atomically; or report a replay.
+    async fn redeem_code(
+        &self,
+        code_hash: &str,
+        token: &AccessToken,
+        now: DateTime<Utc>,
+    ) -> StoreResult<Redemption>;
+    async fn access_token(
+        &self,
+        token_hash: &str,
+        now: DateTime<Utc>,
+    ) -> StoreResult<Option<AccessToken>>;
+    async fn revoke_access_token(&self, token_hash: &str, now: DateTime<Utc>) -> StoreResult<()>;
+    async fn test_result(&self, id: &str, now: DateTime<Utc>) -> StoreResult<Option<TestResult>>;
+    async fn save_test_result(&self, r: &TestResult) -> StoreResult<()>;
+    /// Remove expired pending logins, codes, tokens, replay entries and test results.
+    async fn purge_expired(&self, now: DateTime<Utc>) -> StoreResult<u64>;
+}
+
+#[async_trait]
+pub trait KeyStore: Send + Sync {
+    async fn keys(&self, purpose: &str) -> StoreResult<Vec<StoredKey>>;
+    /// Insert unless a key for this purpose exists; returns whether it was inserted.
+    async fn insert_first_key(&self, key: &StoredKey) -> StoreResult<bool>;
 }

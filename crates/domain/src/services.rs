@@ -22,9 +22,60 @@ pub struct DomainSettings {
     /// Where users reach Gatehouse, e.g. `https://sso.example.com` (no trailing slash).
     pub public_base_url: Url,
     pub invite_ttl: Duration,
+    pub sso: SsoSettings,
+}
+
+/// Protocol timings and switches.
+#[derive(Debug, Clone)]
+pub struct SsoSettings {
+    /// Allowed clock difference with IdPs (default 3 minutes).
+    pub clock_skew: Duration,
+    /// Authorization codes live 5 minutes.
+    pub code_ttl: Duration,
+    /// Access tokens (default 1 hour).
+    pub access_token_ttl: Duration,
+    /// How long a login may take at the IdP.
+    pub pending_ttl: Duration,
+    /// Operator switch: fetch metadata from private/loopback addresses (and plain http to them).
+    pub allow_private_metadata_urls: bool,
+}
+
+impl Default for SsoSettings {
+    fn default() -> Self {
+        Self {
+            clock_skew: Duration::minutes(3),
+            code_ttl: Duration::minutes(5),
+            access_token_ttl: Duration::hours(1),
+            pending_ttl: crate::sso::authorize::default_pending_ttl(),
+            allow_private_metadata_urls: false,
+        }
+    }
 }
 
 impl DomainSettings {
+    /// The OAuth/OIDC issuer: the public base URL without a trailing slash.
+    pub fn issuer(&self) -> String {
+        self.public_base_url
+            .as_str()
+            .trim_end_matches('/')
+            .to_string()
+    }
+
+    /// The SAML assertion consumer service (same path as Jackson).
+    pub fn acs_url(&self) -> String {
+        self.public_url("/api/oauth/saml")
+    }
+
+    /// Our SAML entity id for a product (one per product, so one customer can use
+    /// several of the vendor's products from the same IdP tenant).
+    pub fn sp_entity_id(&self, product_id: &str) -> String {
+        self.public_url(&format!("/saml/{product_id}"))
+    }
+
+    pub fn sp_metadata_url(&self, product_id: &str) -> String {
+        self.public_url(&format!("/saml/{product_id}/metadata"))
+    }
+
     /// An absolute URL under the public base URL.
     pub fn public_url(&self, path: &str) -> String {
         format!(
@@ -42,6 +93,7 @@ pub struct Services {
     pub secrets: SecretBox,
     pub ory: OryClient,
     pub settings: DomainSettings,
+    pub keys: Arc<crate::sso::keys::KeyRing>,
 }
 
 impl std::fmt::Debug for Services {
@@ -123,6 +175,19 @@ impl Services {
                 Err(DomainError::NotFound)
             }
         }
+    }
+
+    /// Writes through the admin API follow the same trial rule as the dashboard.
+    pub async fn require_product_writable(&self, product: &Product) -> DomainResult<()> {
+        let team = self
+            .store
+            .team(&product.team_id)
+            .await?
+            .ok_or(DomainError::NotFound)?;
+        if self.trial(&team).expired {
+            return Err(DomainError::TrialExpired);
+        }
+        Ok(())
     }
 
     /// Run CPU-heavy work (password hashing) off the async executor.

@@ -10,6 +10,8 @@
 //! the busy timeout instead of failing with a lock-upgrade deadlock.
 
 mod accounts;
+mod connections;
+mod logins;
 mod products;
 mod rows;
 mod sessions;

@@ -128,7 +128,8 @@ impl ProductStore for SqlStore {
     async fn product_counts(&self, product_id: &str) -> StoreResult<ProductCounts> {
         let row = sqlx::query(
             "SELECT (SELECT COUNT(*) FROM api_keys WHERE product_id = $1 AND revoked_at IS NULL) AS api_keys, \
-                    (SELECT COUNT(*) FROM ory_settings WHERE product_id = $1) AS ory",
+                    (SELECT COUNT(*) FROM ory_settings WHERE product_id = $1) AS ory, \
+                    (SELECT COUNT(*) FROM connections WHERE product_id = $1) AS connections",
         )
         .bind(product_id)
         .fetch_one(&self.pool)
@@ -136,7 +137,7 @@ impl ProductStore for SqlStore {
         .map_err(map_err)?;
         Ok(ProductCounts {
             api_keys: row.int("api_keys")?,
-            connections: 0,
+            connections: row.int("connections")?,
             ory_connected: row.int("ory")? > 0,
         })
     }
@@ -212,6 +213,28 @@ impl ProductStore for SqlStore {
         .await
         .map(|_| ())
         .map_err(map_err)
+    }
+
+    async fn product_secret_verifier(&self, product_id: &str) -> StoreResult<Option<String>> {
+        let row = sqlx::query("SELECT client_secret_verifier FROM products WHERE id = $1")
+            .bind(product_id)
+            .fetch_optional(&self.pool)
+            .await
+            .map_err(map_err)?;
+        Ok(match row {
+            Some(r) => r.opt_text("client_secret_verifier")?,
+            None => None,
+        })
+    }
+
+    async fn set_product_secret_verifier(&self, product_id: &str, sealed: &str) -> StoreResult<()> {
+        sqlx::query("UPDATE products SET client_secret_verifier = $1 WHERE id = $2")
+            .bind(sealed)
+            .bind(product_id)
+            .execute(&self.pool)
+            .await
+            .map(|_| ())
+            .map_err(map_err)
     }
 
     async fn ory_settings(&self, product_id: &str) -> StoreResult<Option<OrySettings>> {

@@ -80,10 +80,29 @@ impl TeamStore for SqlStore {
         tx.commit().await.map_err(map_err)
     }
 
+    async fn team(&self, team_id: &str) -> StoreResult<Option<Team>> {
+        let row =
+            sqlx::query("SELECT id, name, created_at, trial_ends_at FROM teams WHERE id = $1")
+                .bind(team_id)
+                .fetch_optional(&self.pool)
+                .await
+                .map_err(map_err)?;
+        row.as_ref()
+            .map(|r| {
+                Ok(Team {
+                    id: r.text("id")?,
+                    name: r.text("name")?,
+                    created_at: r.time("created_at")?,
+                    trial_ends_at: r.time("trial_ends_at")?,
+                })
+            })
+            .transpose()
+    }
+
     async fn teams_for_user(&self, user_id: &str) -> StoreResult<Vec<(Team, Membership)>> {
         let sql = format!(
             "SELECT {TEAM_MEMBERSHIP_COLUMNS} FROM memberships m JOIN teams t ON t.id = m.team_id \
-             WHERE m.user_id = $1 ORDER BY t.created_at, t.id"
+             WHERE m.user_id = $1 ORDER BY t.created_at, t.name, t.id"
         );
         let rows = sqlx::query(&sql)
             .bind(user_id)

@@ -32,14 +32,15 @@ impl PinnedCert {
     }
 
     pub fn from_der(der: &[u8]) -> Result<Self, SamlError> {
-        let cert = X509::from_der(der)
-            .map_err(|_| SamlError::Metadata("a signing certificate is not a valid X.509 certificate".into()))?;
+        let cert = X509::from_der(der).map_err(|_| {
+            SamlError::Metadata("a signing certificate is not a valid X.509 certificate".into())
+        })?;
         let subject = cert
             .subject_name()
             .entries()
             .filter_map(|e| {
                 let key = e.object().nid().short_name().ok()?;
-                let value = e.data().as_utf8().ok()?;
+                let value = e.data().to_string().ok()?;
                 Some(format!("{key}={value}"))
             })
             .collect::<Vec<_>>()

@@ -25,7 +25,10 @@ pub fn check(xml: &str, limit: usize) -> Result<(), SamlError> {
     {
         return Err(SamlError::Doctype);
     }
-    if bytes.windows(8).any(|w| w.eq_ignore_ascii_case(b"<!entity")) {
+    if bytes
+        .windows(8)
+        .any(|w| w.eq_ignore_ascii_case(b"<!entity"))
+    {
         return Err(SamlError::Doctype);
     }
     Ok(())
@@ -38,15 +41,24 @@ mod tests {
     #[test]
     fn doctype_and_entities_are_refused() {
         assert!(matches!(
-            check("<?xml version=\"1.0\"?><!DOCTYPE x [<!ENTITY a \"b\">]><x/>", 1000),
+            check(
+                "<?xml version=\"1.0\"?><!DOCTYPE x [<!ENTITY a \"b\">]><x/>",
+                1000
+            ),
             Err(SamlError::Doctype)
         ));
-        assert!(matches!(check("<!doctype x><x/>", 1000), Err(SamlError::Doctype)));
+        assert!(matches!(
+            check("<!doctype x><x/>", 1000),
+            Err(SamlError::Doctype)
+        ));
         assert!(check("<x>doctype</x>", 1000).is_ok());
     }
 
     #[test]
     fn size_is_bounded() {
-        assert!(matches!(check("<x/>", 3), Err(SamlError::TooLarge { limit: 3 })));
+        assert!(matches!(
+            check("<x/>", 3),
+            Err(SamlError::TooLarge { limit: 3 })
+        ));
     }
 }

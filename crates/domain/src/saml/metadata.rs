@@ -32,6 +32,19 @@ impl IdpMetadata {
         if trimmed.is_empty() {
             return Err(SamlError::Metadata("the metadata is empty".into()));
         }
+        match root_element(trimmed).as_deref() {
+            Some("EntityDescriptor") | Some("EntitiesDescriptor") => {}
+            Some(other) => {
+                return Err(SamlError::Metadata(format!(
+                    "not SAML metadata: expected an EntityDescriptor, found <{other}>"
+                )))
+            }
+            None => {
+                return Err(SamlError::Metadata(
+                    "not SAML metadata: this is not XML".into(),
+                ))
+            }
+        }
         let entity = parse_entity(trimmed)?;
         let entity_id = entity
             .entity_id
@@ -61,8 +74,11 @@ impl IdpMetadata {
             ));
         }
         for url in sso_redirect_url.iter().chain(sso_post_url.iter()) {
-            let parsed = url::Url::parse(url)
-                .map_err(|_| SamlError::Metadata(format!("the SingleSignOnService location “{url}” is not a URL")))?;
+            let parsed = url::Url::parse(url).map_err(|_| {
+                SamlError::Metadata(format!(
+                    "the SingleSignOnService location “{url}” is not a URL"
+                ))
+            })?;
             if !matches!(parsed.scheme(), "https" | "http") {
                 return Err(SamlError::Metadata(format!(
                     "the SingleSignOnService location “{url}” must be an http(s) URL"
@@ -93,7 +109,8 @@ impl IdpMetadata {
         }
         if certificates.is_empty() {
             return Err(SamlError::Metadata(
-                "no signing certificate (KeyDescriptor use=\"signing\" with an X509Certificate)".into(),
+                "no signing certificate (KeyDescriptor use=\"signing\" with an X509Certificate)"
+                    .into(),
             ));
         }
 
@@ -115,7 +132,11 @@ fn parse_entity(xml: &str) -> Result<EntityDescriptor, SamlError> {
                 .descriptors
                 .into_iter()
                 .filter_map(|d| match d {
-                    EntityDescriptorType::EntityDescriptor(e) if e.idp_sso_descriptors.is_some() => Some(e),
+                    EntityDescriptorType::EntityDescriptor(e)
+                        if e.idp_sso_descriptors.is_some() =>
+                    {
+                        Some(e)
+                    }
                     _ => None,
                 })
                 .collect();
@@ -137,6 +158,20 @@ fn parse_entity(xml: &str) -> Result<EntityDescriptor, SamlError> {
                 first_line(&e.to_string())
             ))),
         },
+    }
+}
+
+/// The local name of the document's root element, if it is well-formed enough to have one.
+fn root_element(xml: &str) -> Option<String> {
+    let mut reader = quick_xml::Reader::from_str(xml);
+    loop {
+        match reader.read_event() {
+            Ok(quick_xml::events::Event::Start(e)) | Ok(quick_xml::events::Event::Empty(e)) => {
+                return Some(String::from_utf8_lossy(e.local_name().as_ref()).to_string())
+            }
+            Ok(quick_xml::events::Event::Eof) | Err(_) => return None,
+            Ok(_) => {}
+        }
     }
 }
 

@@ -1,0 +1,354 @@
+//! `POST /api/oauth/saml`: the assertion consumer service.
+//!
+//! SP-initiated: `RelayState` names our pending login; its connection's pinned
+//! certificates verify the response and `InResponseTo` must equal its id.
+//! IdP-initiated (no pending login): the connection is found by the IdP's entity id
+//! and must allow IdP-initiated sign-in; the code goes to its default redirect URL.
+//! Either way, the pending login is consumed, the assertion id is remembered (replay
+//! cache) and the code is stored in one transaction.
+
+use base64::engine::general_purpose::STANDARD;
+use base64::Engine;
+
+use crate::model::{
+    AuthCode, CompletionOutcome, Connection, IdpConfig, LoginCompletion, LoginPurpose,
+    PendingLogin, TestResult,
+};
+use crate::saml::attributes;
+use crate::saml::response::{
+    scan_envelope, verify_response, ExpectedIdp, Solicitation, SpExpectations, VerifiedAssertion,
+};
+use crate::saml::{guard, SamlError};
+use crate::services::Services;
+use crate::sso::error::LoginError;
+use crate::sso::profile::Profile;
+use crate::tokens::{hash_secret, new_id, new_secret};
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum AcsOutcome {
+    /// 303 to the app's redirect URI with `code` (and `state`).
+    ToApp(String),
+    /// A "Test connection" login finished (well or not): show this result.
+    TestDone { result_id: String },
+}
+
+/// `redirect_uri` with extra query parameters.
+pub fn with_query(base: &str, pairs: &[(&str, &str)]) -> String {
+    match url::Url::parse(base) {
+        Ok(mut u) => {
+            {
+                let mut q = u.query_pairs_mut();
+                for (k, v) in pairs {
+                    q.append_pair(k, v);
+                }
+            }
+            u.into()
+        }
+        Err(_) => base.to_string(),
+    }
+}
+
+impl Services {
+    pub async fn saml_acs(
+        &self,
+        saml_response: &str,
+        relay_state: Option<&str>,
+    ) -> Result<AcsOutcome, LoginError> {
+        let cleaned: String = saml_response
+            .chars()
+            .filter(|c| !c.is_whitespace())
+            .collect();
+        if cleaned.is_empty() {
+            return Err(LoginError::bad_request(
+                "No SAML response",
+                "the SAMLResponse field is missing",
+            ));
+        }
+        if cleaned.len() > guard::MAX_MESSAGE_BYTES * 4 / 3 + 4 {
+            return Err(LoginError::bad_request(
+                "Invalid SAML response",
+                SamlError::TooLarge {
+                    limit: guard::MAX_MESSAGE_BYTES,
+                }
+                .to_string(),
+            ));
+        }
+        let bytes = STANDARD.decode(cleaned.as_bytes()).map_err(|_| {
+            LoginError::bad_request("Invalid SAML response", "SAMLResponse is not base64")
+        })?;
+        let xml = String::from_utf8(bytes).map_err(|_| {
+            LoginError::bad_request("Invalid SAML response", "SAMLResponse is not UTF-8")
+        })?;
+        let now = self.clock.now();
+
+        let pending = match relay_state.map(str::trim).filter(|r| !r.is_empty()) {
+            Some(rs) => self
+                .store
+                .pending_login(rs, now)
+                .await
+                .map_err(LoginError::internal)?,
+            None => None,
+        };
+
+        match pending {
+            Some(p) => {
+                let connection = self
+                    .store
+                    .connection_by_id(&p.connection_id)
+                    .await
+                    .map_err(LoginError::internal)?
+                    .ok_or_else(|| {
+                        LoginError::rejected("the connection was deleted during sign-in")
+                    })?;
+                let verified =
+                    self.verify_for(&connection, &xml, Solicitation::InResponseTo(&p.id));
+                match (verified, &p.purpose) {
+                    (Ok(assertion), _) => self.finish(&connection, Some(&p), assertion).await,
+                    (Err(e), LoginPurpose::Test { owner }) => {
+                        self.save_failed_test(&connection, owner, &e).await
+                    }
+                    (Err(e), LoginPurpose::App) => Err(e),
+                }
+            }
+            None => self.idp_initiated(&xml).await,
+        }
+    }
+
+    fn verify_for(
+        &self,
+        connection: &Connection,
+        xml: &str,
+        solicitation: Solicitation<'_>,
+    ) -> Result<VerifiedAssertion, LoginError> {
+        let IdpConfig::Saml(saml) = &connection.idp;
+        let sp_entity_id = self.settings.sp_entity_id(&connection.product_id);
+        let acs_url = self.settings.acs_url();
+        verify_response(
+            xml,
+            &ExpectedIdp {
+                entity_id: &saml.idp.entity_id,
+                certificates: &saml.idp.certificates,
+            },
+            &SpExpectations {
+                sp_entity_id: &sp_entity_id,
+                acs_url: &acs_url,
+                clock_skew: self.settings.sso.clock_skew,
+            },
+            solicitation,
+            self.clock.now(),
+        )
+        .map_err(|e| saml_failure(e).on(&connection.id))
+    }
+
+    async fn idp_initiated(&self, xml: &str) -> Result<AcsOutcome, LoginError> {
+        let env = scan_envelope(xml).map_err(saml_failure)?;
+        if env.in_response_to.is_some() {
+            return Err(LoginError::rejected(
+                "the response answers a sign-in request that has expired or was already used",
+            )
+            .titled("This sign-in link has expired. Start again from the application."));
+        }
+        let issuer = env
+            .issuer
+            .clone()
+            .ok_or_else(|| saml_failure(SamlError::Malformed("no Issuer".into())))?;
+        let candidates = self
+            .store
+            .connections_by_idp_entity(&issuer)
+            .await
+            .map_err(LoginError::internal)?;
+        if candidates.is_empty() {
+            return Err(LoginError::rejected(format!(
+                "no connection for IdP {issuer}"
+            )));
+        }
+        let mut first_error = None;
+        for connection in candidates {
+            match self.verify_for(&connection, xml, Solicitation::Unsolicited) {
+                Ok(assertion) => {
+                    if !connection.allow_idp_initiated {
+                        return Err(LoginError::rejected(format!(
+                            "IdP-initiated sign-in is not allowed for connection {}",
+                            connection.id
+                        ))
+                        .on(&connection.id)
+                        .titled(
+                            "Start sign-in from the application, not from your identity provider.",
+                        ));
+                    }
+                    return self.finish(&connection, None, assertion).await;
+                }
+                Err(e) => {
+                    first_error.get_or_insert(e);
+                }
+            }
+        }
+        Err(first_error.unwrap_or_else(|| LoginError::rejected("no matching connection")))
+    }
+
+    async fn finish(
+        &self,
+        connection: &Connection,
+        pending: Option<&PendingLogin>,
+        assertion: VerifiedAssertion,
+    ) -> Result<AcsOutcome, LoginError> {
+        if !connection.enabled {
+            return Err(LoginError::rejected("the connection is disabled").on(&connection.id));
+        }
+        let now = self.clock.now();
+        let mapped = attributes::map(&assertion.attributes, &assertion.name_id);
+        let profile = Profile::from_saml(
+            &connection.product_id,
+            &connection.tenant,
+            &assertion.name_id,
+            &assertion.attributes,
+            mapped,
+        );
+        let profile_json = serde_json::to_string(&profile).map_err(LoginError::internal)?;
+
+        let mut completion = LoginCompletion {
+            pending_id: pending.map(|p| p.id.clone()),
+            connection_id: connection.id.clone(),
+            assertion_id: assertion.assertion_id.clone(),
+            replay_expires_at: assertion.replay_expires_at,
+            code: None,
+            test_result: None,
+        };
+        let outcome = match pending.map(|p| (&p.purpose, p)) {
+            Some((LoginPurpose::Test { owner }, _)) => {
+                let result = TestResult {
+                    id: new_id("test"),
+                    connection_id: connection.id.clone(),
+                    owner: owner.clone(),
+                    profile: Some(profile_json),
+                    error: None,
+                    created_at: now,
+                    expires_at: now + chrono::Duration::hours(1),
+                };
+                let id = result.id.clone();
+                completion.test_result = Some(result);
+                AcsOutcome::TestDone { result_id: id }
+            }
+            Some((LoginPurpose::App, p)) => {
+                let code = new_secret();
+                completion.code = Some(AuthCode {
+                    code_hash: hash_secret(&code),
+                    connection_id: connection.id.clone(),
+                    client_id: p.client_id.clone(),
+                    redirect_uri: p.redirect_uri.clone(),
+                    code_challenge: p.code_challenge.clone(),
+                    nonce: p.nonce.clone(),
+                    scope: p.scope.clone(),
+                    profile: profile_json,
+                    created_at: now,
+                    expires_at: now + self.settings.sso.code_ttl,
+                });
+                AcsOutcome::ToApp(with_query(
+                    &p.redirect_uri,
+                    &[("code", &code), ("state", &p.state)],
+                ))
+            }
+            None => {
+                let product = self
+                    .store
+                    .product_by_id(&connection.product_id)
+                    .await
+                    .map_err(LoginError::internal)?
+                    .ok_or_else(|| LoginError::rejected("product deleted"))?;
+                let (_, default) = Self::effective_redirects(connection, &product);
+                let redirect = default.ok_or_else(|| {
+                    LoginError::rejected("IdP-initiated sign-in needs a default redirect URL on the connection or product")
+                        .on(&connection.id)
+                })?;
+                let code = new_secret();
+                completion.code = Some(AuthCode {
+                    code_hash: hash_secret(&code),
+                    connection_id: connection.id.clone(),
+                    client_id: connection.client_id.clone(),
+                    redirect_uri: redirect.clone(),
+                    code_challenge: None,
+                    nonce: None,
+                    scope: String::new(),
+                    profile: profile_json,
+                    created_at: now,
+                    expires_at: now + self.settings.sso.code_ttl,
+                });
+                AcsOutcome::ToApp(with_query(&redirect, &[("code", &code)]))
+            }
+        };
+
+        match self
+            .store
+            .complete_login(&completion, now)
+            .await
+            .map_err(LoginError::internal)?
+        {
+            CompletionOutcome::Done => {
+                tracing::info!(
+                    connection_id = %connection.id,
+                    sub = %profile.sub,
+                    idp_initiated = pending.is_none(),
+                    "SAML sign-in accepted"
+                );
+                Ok(outcome)
+            }
+            CompletionOutcome::PendingGone => Err(LoginError::rejected(
+                "the sign-in request was already answered or has expired",
+            )
+            .on(&connection.id)
+            .titled("This sign-in link has expired. Start again from the application.")),
+            CompletionOutcome::Replay => Err(saml_failure(SamlError::Replay).on(&connection.id)),
+        }
+    }
+
+    async fn save_failed_test(
+        &self,
+        connection: &Connection,
+        owner: &str,
+        e: &LoginError,
+    ) -> Result<AcsOutcome, LoginError> {
+        let now = self.clock.now();
+        let result = TestResult {
+            id: new_id("test"),
+            connection_id: connection.id.clone(),
+            owner: owner.to_string(),
+            profile: None,
+            error: Some(e.detail.clone()),
+            created_at: now,
+            expires_at: now + chrono::Duration::hours(1),
+        };
+        tracing::warn!(connection_id = %connection.id, error = %e.detail, "test sign-in failed");
+        self.store
+            .save_test_result(&result)
+            .await
+            .map_err(LoginError::internal)?;
+        Ok(AcsOutcome::TestDone {
+            result_id: result.id,
+        })
+    }
+}
+
+fn saml_failure(e: SamlError) -> LoginError {
+    let title = match &e {
+        SamlError::IdpStatus { .. } => "Your identity provider refused the sign-in",
+        SamlError::Expired(_) | SamlError::NotYetValid(_) => {
+            "The sign-in took too long or the clocks disagree"
+        }
+        _ => "Sign-in failed",
+    };
+    let shown = matches!(e, SamlError::IdpStatus { .. }).then(|| e.to_string());
+    LoginError {
+        status: 403,
+        title: title.to_string(),
+        detail: e.to_string(),
+        connection_id: None,
+        shown,
+    }
+}
+
+impl LoginError {
+    pub fn titled(mut self, title: &str) -> Self {
+        self.title = title.to_string();
+        self
+    }
+}

@@ -1,0 +1,266 @@
+//! SSO connections: create, read, update, enable/disable, delete.
+//!
+//! The dashboard and the Jackson-compatible admin API both come through here. A
+//! connection is validated completely before anything is stored (metadata parsed,
+//! certificates read, redirect URLs checked), so a bad input never half-saves.
+
+use gatehouse_core::{FieldError, RedirectUrlList};
+
+use crate::error::{DomainError, DomainResult};
+use crate::model::{Connection, ConnectionSource, IdpConfig, Product, SamlIdpConfig};
+use crate::ports::StoreError;
+use crate::saml::metadata::IdpMetadata;
+use crate::services::Services;
+use crate::sso::metadata_fetch::fetch_metadata;
+use crate::tokens::{hash_secret, hex, new_id, new_secret, random_bytes, verify_secret};
+
+/// Where the IdP metadata comes from.
+#[derive(Debug, Clone)]
+pub enum MetadataSource {
+    Xml(String),
+    Url(String),
+}
+
+/// The editable fields of a connection.
+#[derive(Debug, Clone)]
+pub struct ConnectionInput {
+    pub tenant: String,
+    pub name: String,
+    pub description: String,
+    /// `None` on update = keep the current metadata.
+    pub metadata: Option<MetadataSource>,
+    pub redirect_urls: Vec<String>,
+    pub default_redirect_url: String,
+    pub allow_idp_initiated: bool,
+}
+
+/// A connection with its secret, returned once at creation (or rotation).
+#[derive(Debug, Clone)]
+pub struct ConnectionWithSecret {
+    pub connection: Connection,
+    pub client_secret: String,
+}
+
+/// Tenants: what the app passes as `tenant` (usually a domain). Lower-case letters,
+/// digits, `.`, `-`, `_`; 1–253 characters.
+pub fn parse_tenant(raw: &str) -> Result<String, FieldError> {
+    let t = raw.trim().to_lowercase();
+    if t.is_empty() {
+        return Err(FieldError::new(
+            "tenant",
+            "Enter the tenant, usually the customer's email domain (e.g. acme.com).",
+        ));
+    }
+    if t.len() > 253
+        || !t
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || matches!(c, '.' | '-' | '_'))
+    {
+        return Err(FieldError::new(
+            "tenant",
+            "Use letters, digits, dots, hyphens and underscores only (e.g. acme.com).",
+        ));
+    }
+    Ok(t)
+}
+
+impl Services {
+    async fn resolve_metadata(&self, source: &MetadataSource) -> DomainResult<SamlIdpConfig> {
+        let (xml, url) = match source {
+            MetadataSource::Xml(xml) => (xml.clone(), None),
+            MetadataSource::Url(url) => {
+                let xml = fetch_metadata(url, self.settings.sso.allow_private_metadata_urls)
+                    .await
+                    .map_err(|e| FieldError::new("metadata_url", e.to_string()))?;
+                (xml, Some(url.trim().to_string()))
+            }
+        };
+        let field = if url.is_some() {
+            "metadata_url"
+        } else {
+            "metadata"
+        };
+        let idp = IdpMetadata::parse(&xml).map_err(|e| FieldError::new(field, e.to_string()))?;
+        Ok(SamlIdpConfig {
+            metadata_xml: xml,
+            metadata_url: url,
+            idp,
+        })
+    }
+
+    fn check_redirects(input: &ConnectionInput) -> DomainResult<RedirectUrlList> {
+        let lines = input.redirect_urls.join("\n");
+        Ok(RedirectUrlList::parse(&lines, &input.default_redirect_url)?)
+    }
+
+    /// Create a connection under `product` (already authorized by the caller).
+    pub async fn create_connection(
+        &self,
+        product: &Product,
+        input: ConnectionInput,
+        source: ConnectionSource,
+        setup_link_id: Option<String>,
+    ) -> DomainResult<ConnectionWithSecret> {
+        let tenant = parse_tenant(&input.tenant)?;
+        let name = input.name.trim().to_string();
+        if name.chars().count() > 120 {
+            return Err(FieldError::new("name", "Keep the name under 120 characters.").into());
+        }
+        let redirects = Self::check_redirects(&input)?;
+        let metadata = input.metadata.as_ref().ok_or_else(|| {
+            FieldError::new(
+                "metadata",
+                "Paste the IdP metadata XML, upload the file, or give its URL.",
+            )
+        })?;
+        let saml = self.resolve_metadata(metadata).await?;
+        let now = self.clock.now();
+        let client_secret = new_secret();
+        let connection = Connection {
+            id: new_id("conn"),
+            product_id: product.id.clone(),
+            tenant,
+            name: if name.is_empty() {
+                saml.idp.entity_id.clone()
+            } else {
+                name
+            },
+            description: input.description.trim().chars().take(500).collect(),
+            idp_entity_id: saml.idp.entity_id.clone(),
+            idp: IdpConfig::Saml(saml),
+            redirect_urls: redirects.urls.iter().map(|u| u.to_string()).collect(),
+            default_redirect_url: redirects.default.map(|u| u.to_string()),
+            client_id: hex(&random_bytes(20)),
+            client_secret_hash: hash_secret(&client_secret),
+            allow_idp_initiated: input.allow_idp_initiated,
+            enabled: true,
+            source,
+            setup_link_id,
+            created_at: now,
+            updated_at: now,
+        };
+        match self.store.create_connection(&connection).await {
+            Ok(()) => {}
+            Err(StoreError::Conflict(_)) => {
+                return Err(DomainError::Internal("client id collision".into()));
+            }
+            Err(e) => return Err(e.into()),
+        }
+        tracing::info!(product_id = %product.id, connection_id = %connection.id, tenant = %connection.tenant, source = source.as_str(), "connection created");
+        Ok(ConnectionWithSecret {
+            connection,
+            client_secret,
+        })
+    }
+
+    /// Update fields; `input.metadata = None` keeps the metadata.
+    pub async fn update_connection(
+        &self,
+        mut connection: Connection,
+        input: ConnectionInput,
+    ) -> DomainResult<Connection> {
+        let tenant = parse_tenant(&input.tenant)?;
+        let redirects = Self::check_redirects(&input)?;
+        if let Some(source) = &input.metadata {
+            let saml = self.resolve_metadata(source).await?;
+            connection.idp_entity_id = saml.idp.entity_id.clone();
+            connection.idp = IdpConfig::Saml(saml);
+        }
+        let name = input.name.trim();
+        if !name.is_empty() {
+            connection.name = name.chars().take(120).collect();
+        }
+        connection.tenant = tenant;
+        connection.description = input.description.trim().chars().take(500).collect();
+        connection.redirect_urls = redirects.urls.iter().map(|u| u.to_string()).collect();
+        connection.default_redirect_url = redirects.default.map(|u| u.to_string());
+        connection.allow_idp_initiated = input.allow_idp_initiated;
+        connection.updated_at = self.clock.now();
+        if !self.store.update_connection(&connection).await? {
+            return Err(DomainError::NotFound);
+        }
+        tracing::info!(connection_id = %connection.id, "connection updated");
+        Ok(connection)
+    }
+
+    pub async fn set_connection_enabled(
+        &self,
+        mut connection: Connection,
+        enabled: bool,
+    ) -> DomainResult<Connection> {
+        connection.enabled = enabled;
+        connection.updated_at = self.clock.now();
+        if !self.store.update_connection(&connection).await? {
+            return Err(DomainError::NotFound);
+        }
+        tracing::info!(connection_id = %connection.id, enabled, "connection enabled state changed");
+        Ok(connection)
+    }
+
+    /// A new client secret (the old one stops working at once).
+    pub async fn rotate_client_secret(
+        &self,
+        mut connection: Connection,
+    ) -> DomainResult<ConnectionWithSecret> {
+        let client_secret = new_secret();
+        connection.client_secret_hash = hash_secret(&client_secret);
+        connection.updated_at = self.clock.now();
+        if !self.store.update_connection(&connection).await? {
+            return Err(DomainError::NotFound);
+        }
+        Ok(ConnectionWithSecret {
+            connection,
+            client_secret,
+        })
+    }
+
+    pub async fn delete_connection(&self, connection: &Connection) -> DomainResult<()> {
+        if !self
+            .store
+            .delete_connection(&connection.product_id, &connection.id)
+            .await?
+        {
+            return Err(DomainError::NotFound);
+        }
+        tracing::info!(connection_id = %connection.id, "connection deleted");
+        Ok(())
+    }
+
+    /// A connection of a product the caller may see.
+    pub async fn product_connection(
+        &self,
+        product: &Product,
+        connection_id: &str,
+    ) -> DomainResult<Connection> {
+        self.store
+            .connection(&product.id, connection_id)
+            .await?
+            .ok_or(DomainError::NotFound)
+    }
+
+    /// Constant-time check of a connection's client secret.
+    pub fn client_secret_matches(connection: &Connection, presented: &str) -> bool {
+        verify_secret(presented, &connection.client_secret_hash)
+    }
+
+    /// The redirect allow-list in force: the connection's, else the product's.
+    pub fn effective_redirects(
+        connection: &Connection,
+        product: &Product,
+    ) -> (Vec<String>, Option<String>) {
+        if connection.redirect_urls.is_empty() {
+            (
+                product.redirect_urls.clone(),
+                product.default_redirect_url.clone(),
+            )
+        } else {
+            (
+                connection.redirect_urls.clone(),
+                connection
+                    .default_redirect_url
+                    .clone()
+                    .or_else(|| product.default_redirect_url.clone()),
+            )
+        }
+    }
+}

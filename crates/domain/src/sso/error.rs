@@ -1,0 +1,113 @@
+//! Errors of the protocol endpoints.
+//!
+//! * [`OAuthError`]: RFC 6749 §5.2 / §4.1.2.1 error codes, sent as JSON from the token
+//!   endpoint or as query parameters back to the app.
+//! * [`LoginError`]: a failed browser login. The user sees `title` and a reference id;
+//!   `detail` goes to the log under that id (and, for "Test connection", to the admin).
+
+use std::fmt;
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct OAuthError {
+    pub code: &'static str,
+    pub description: String,
+    /// HTTP status when sent as JSON.
+    pub status: u16,
+}
+
+impl OAuthError {
+    fn new(code: &'static str, status: u16, description: impl Into<String>) -> Self {
+        Self {
+            code,
+            description: description.into(),
+            status,
+        }
+    }
+    pub fn invalid_request(d: impl Into<String>) -> Self {
+        Self::new("invalid_request", 400, d)
+    }
+    pub fn invalid_client(d: impl Into<String>) -> Self {
+        Self::new("invalid_client", 401, d)
+    }
+    pub fn invalid_grant(d: impl Into<String>) -> Self {
+        Self::new("invalid_grant", 400, d)
+    }
+    pub fn unsupported_grant_type(d: impl Into<String>) -> Self {
+        Self::new("unsupported_grant_type", 400, d)
+    }
+    pub fn unsupported_response_type(d: impl Into<String>) -> Self {
+        Self::new("unsupported_response_type", 400, d)
+    }
+    pub fn access_denied(d: impl Into<String>) -> Self {
+        Self::new("access_denied", 403, d)
+    }
+    pub fn invalid_token(d: impl Into<String>) -> Self {
+        Self::new("invalid_token", 401, d)
+    }
+    pub fn server_error(d: impl Into<String>) -> Self {
+        Self::new("server_error", 500, d)
+    }
+}
+
+impl fmt::Display for OAuthError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}: {}", self.code, self.description)
+    }
+}
+
+impl std::error::Error for OAuthError {}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct LoginError {
+    pub status: u16,
+    /// Short, for the user.
+    pub title: String,
+    /// Precise, for the log and the admin.
+    pub detail: String,
+    /// The connection involved, when known (for the log).
+    pub connection_id: Option<String>,
+    /// Extra words safe to show the user (e.g. the IdP's own error message).
+    pub shown: Option<String>,
+}
+
+impl LoginError {
+    pub fn bad_request(title: impl Into<String>, detail: impl Into<String>) -> Self {
+        Self {
+            status: 400,
+            title: title.into(),
+            detail: detail.into(),
+            connection_id: None,
+            shown: None,
+        }
+    }
+    pub fn rejected(detail: impl Into<String>) -> Self {
+        Self {
+            status: 403,
+            title: "Sign-in failed".into(),
+            detail: detail.into(),
+            connection_id: None,
+            shown: None,
+        }
+    }
+    pub fn internal(detail: impl fmt::Display) -> Self {
+        Self {
+            status: 500,
+            title: "Something went wrong".into(),
+            detail: detail.to_string(),
+            connection_id: None,
+            shown: None,
+        }
+    }
+    pub fn on(mut self, connection_id: &str) -> Self {
+        self.connection_id = Some(connection_id.to_string());
+        self
+    }
+}
+
+impl fmt::Display for LoginError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}: {}", self.title, self.detail)
+    }
+}
+
+impl std::error::Error for LoginError {}

@@ -1,0 +1,14 @@
+//! The SSO engine: connections, and the OAuth 2.0 / OIDC endpoints bridged to SAML.
+
+pub mod acs;
+pub mod authorize;
+pub mod connections;
+pub mod error;
+pub mod jwt;
+pub mod keys;
+pub mod metadata_fetch;
+pub mod pkce;
+pub mod profile;
+pub mod test_login;
+pub mod token;
+pub mod verifier;

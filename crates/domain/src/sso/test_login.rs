@@ -1,0 +1,55 @@
+//! "Test connection": a real sign-in through the connection whose result (profile or
+//! precise failure) is shown to whoever started it, instead of going to an app.
+//! `owner` is `user:<id>` for dashboard users (and `setup:<id>` for setup links).
+
+use crate::error::{DomainError, DomainResult};
+use crate::model::{Connection, LoginPurpose, PendingLogin, TestResult};
+use crate::saml::request::new_request_id;
+use crate::services::Services;
+use crate::sso::authorize::AuthorizeOutcome;
+use crate::sso::error::LoginError;
+
+impl Services {
+    pub async fn start_test_login(
+        &self,
+        owner: &str,
+        connection: &Connection,
+    ) -> Result<AuthorizeOutcome, LoginError> {
+        let product = self
+            .store
+            .product_by_id(&connection.product_id)
+            .await
+            .map_err(LoginError::internal)?
+            .ok_or_else(|| LoginError::rejected("product deleted"))?;
+        let now = self.clock.now();
+        let pending = PendingLogin {
+            id: new_request_id(),
+            connection_id: connection.id.clone(),
+            purpose: LoginPurpose::Test {
+                owner: owner.to_string(),
+            },
+            client_id: connection.client_id.clone(),
+            redirect_uri: String::new(),
+            state: String::new(),
+            nonce: None,
+            code_challenge: None,
+            scope: String::new(),
+            created_at: now,
+            expires_at: now + self.settings.sso.pending_ttl,
+        };
+        self.start_idp_login(&product, connection, &pending, false)
+            .await
+    }
+
+    /// A test result, only for its owner.
+    pub async fn test_result_for(&self, owner: &str, id: &str) -> DomainResult<TestResult> {
+        match self.store.test_result(id, self.clock.now()).await? {
+            Some(r) if r.owner == owner => Ok(r),
+            Some(_) => {
+                tracing::warn!(target: "gatehouse::isolation", owner, result_id = id, "refused: test result of someone else");
+                Err(DomainError::NotFound)
+            }
+            None => Err(DomainError::NotFound),
+        }
+    }
+}

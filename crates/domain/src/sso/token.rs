@@ -1,0 +1,310 @@
+//! `POST /api/oauth/token` (RFC 6749 §4.1.3, §5) and `GET /api/oauth/userinfo`
+//! (OIDC Core §5.3).
+//!
+//! Rules (each has a negative test): client authenticated by `client_secret_basic`
+//! or `client_secret_post` (for Jackson's tenant/product clients: the PKCE verifier
+//! or the product's client-secret verifier); the code exists, is unexpired (5 min),
+//! was issued to this client for this `redirect_uri`; PKCE S256 verified when a
+//! challenge was sent (and a verifier without a challenge is refused); a second
+//! redemption fails with `invalid_grant` and revokes the token of the first.
+
+use base64::engine::general_purpose::STANDARD;
+use base64::Engine;
+use serde::Serialize;
+use serde_json::{json, Value};
+
+use crate::model::{AccessToken, Redemption};
+use crate::services::Services;
+use crate::sso::authorize::ClientRef;
+use crate::sso::error::OAuthError;
+use crate::sso::jwt::sign_rs256;
+use crate::sso::pkce;
+use crate::sso::profile::Profile;
+use crate::tokens::{hash_secret, new_secret};
+
+#[derive(Debug, Clone, Default)]
+pub struct TokenRequest {
+    pub grant_type: Option<String>,
+    pub code: Option<String>,
+    pub redirect_uri: Option<String>,
+    pub client_id: Option<String>,
+    pub client_secret: Option<String>,
+    pub code_verifier: Option<String>,
+    /// The raw `Authorization` header, if any.
+    pub authorization: Option<String>,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct TokenResponse {
+    pub access_token: String,
+    pub token_type: &'static str,
+    pub expires_in: i64,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub id_token: Option<String>,
+    #[serde(skip_serializing_if = "String::is_empty")]
+    pub scope: String,
+}
+
+/// `Authorization: Basic base64(urlencode(id):urlencode(secret))` (RFC 6749 §2.3.1).
+fn basic_credentials(header: &str) -> Option<(String, String)> {
+    let encoded = header
+        .strip_prefix("Basic ")
+        .or_else(|| header.strip_prefix("basic "))?;
+    let decoded = STANDARD.decode(encoded.trim()).ok()?;
+    let text = String::from_utf8(decoded).ok()?;
+    let (id, secret) = text.split_once(':')?;
+    let dec = |s: &str| {
+        url::form_urlencoded::parse(format!("x={s}").as_bytes())
+            .next()
+            .map(|(_, v)| v.to_string())
+            .unwrap_or_default()
+    };
+    Some((dec(id), dec(secret)))
+}
+
+impl Services {
+    pub async fn token(&self, req: TokenRequest) -> Result<TokenResponse, OAuthError> {
+        if req.grant_type.as_deref() != Some("authorization_code") {
+            return Err(OAuthError::unsupported_grant_type(
+                "only grant_type=authorization_code is supported",
+            ));
+        }
+        let basic = match req.authorization.as_deref() {
+            Some(h) if h.to_ascii_lowercase().starts_with("basic ") => Some(
+                basic_credentials(h)
+                    .ok_or_else(|| OAuthError::invalid_client("malformed Basic credentials"))?,
+            ),
+            _ => None,
+        };
+        let (client_id, client_secret) =
+            match (basic, req.client_id.clone(), req.client_secret.clone()) {
+                (Some(_), _, Some(_)) => {
+                    return Err(OAuthError::invalid_request(
+                        "use one client authentication method, not two",
+                    ))
+                }
+                (Some((id, secret)), body_id, None) => {
+                    if body_id.as_deref().is_some_and(|b| b != id) {
+                        return Err(OAuthError::invalid_client(
+                            "client_id does not match the Basic credentials",
+                        ));
+                    }
+                    (id, Some(secret))
+                }
+                (None, Some(id), secret) => (id, secret),
+                (None, None, _) => {
+                    return Err(OAuthError::invalid_client(
+                        "client authentication is required",
+                    ))
+                }
+            };
+        let code = req
+            .code
+            .as_deref()
+            .filter(|c| !c.is_empty())
+            .ok_or_else(|| OAuthError::invalid_request("code is required"))?;
+        let code_hash = hash_secret(code);
+        let now = self.clock.now();
+        let stored = self
+            .store
+            .code(&code_hash)
+            .await
+            .map_err(|e| OAuthError::server_error(e.to_string()))?
+            .ok_or_else(|| OAuthError::invalid_grant("the code is invalid or has expired"))?;
+
+        let presented = ClientRef::parse(Some(&client_id), None, None)
+            .ok_or_else(|| OAuthError::invalid_client("unknown client"))?;
+        if presented.client_id() != stored.client_id {
+            return Err(OAuthError::invalid_grant(
+                "the code was issued to another client",
+            ));
+        }
+
+        // Client authentication.
+        let connection = self
+            .store
+            .connection_by_id(&stored.connection_id)
+            .await
+            .map_err(|e| OAuthError::server_error(e.to_string()))?
+            .ok_or_else(|| OAuthError::invalid_grant("the connection was deleted"))?;
+        match &presented {
+            ClientRef::Connection(_) => {
+                let ok = client_secret
+                    .as_deref()
+                    .is_some_and(|s| Self::client_secret_matches(&connection, s));
+                if !ok {
+                    return Err(OAuthError::invalid_client("client authentication failed"));
+                }
+            }
+            ClientRef::TenantProduct { product, .. } => {
+                let pkce_used = stored.code_challenge.is_some();
+                if !pkce_used {
+                    let ok = match client_secret.as_deref() {
+                        Some(s) => self
+                            .secret_verifier_matches(product, s)
+                            .await
+                            .map_err(|e| OAuthError::server_error(e.to_string()))?,
+                        None => false,
+                    };
+                    if !ok {
+                        return Err(OAuthError::invalid_client(
+                            "client authentication failed: send the PKCE code_verifier or the product's client secret verifier",
+                        ));
+                    }
+                }
+            }
+        }
+
+        if stored.expires_at <= now {
+            return Err(OAuthError::invalid_grant("the code has expired"));
+        }
+        if req.redirect_uri.as_deref() != Some(stored.redirect_uri.as_str()) {
+            return Err(OAuthError::invalid_grant(
+                "redirect_uri does not match the authorization request",
+            ));
+        }
+        match (&stored.code_challenge, req.code_verifier.as_deref()) {
+            (Some(challenge), Some(verifier)) if pkce::verify_s256(verifier, challenge) => {}
+            (Some(_), Some(_)) => {
+                return Err(OAuthError::invalid_grant("PKCE verification failed"))
+            }
+            (Some(_), None) => return Err(OAuthError::invalid_grant("code_verifier is required")),
+            (None, Some(_)) => {
+                return Err(OAuthError::invalid_grant(
+                    "code_verifier sent, but the authorization request had no code_challenge",
+                ))
+            }
+            (None, None) => {}
+        }
+
+        let access_token = new_secret();
+        let ttl = self.settings.sso.access_token_ttl;
+        let token = AccessToken {
+            token_hash: hash_secret(&access_token),
+            connection_id: stored.connection_id.clone(),
+            client_id: stored.client_id.clone(),
+            scope: stored.scope.clone(),
+            profile: stored.profile.clone(),
+            created_at: now,
+            expires_at: now + ttl,
+        };
+        match self
+            .store
+            .redeem_code(&code_hash, &token, now)
+            .await
+            .map_err(|e| OAuthError::server_error(e.to_string()))?
+        {
+            Redemption::Issued => {}
+            Redemption::Replayed { token_hash } => {
+                if let Some(h) = token_hash {
+                    let _ = self.store.revoke_access_token(&h, now).await;
+                }
+                tracing::warn!(connection_id = %stored.connection_id, "authorization code reused: earlier token revoked");
+                return Err(OAuthError::invalid_grant("the code was already used"));
+            }
+            Redemption::Unknown => {
+                return Err(OAuthError::invalid_grant(
+                    "the code is invalid or has expired",
+                ))
+            }
+        }
+
+        let id_token = if stored.scope.split_whitespace().any(|s| s == "openid") {
+            let profile: Profile = serde_json::from_str(&stored.profile)
+                .map_err(|e| OAuthError::server_error(e.to_string()))?;
+            let mut claims = json!({
+                "iss": self.settings.issuer(),
+                "sub": profile.sub,
+                "aud": stored.client_id,
+                "iat": now.timestamp(),
+                "exp": (now + ttl).timestamp(),
+                "auth_time": stored.created_at.timestamp(),
+                "email": profile.email,
+                "given_name": profile.first_name,
+                "family_name": profile.last_name,
+            });
+            if let (Some(nonce), Value::Object(map)) = (&stored.nonce, &mut claims) {
+                map.insert("nonce".into(), Value::String(nonce.clone()));
+            }
+            Some(
+                sign_rs256(&claims, &self.keys.jwt_kid, &self.keys.jwt_key)
+                    .map_err(|e| OAuthError::server_error(e.to_string()))?,
+            )
+        } else {
+            None
+        };
+
+        Ok(TokenResponse {
+            access_token,
+            token_type: "Bearer",
+            expires_in: ttl.num_seconds(),
+            id_token,
+            scope: stored.scope,
+        })
+    }
+
+    /// The profile behind a bearer access token.
+    pub async fn userinfo(&self, authorization: Option<&str>) -> Result<Value, OAuthError> {
+        let token = authorization
+            .and_then(|h| {
+                h.strip_prefix("Bearer ")
+                    .or_else(|| h.strip_prefix("bearer "))
+            })
+            .map(str::trim)
+            .filter(|t| !t.is_empty())
+            .ok_or_else(|| OAuthError::invalid_token("a Bearer access token is required"))?;
+        let stored = self
+            .store
+            .access_token(&hash_secret(token), self.clock.now())
+            .await
+            .map_err(|e| OAuthError::server_error(e.to_string()))?
+            .ok_or_else(|| {
+                OAuthError::invalid_token("the access token is invalid, expired or revoked")
+            })?;
+        let profile: Profile = serde_json::from_str(&stored.profile)
+            .map_err(|e| OAuthError::server_error(e.to_string()))?;
+        Ok(profile.userinfo(&stored.client_id))
+    }
+
+    /// `/.well-known/openid-configuration` (OIDC Discovery §3).
+    pub fn discovery_document(&self) -> Value {
+        let issuer = self.settings.issuer();
+        json!({
+            "issuer": issuer,
+            "authorization_endpoint": format!("{issuer}/api/oauth/authorize"),
+            "token_endpoint": format!("{issuer}/api/oauth/token"),
+            "userinfo_endpoint": format!("{issuer}/api/oauth/userinfo"),
+            "jwks_uri": format!("{issuer}/oauth/jwks"),
+            "response_types_supported": ["code"],
+            "response_modes_supported": ["query"],
+            "grant_types_supported": ["authorization_code"],
+            "subject_types_supported": ["public"],
+            "id_token_signing_alg_values_supported": ["RS256"],
+            "scopes_supported": ["openid", "email", "profile", "offline_access"],
+            "token_endpoint_auth_methods_supported": ["client_secret_basic", "client_secret_post"],
+            "code_challenge_methods_supported": ["S256"],
+            "claims_supported": ["sub", "iss", "aud", "exp", "iat", "auth_time", "nonce", "email", "given_name", "family_name", "name"],
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::basic_credentials;
+    use base64::engine::general_purpose::STANDARD;
+    use base64::Engine;
+
+    #[test]
+    fn basic_credentials_are_form_decoded() {
+        let h = format!(
+            "Basic {}",
+            STANDARD.encode("tenant%3Dacme.com%26product%3Dp:s%3Acret")
+        );
+        assert_eq!(
+            basic_credentials(&h),
+            Some(("tenant=acme.com&product=p".into(), "s:cret".into()))
+        );
+        assert_eq!(basic_credentials("Basic !!!"), None);
+        assert_eq!(basic_credentials("Bearer x"), None);
+    }
+}

@@ -1,0 +1,170 @@
+use async_trait::async_trait;
+use gatehouse_domain::model::{Connection, ConnectionSource, IdpConfig};
+use gatehouse_domain::ports::{ConnectionStore, StoreError, StoreResult};
+use sqlx::any::AnyRow;
+
+use crate::rows::{ms, RowExt};
+use crate::{map_err, SqlStore};
+
+const COLUMNS: &str = "id, product_id, tenant, name, description, protocol, idp_config, idp_entity_id, redirect_urls, \
+    default_redirect_url, client_id, client_secret_hash, allow_idp_initiated, enabled, source, setup_link_id, created_at, updated_at";
+
+fn connection_from(row: &AnyRow) -> StoreResult<Connection> {
+    let idp: IdpConfig = row.json("idp_config")?;
+    Ok(Connection {
+        id: row.text("id")?,
+        product_id: row.text("product_id")?,
+        tenant: row.text("tenant")?,
+        name: row.text("name")?,
+        description: row.text("description")?,
+        idp,
+        idp_entity_id: row.text("idp_entity_id")?,
+        redirect_urls: row.json("redirect_urls")?,
+        default_redirect_url: row.opt_text("default_redirect_url")?,
+        client_id: row.text("client_id")?,
+        client_secret_hash: row.text("client_secret_hash")?,
+        allow_idp_initiated: row.int("allow_idp_initiated")? != 0,
+        enabled: row.int("enabled")? != 0,
+        source: ConnectionSource::parse(&row.text("source")?),
+        setup_link_id: row.opt_text("setup_link_id")?,
+        created_at: row.time("created_at")?,
+        updated_at: row.time("updated_at")?,
+    })
+}
+
+fn json<T: serde::Serialize>(v: &T) -> StoreResult<String> {
+    serde_json::to_string(v).map_err(|e| StoreError::Backend(e.to_string()))
+}
+
+fn protocol(c: &Connection) -> &'static str {
+    match c.idp {
+        IdpConfig::Saml(_) => "saml",
+    }
+}
+
+impl SqlStore {
+    async fn connections_where(
+        &self,
+        clause: &str,
+        binds: &[&str],
+    ) -> StoreResult<Vec<Connection>> {
+        let sql =
+            format!("SELECT {COLUMNS} FROM connections WHERE {clause} ORDER BY created_at, id");
+        let mut q = sqlx::query(&sql);
+        for b in binds {
+            q = q.bind(*b);
+        }
+        let rows = q.fetch_all(&self.pool).await.map_err(map_err)?;
+        rows.iter().map(connection_from).collect()
+    }
+}
+
+#[async_trait]
+impl ConnectionStore for SqlStore {
+    async fn create_connection(&self, c: &Connection) -> StoreResult<()> {
+        sqlx::query(&format!(
+            "INSERT INTO connections ({COLUMNS}) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18)"
+        ))
+        .bind(&c.id)
+        .bind(&c.product_id)
+        .bind(&c.tenant)
+        .bind(&c.name)
+        .bind(&c.description)
+        .bind(protocol(c))
+        .bind(json(&c.idp)?)
+        .bind(&c.idp_entity_id)
+        .bind(json(&c.redirect_urls)?)
+        .bind(c.default_redirect_url.clone())
+        .bind(&c.client_id)
+        .bind(&c.client_secret_hash)
+        .bind(i64::from(c.allow_idp_initiated))
+        .bind(i64::from(c.enabled))
+        .bind(c.source.as_str())
+        .bind(c.setup_link_id.clone())
+        .bind(ms(c.created_at))
+        .bind(ms(c.updated_at))
+        .execute(&self.pool)
+        .await
+        .map(|_| ())
+        .map_err(map_err)
+    }
+
+    async fn update_connection(&self, c: &Connection) -> StoreResult<bool> {
+        let done = sqlx::query(
+            "UPDATE connections SET tenant = $1, name = $2, description = $3, protocol = $4, idp_config = $5, \
+             idp_entity_id = $6, redirect_urls = $7, default_redirect_url = $8, client_secret_hash = $9, \
+             allow_idp_initiated = $10, enabled = $11, updated_at = $12 WHERE id = $13 AND product_id = $14",
+        )
+        .bind(&c.tenant)
+        .bind(&c.name)
+        .bind(&c.description)
+        .bind(protocol(c))
+        .bind(json(&c.idp)?)
+        .bind(&c.idp_entity_id)
+        .bind(json(&c.redirect_urls)?)
+        .bind(c.default_redirect_url.clone())
+        .bind(&c.client_secret_hash)
+        .bind(i64::from(c.allow_idp_initiated))
+        .bind(i64::from(c.enabled))
+        .bind(ms(c.updated_at))
+        .bind(&c.id)
+        .bind(&c.product_id)
+        .execute(&self.pool)
+        .await
+        .map_err(map_err)?;
+        Ok(done.rows_affected() == 1)
+    }
+
+    async fn delete_connection(&self, product_id: &str, id: &str) -> StoreResult<bool> {
+        let done = sqlx::query("DELETE FROM connections WHERE id = $1 AND product_id = $2")
+            .bind(id)
+            .bind(product_id)
+            .execute(&self.pool)
+            .await
+            .map_err(map_err)?;
+        Ok(done.rows_affected() == 1)
+    }
+
+    async fn connections(&self, product_id: &str) -> StoreResult<Vec<Connection>> {
+        self.connections_where("product_id = $1", &[product_id])
+            .await
+    }
+
+    async fn connection(&self, product_id: &str, id: &str) -> StoreResult<Option<Connection>> {
+        Ok(self
+            .connections_where("product_id = $1 AND id = $2", &[product_id, id])
+            .await?
+            .into_iter()
+            .next())
+    }
+
+    async fn connection_by_id(&self, id: &str) -> StoreResult<Option<Connection>> {
+        Ok(self
+            .connections_where("id = $1", &[id])
+            .await?
+            .into_iter()
+            .next())
+    }
+
+    async fn connection_by_client_id(&self, client_id: &str) -> StoreResult<Option<Connection>> {
+        Ok(self
+            .connections_where("client_id = $1", &[client_id])
+            .await?
+            .into_iter()
+            .next())
+    }
+
+    async fn connections_for_tenant(
+        &self,
+        product_id: &str,
+        tenant: &str,
+    ) -> StoreResult<Vec<Connection>> {
+        self.connections_where("product_id = $1 AND tenant = $2", &[product_id, tenant])
+            .await
+    }
+
+    async fn connections_by_idp_entity(&self, idp_entity_id: &str) -> StoreResult<Vec<Connection>> {
+        self.connections_where("idp_entity_id = $1", &[idp_entity_id])
+            .await
+    }
+}

@@ -1,0 +1,334 @@
+//! Every OAuth rule, broken on purpose.
+
+use chrono::Duration;
+use serde_json::json;
+
+use crate::sso_support::*;
+use crate::support::*;
+
+#[tokio::test]
+async fn an_unregistered_redirect_uri_shows_an_error_page_and_never_redirects() {
+    each_engine(|engine| async move {
+        let s = Sso::new(engine).await;
+        for bad in [
+            "https://evil.example/callback",
+            "https://app.example.com/callback/",
+            "https://app.example.com/callback?x=1",
+            "",
+        ] {
+            let res = s.authorize(&[("redirect_uri", bad)]).await;
+            assert_eq!(res.status().as_u16(), 400, "{bad}");
+            assert!(
+                res.headers().get("location").is_none(),
+                "{bad}: must not redirect"
+            );
+            let body = res.text().await.unwrap();
+            assert!(body.contains("data-testid=\"reference\""), "{body}");
+        }
+        // unknown client: also a page
+        let res = s.authorize(&[("client_id", "nope")]).await;
+        assert_eq!(res.status().as_u16(), 400);
+        assert!(res.headers().get("location").is_none());
+    })
+    .await;
+}
+
+#[tokio::test]
+async fn authorize_errors_after_the_redirect_check_go_back_to_the_app() {
+    each_engine(|engine| async move {
+        let s = Sso::new(engine).await;
+        for (extra, error) in [
+            (vec![("state", "")], "invalid_request"),
+            (
+                vec![("response_type", "token")],
+                "unsupported_response_type",
+            ),
+            (
+                vec![
+                    ("code_challenge", "abc"),
+                    ("code_challenge_method", "plain"),
+                ],
+                "invalid_request",
+            ),
+            (
+                vec![
+                    ("code_challenge", "too-short"),
+                    ("code_challenge_method", "S256"),
+                ],
+                "invalid_request",
+            ),
+        ] {
+            let res = s.authorize(&extra).await;
+            let location = res.headers()["location"].to_str().unwrap().to_string();
+            assert!(location.starts_with(APP_REDIRECT), "{location}");
+            assert!(
+                location.contains(&format!("error={error}")),
+                "{extra:?}: {location}"
+            );
+        }
+    })
+    .await;
+}
+
+#[tokio::test]
+async fn the_client_must_authenticate_at_the_token_endpoint() {
+    each_engine(|engine| async move {
+        let s = Sso::new(engine).await;
+        let code = s.login(&[]).await;
+        let base = [
+            ("grant_type", "authorization_code"),
+            ("code", code.as_str()),
+            ("redirect_uri", APP_REDIRECT),
+        ];
+        fn with<'a>(
+            base: &[(&'a str, &'a str)],
+            extra: &[(&'a str, &'a str)],
+        ) -> Vec<(&'a str, &'a str)> {
+            let mut f = base.to_vec();
+            f.extend_from_slice(extra);
+            f
+        }
+        let (status, body) = s
+            .token(&with(
+                &base,
+                &[("client_id", &s.client_id), ("client_secret", "wrong")],
+            ))
+            .await;
+        assert_eq!(
+            (status, body["error"].as_str()),
+            (401, Some("invalid_client"))
+        );
+        let (status, body) = s.token(&with(&base, &[("client_id", &s.client_id)])).await;
+        assert_eq!(
+            (status, body["error"].as_str()),
+            (401, Some("invalid_client"))
+        );
+        let (status, body) = s.token(&with(&base, &[])).await;
+        assert_eq!(
+            (status, body["error"].as_str()),
+            (401, Some("invalid_client"))
+        );
+        // another connection's credentials cannot redeem this code
+        let other = Sso::new(engine).await;
+        let (status, body) = s
+            .token(&with(
+                &base,
+                &[
+                    ("client_id", &other.client_id),
+                    ("client_secret", &other.client_secret),
+                ],
+            ))
+            .await;
+        assert_eq!(
+            (status, body["error"].as_str()),
+            (400, Some("invalid_grant"))
+        );
+        // the failures did not burn the code
+        assert_eq!(s.token_for(&code).await.0, 200);
+    })
+    .await;
+}
+
+#[tokio::test]
+async fn the_code_is_bound_to_its_redirect_uri() {
+    each_engine(|engine| async move {
+        let s = Sso::new(engine).await;
+        let code = s.login(&[]).await;
+        let (status, body) = s
+            .token(&[
+                ("grant_type", "authorization_code"),
+                ("code", &code),
+                ("redirect_uri", "https://app.example.com/other"),
+                ("client_id", &s.client_id),
+                ("client_secret", &s.client_secret),
+            ])
+            .await;
+        assert_eq!(
+            (status, body["error"].as_str()),
+            (400, Some("invalid_grant"))
+        );
+        let (status, body) = s
+            .token(&[
+                ("grant_type", "authorization_code"),
+                ("code", &code),
+                ("client_id", &s.client_id),
+                ("client_secret", &s.client_secret),
+            ])
+            .await;
+        assert_eq!(
+            (status, body["error"].as_str()),
+            (400, Some("invalid_grant"))
+        );
+    })
+    .await;
+}
+
+#[tokio::test]
+async fn pkce_is_verified() {
+    each_engine(|engine| async move {
+        let s = Sso::new(engine).await;
+        let (verifier, challenge) = pkce_pair();
+        let pkce = [
+            ("code_challenge", challenge.as_str()),
+            ("code_challenge_method", "S256"),
+        ];
+        let token_with = |code: String, v: Option<String>| {
+            let s = &s;
+            async move {
+                let mut f = vec![
+                    ("grant_type", "authorization_code".to_string()),
+                    ("code", code),
+                    ("redirect_uri", APP_REDIRECT.to_string()),
+                    ("client_id", s.client_id.clone()),
+                    ("client_secret", s.client_secret.clone()),
+                ];
+                if let Some(v) = v {
+                    f.push(("code_verifier", v));
+                }
+                let f: Vec<(&str, &str)> = f.iter().map(|(k, v)| (*k, v.as_str())).collect();
+                s.token(&f).await
+            }
+        };
+        let (status, body) = token_with(s.login(&pkce).await, None).await;
+        assert_eq!(
+            (status, body["error"].as_str()),
+            (400, Some("invalid_grant")),
+            "verifier required"
+        );
+        let (other, _) = pkce_pair();
+        let (status, body) = token_with(s.login(&pkce).await, Some(other)).await;
+        assert_eq!(
+            (status, body["error"].as_str()),
+            (400, Some("invalid_grant")),
+            "wrong verifier"
+        );
+        let (status, _) = token_with(s.login(&pkce).await, Some(verifier.clone())).await;
+        assert_eq!(status, 200);
+        // a verifier without a challenge (downgrade) is refused
+        let (status, body) = token_with(s.login(&[]).await, Some(verifier)).await;
+        assert_eq!(
+            (status, body["error"].as_str()),
+            (400, Some("invalid_grant"))
+        );
+    })
+    .await;
+}
+
+#[tokio::test]
+async fn a_second_redemption_fails_and_revokes_the_first_token() {
+    each_engine(|engine| async move {
+        let s = Sso::new(engine).await;
+        let code = s.login(&[]).await;
+        let (status, token) = s.token_for(&code).await;
+        assert_eq!(status, 200);
+        let access = token["access_token"].as_str().unwrap().to_string();
+        assert_eq!(s.userinfo(&access).await.0, 200);
+        let (status, body) = s.token_for(&code).await;
+        assert_eq!(
+            (status, body["error"].as_str()),
+            (400, Some("invalid_grant"))
+        );
+        let (status, body) = s.userinfo(&access).await;
+        assert_eq!(status, 401, "{body}");
+        assert_eq!(body["error"], "invalid_token");
+    })
+    .await;
+}
+
+#[tokio::test]
+async fn codes_expire_after_five_minutes_and_tokens_after_an_hour() {
+    each_engine(|engine| async move {
+        let s = Sso::new(engine).await;
+        let code = s.login(&[]).await;
+        s.app
+            .clock
+            .advance(Duration::minutes(5) + Duration::seconds(1));
+        let (status, body) = s.token_for(&code).await;
+        assert_eq!(
+            (status, body["error"].as_str()),
+            (400, Some("invalid_grant"))
+        );
+
+        let code = s.login(&[]).await;
+        let (_, token) = s.token_for(&code).await;
+        let access = token["access_token"].as_str().unwrap().to_string();
+        s.app.clock.advance(Duration::minutes(59));
+        assert_eq!(s.userinfo(&access).await.0, 200);
+        s.app.clock.advance(Duration::minutes(2));
+        assert_eq!(s.userinfo(&access).await.0, 401);
+    })
+    .await;
+}
+
+#[tokio::test]
+async fn token_endpoint_rejects_bad_requests_per_rfc6749() {
+    each_engine(|engine| async move {
+        let s = Sso::new(engine).await;
+        let (status, body) = s
+            .token(&[
+                ("grant_type", "client_credentials"),
+                ("client_id", &s.client_id),
+                ("client_secret", &s.client_secret),
+            ])
+            .await;
+        assert_eq!(
+            (status, body["error"].as_str()),
+            (400, Some("unsupported_grant_type"))
+        );
+        let (status, body) = s
+            .token(&[
+                ("grant_type", "authorization_code"),
+                ("code", "forged"),
+                ("redirect_uri", APP_REDIRECT),
+                ("client_id", &s.client_id),
+                ("client_secret", &s.client_secret),
+            ])
+            .await;
+        assert_eq!(
+            (status, body["error"].as_str()),
+            (400, Some("invalid_grant"))
+        );
+        let res = s
+            .http
+            .post(format!("{}/api/oauth/token", s.app.base))
+            .body("{}")
+            .header("content-type", "application/json")
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(res.status().as_u16(), 400);
+        let (status, _) = s.userinfo("forged-token").await;
+        assert_eq!(status, 401);
+        let res = s
+            .http
+            .get(format!("{}/api/oauth/userinfo", s.app.base))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(res.status().as_u16(), 401);
+        assert!(res.headers()["www-authenticate"]
+            .to_str()
+            .unwrap()
+            .starts_with("Bearer"));
+    })
+    .await;
+}
+
+#[tokio::test]
+async fn failed_logins_are_logged_with_the_reference_shown_to_the_user() {
+    each_engine(|engine| async move {
+        let s = Sso::new(engine).await;
+        let (_, relay) = s.start(&[]).await;
+        let response = s.signed_for(&relay, json!({ "sign": "none" })).await;
+        let body = refused(s.post_acs(&response, Some(&relay)).await).await;
+        let reference = body
+            .split("data-testid=\"reference\">")
+            .nth(1)
+            .unwrap()
+            .split('<')
+            .next()
+            .unwrap();
+        assert!(reference.starts_with("ref_"), "{reference}");
+    })
+    .await;
+}

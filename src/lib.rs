@@ -3,6 +3,9 @@
 //! [`build`] turns a [`config::Config`] into a ready [`Server`]; `main` and the test
 //! harness both use it, so tests exercise the production wiring.
 
+// Leptos view types nest deeply.
+#![recursion_limit = "512"]
+
 pub mod config;
 pub mod http;
 pub mod sessions;

@@ -57,6 +57,9 @@ pub fn App() -> impl IntoView {
                     <Route path=path!("") view=TeamHome ssr=SsrMode::Async />
                     <Route path=path!("products") view=ProductsPage ssr=SsrMode::Async />
                     <Route path=path!("products/:product") view=ProductHome ssr=SsrMode::Async />
+                    <Route path=path!("products/:product/connections") view=ConnectionsPage ssr=SsrMode::Async />
+                    <Route path=path!("products/:product/connections/new") view=NewConnectionPage ssr=SsrMode::Async />
+                    <Route path=path!("products/:product/connections/:connection") view=ConnectionPage ssr=SsrMode::Async />
                     <Route path=path!("products/:product/settings/:tab") view=ProductSettingsPage ssr=SsrMode::Async />
                     <Route path=path!("members") view=MembersPage ssr=SsrMode::Async />
                 </ParentRoute>

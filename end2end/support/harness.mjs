@@ -113,3 +113,21 @@ export async function eventually(fn, { timeout = 10_000, interval = 100 } = {}) 
 export function uniqueEmail(tag) {
   return `${tag}-${Date.now().toString(36)}${Math.random().toString(36).slice(2, 6)}@example.com`;
 }
+
+/**
+ * Collect uncaught errors and console errors of a page (a hydration panic shows up
+ * here). Call `assertClean()` at the end of a test.
+ */
+export function watchErrors(page) {
+  const errors = [];
+  page.on('pageerror', (e) => errors.push(`pageerror: ${e.message}`));
+  page.on('console', (m) => {
+    if (m.type() === 'error' && !/Failed to load resource/.test(m.text())) errors.push(`console: ${m.text()}`);
+  });
+  return {
+    errors,
+    assertClean() {
+      if (errors.length) throw new Error(`browser errors:\n${errors.join('\n')}`);
+    },
+  };
+}

@@ -5,7 +5,7 @@ import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import path from 'node:path';
 import { mkdirSync } from 'node:fs';
-import { launchBrowser, startGatehouse, startPeer, eventually, uniqueEmail, ROOT } from '../support/harness.mjs';
+import { launchBrowser, startGatehouse, startPeer, eventually, uniqueEmail, watchErrors, ROOT } from '../support/harness.mjs';
 
 const PROJECT = '8f2c6a1e-3b4d-4c5e-9f60-718293a4b5c6';
 const TOKEN = 'ory_st_e2eGoodToken123456789WXYZ';
@@ -26,13 +26,20 @@ after(async () => {
   await ory?.stop();
 });
 
+let lastErrors = null;
 async function hydrated(page) {
-  await page.waitForSelector('body[data-hydrated="true"]', { timeout: 15_000 });
+  try {
+    await page.waitForSelector('body[data-hydrated="true"]', { timeout: 15_000 });
+  } catch (e) {
+    throw new Error(`${page.url()} did not hydrate; browser errors: ${JSON.stringify(lastErrors?.errors ?? [])}`);
+  }
 }
 
 test('a new user signs up, sets up a product and connects Ory', async () => {
   const context = await browser.newContext();
   const page = await context.newPage();
+  const browserErrors = watchErrors(page);
+  lastErrors = browserErrors;
   const email = uniqueEmail('e2e');
   const password = 'a sufficiently long password';
 
@@ -148,6 +155,7 @@ test('a new user signs up, sets up a product and connects Ory', async () => {
   await page.waitForURL(/\/teams\/team_[a-z2-7]+\/products$/);
   await page.locator('[data-testid=product-list]').waitFor();
   assert.match(await page.locator('[data-testid=product-list]').textContent(), /Acme Portal/);
+  browserErrors.assertClean();
   await context.close();
 });
 

@@ -109,20 +109,18 @@ async fn the_client_must_authenticate_at_the_token_endpoint() {
             (401, Some("invalid_client"))
         );
         // another connection's credentials cannot redeem this code
-        let other = Sso::new(engine).await;
-        let (status, body) = s
-            .token(&with(
-                &base,
-                &[
-                    ("client_id", &other.client_id),
-                    ("client_secret", &other.client_secret),
-                ],
-            ))
+        let (_, other) = s
+            .api(
+                reqwest::Method::POST,
+                &[],
+                Some(serde_json::json!({ "tenant": "other.example", "product": s.product, "rawMetadata": s.idp().metadata("keys=primary").await })),
+            )
             .await;
-        assert_eq!(
-            (status, body["error"].as_str()),
-            (400, Some("invalid_grant"))
-        );
+        let (other_id, other_secret) = (other["clientID"].as_str().unwrap(), other["clientSecret"].as_str().unwrap());
+        let (status, body) = s
+            .token(&with(&base, &[("client_id", other_id), ("client_secret", other_secret)]))
+            .await;
+        assert_eq!((status, body["error"].as_str()), (400, Some("invalid_grant")));
         // the failures did not burn the code
         assert_eq!(s.token_for(&code).await.0, 200);
     })
@@ -329,6 +327,33 @@ async fn failed_logins_are_logged_with_the_reference_shown_to_the_user() {
             .next()
             .unwrap();
         assert!(reference.starts_with("ref_"), "{reference}");
+    })
+    .await;
+}
+
+#[tokio::test]
+async fn a_bad_client_is_invalid_client_whatever_the_code() {
+    each_engine(|engine| async move {
+        let s = Sso::new(engine).await;
+        let res = s
+            .http
+            .post(format!("{}/api/oauth/token", s.app.base))
+            .basic_auth("nope", Some("nope"))
+            .form(&[
+                ("grant_type", "authorization_code"),
+                ("code", "x"),
+                ("redirect_uri", APP_REDIRECT),
+            ])
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(res.status().as_u16(), 401);
+        assert_eq!(
+            res.headers()["www-authenticate"],
+            "Basic realm=\"gatehouse\""
+        );
+        let body: serde_json::Value = res.json().await.unwrap();
+        assert_eq!(body["error"], "invalid_client");
     })
     .await;
 }

@@ -345,3 +345,22 @@ async fn a_disabled_connection_does_not_sign_anyone_in() {
     })
     .await;
 }
+
+#[tokio::test]
+async fn idp_initiated_sign_in_refuses_to_guess_between_tenants() {
+    each_engine(|engine| async move {
+        let s = Sso::with(engine, "keys=primary", "a.example", json!({ "allowIdpInitiated": true })).await;
+        let (status, _) = s
+            .api(
+                reqwest::Method::POST,
+                &[],
+                Some(json!({ "tenant": "b.example", "product": s.product, "rawMetadata": s.idp().metadata("keys=primary").await, "allowIdpInitiated": true })),
+            )
+            .await;
+        assert_eq!(status, 200);
+        let response = s.idp().sign(json!({ "destination": s.acs(), "audience": s.sp_entity_id() })).await;
+        let body = refused(s.post_acs(&response, None).await).await;
+        assert!(body.contains("Start sign-in from the application"), "{body}");
+    })
+    .await;
+}

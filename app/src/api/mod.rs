@@ -4,6 +4,7 @@
 //! compatible `/api/...` routes.
 
 pub mod auth;
+pub mod connections;
 pub mod ory;
 pub mod products;
 pub mod teams;

@@ -1,6 +1,7 @@
 //! One module per page.
 
 mod auth;
+mod connections;
 mod home;
 mod invite;
 mod members;
@@ -8,6 +9,7 @@ mod product_settings;
 mod products;
 
 pub use auth::{LoginPage, SignupPage};
+pub use connections::{ConnectionPage, ConnectionsPage, NewConnectionPage, OAuthPanel};
 pub use home::{HomePage, NewTeamPage, NotFoundPage, TeamHome};
 pub use invite::InvitePage;
 pub use members::MembersPage;

@@ -1,19 +1,56 @@
-use gatehouse_core::views::{OrySettingsView, ProductDetail};
+use gatehouse_core::views::{
+    ApiKeyView, OrySettingsView, ProductDeletionImpact, ProductDetail, ProductOAuth,
+};
 use gatehouse_core::RedirectUrlList;
 use leptos::prelude::*;
-use leptos_meta::Title;
 use leptos_router::components::Redirect;
 use leptos_router::hooks::use_params_map;
 
+use crate::api::connections::{product_oauth, RotateSecretVerifier};
 use crate::api::ory::{get_ory_settings, DisconnectOry, SaveOrySettings};
 use crate::api::products::{
     get_product, list_api_keys, product_deletion_impact, CreateApiKey, DeleteProduct, RevokeApiKey,
     UpdateProduct,
 };
 use crate::components::*;
+use crate::error::AppError;
 use crate::format;
 
-/// `/teams/{team}/products/{product}` → its settings.
+type Loaded<T> = Resource<Result<Option<T>, AppError>>;
+
+/// Everything the settings tabs load or do. Created in the page body, never inside a
+/// `Suspend`: a resource created while an async view resolves gets its hydration id
+/// in a different order on the server and in the browser, and hydration then fails.
+/// Each resource only fetches while its tab is shown.
+#[derive(Clone, Copy)]
+struct SettingsData {
+    update: ServerAction<UpdateProduct>,
+    delete: ServerAction<DeleteProduct>,
+    impact_open: RwSignal<bool>,
+    impact: Loaded<ProductDeletionImpact>,
+    rotate_verifier: ServerAction<RotateSecretVerifier>,
+    oauth: Loaded<ProductOAuth>,
+    create_key: ServerAction<CreateApiKey>,
+    revoke_key: ServerAction<RevokeApiKey>,
+    keys: Loaded<Vec<ApiKeyView>>,
+    save_ory: ServerAction<SaveOrySettings>,
+    disconnect_ory: ServerAction<DisconnectOry>,
+    ory: Loaded<OrySettingsView>,
+}
+
+/// Fetch only when `active`.
+async fn when<T, F>(active: bool, fetch: F) -> Result<Option<T>, AppError>
+where
+    F: std::future::Future<Output = Result<T, AppError>>,
+{
+    if active {
+        fetch.await.map(Some)
+    } else {
+        Ok(None)
+    }
+}
+
+/// `/teams/{team}/products/{product}` → its SSO connections.
 #[component]
 pub fn ProductHome() -> impl IntoView {
     let params = use_params_map();
@@ -23,7 +60,7 @@ pub fn ProductHome() -> impl IntoView {
             p.get("product").unwrap_or_default(),
         )
     });
-    view! { <Redirect path=format!("/teams/{team}/products/{product}/settings/general") /> }
+    view! { <Redirect path=format!("/teams/{team}/products/{product}/connections") /> }
 }
 
 #[derive(Clone, Copy, PartialEq, Eq)]
@@ -49,85 +86,115 @@ impl Tab {
             Tab::Ory => "ory",
         }
     }
-    fn label(self) -> &'static str {
-        match self {
-            Tab::General => "General",
-            Tab::ApiKeys => "API keys",
-            Tab::Ory => "Ory Integration",
-        }
-    }
 }
 
 #[component]
 pub fn ProductSettingsPage() -> impl IntoView {
     let team = use_team();
-    let team_id = team.id();
+    let team_id = StoredValue::new(team.id());
     let params = use_params_map();
     let product_id = move || params.with(|p| p.get("product").unwrap_or_default());
     let tab = move || params.with(|p| p.get("tab").and_then(|t| Tab::parse(&t)));
     let update = ServerAction::<UpdateProduct>::new();
     let updated = successes(update.value());
-    let product = {
-        let team_id = team_id.clone();
-        Resource::new(
-            move || (product_id(), updated.get()),
-            move |(p, _)| get_product(team_id.clone(), p),
-        )
+    let product = Resource::new(
+        move || (product_id(), updated.get()),
+        move |(p, _)| get_product(team_id.get_value(), p),
+    );
+
+    let impact_open = RwSignal::new(false);
+    let rotate_verifier = ServerAction::<RotateSecretVerifier>::new();
+    let create_key = ServerAction::<CreateApiKey>::new();
+    let revoke_key = ServerAction::<RevokeApiKey>::new();
+    let save_ory = ServerAction::<SaveOrySettings>::new();
+    let disconnect_ory = ServerAction::<DisconnectOry>::new();
+    let (rotated, created, revoked) = (
+        successes(rotate_verifier.value()),
+        successes(create_key.value()),
+        successes(revoke_key.value()),
+    );
+    let (saved, disconnected) = (
+        successes(save_ory.value()),
+        successes(disconnect_ory.value()),
+    );
+    let data = SettingsData {
+        update,
+        delete: ServerAction::<DeleteProduct>::new(),
+        impact_open,
+        impact: Resource::new(
+            move || {
+                (
+                    product_id(),
+                    tab() == Some(Tab::General) && impact_open.get(),
+                )
+            },
+            move |(p, active)| when(active, product_deletion_impact(team_id.get_value(), p)),
+        ),
+        rotate_verifier,
+        oauth: Resource::new(
+            move || (product_id(), tab() == Some(Tab::General), rotated.get()),
+            move |(p, active, _)| when(active, product_oauth(team_id.get_value(), p)),
+        ),
+        create_key,
+        revoke_key,
+        keys: Resource::new(
+            move || {
+                (
+                    product_id(),
+                    tab() == Some(Tab::ApiKeys),
+                    created.get(),
+                    revoked.get(),
+                )
+            },
+            move |(p, active, _, _)| when(active, list_api_keys(team_id.get_value(), p)),
+        ),
+        save_ory,
+        disconnect_ory,
+        ory: Resource::new(
+            move || {
+                (
+                    product_id(),
+                    tab() == Some(Tab::Ory),
+                    saved.get(),
+                    disconnected.get(),
+                )
+            },
+            move |(p, active, _, _)| when(active, get_ory_settings(team_id.get_value(), p)),
+        ),
     };
 
     view! {
         <Suspense fallback=|| view! { <p class="text-sm text-slate-500">"Loading…"</p> }>
-            {
-                let team_id = team_id.clone();
-                move || {
-                    let team_id = team_id.clone();
-                    Suspend::new(async move {
-                        let product = match product.await {
-                            Ok(p) => p,
-                            Err(e) => return view! { <ErrorPanel error=e /> }.into_any(),
-                        };
-                        let Some(current) = tab() else {
-                            return view! { <crate::pages::NotFoundPage /> }.into_any();
-                        };
-                        let base = format!("/teams/{}/products/{}/settings", team_id, product.id);
-                        let id = product.id.clone();
-                        view! {
-                            <Title text=product.name.clone() />
-                            <p class="text-sm"><a class="text-indigo-600 hover:underline" href=format!("/teams/{team_id}/products")>"← Products"</a></p>
-                            <h1 class="mt-2 text-2xl font-semibold" data-testid="product-name">{product.name.clone()}</h1>
-                            <div class="mt-1 flex items-center gap-2 text-sm text-slate-600">
-                                "Product ID" <code class="rounded bg-slate-100 px-2 py-0.5 text-xs" data-testid="product-id">{id.clone()}</code>
-                                <CopyButton text=id label="Copy ID" />
-                            </div>
-                            <nav class="mt-6 flex gap-1 border-b border-slate-200" role="tablist">
-                                {[Tab::General, Tab::ApiKeys, Tab::Ory].into_iter().map(|t| {
-                                    let active = t == current;
-                                    let class = if active {
-                                        "-mb-px border-b-2 border-indigo-600 px-4 py-2 text-sm font-semibold text-indigo-700"
-                                    } else {
-                                        "px-4 py-2 text-sm font-medium text-slate-600 hover:text-slate-900"
-                                    };
-                                    view! { <a href=format!("{base}/{}", t.slug()) class=class role="tab" aria-selected=active.to_string()>{t.label()}</a> }
-                                }).collect_view()}
-                            </nav>
-                            <div class="mt-6">
-                                <ReadOnlyNote />
-                                {match current {
-                                    Tab::General => view! { <GeneralTab product=product.clone() update=update /> }.into_any(),
-                                    Tab::ApiKeys => view! { <ApiKeysTab product=product.clone() /> }.into_any(),
-                                    Tab::Ory => view! { <OryTab product=product.clone() /> }.into_any(),
-                                }}
-                            </div>
-                        }.into_any()
-                    })
-                }
-            }
+            {move || {
+                Suspend::new(async move {
+                    let product = match product.await {
+                        Ok(p) => p,
+                        Err(e) => return view! { <ErrorPanel error=e /> }.into_any(),
+                    };
+                    let Some(current) = tab() else {
+                        return view! { <crate::pages::NotFoundPage /> }.into_any();
+                    };
+                    view! {
+                        <ProductHeader product=product.clone() active=current.slug() />
+                        <div class="mt-6">
+                            <ReadOnlyNote />
+                            {match current {
+                                Tab::General => view! { <GeneralTab product=product.clone() data=data /> }.into_any(),
+                                Tab::ApiKeys => view! { <ApiKeysTab product=product.clone() data=data /> }.into_any(),
+                                Tab::Ory => view! { <OryTab product=product.clone() data=data /> }.into_any(),
+                            }}
+                        </div>
+                    }
+                    .into_any()
+                })
+            }}
         </Suspense>
     }
 }
 
 #[component]
-fn GeneralTab(product: ProductDetail, update: ServerAction<UpdateProduct>) -> impl IntoView {
+fn GeneralTab(product: ProductDetail, data: SettingsData) -> impl IntoView {
+    let update = data.update;
     let team = use_team();
     let writable = !team.read_only();
     let value = update.value();
@@ -208,36 +275,27 @@ fn GeneralTab(product: ProductDetail, update: ServerAction<UpdateProduct>) -> im
                 <button type="submit" class=BUTTON disabled=move || update.pending().get()>"Save changes"</button>
             })}
         </ActionForm>
-        {writable.then(|| view! { <DangerZone product=product /> })}
+        <crate::pages::OAuthPanel team=product.team_id.clone() product=product.id.clone() info=data.oauth rotate=data.rotate_verifier />
+        {writable.then(|| view! { <DangerZone product=product data=data /> })}
     }
 }
 
 #[component]
-fn DangerZone(product: ProductDetail) -> impl IntoView {
-    let (open, set_open) = signal(false);
-    let delete = ServerAction::<DeleteProduct>::new();
+fn DangerZone(product: ProductDetail, data: SettingsData) -> impl IntoView {
+    let open = data.impact_open;
+    let set_open = move |v: bool| open.set(v);
+    let delete = data.delete;
+    let impact = data.impact;
     let team_id = StoredValue::new(product.team_id.clone());
     let product_id = StoredValue::new(product.id.clone());
     let name = StoredValue::new(product.name.clone());
-    let impact = Resource::new(
-        move || open.get(),
-        move |open| async move {
-            if open {
-                product_deletion_impact(team_id.get_value(), product_id.get_value())
-                    .await
-                    .map(Some)
-            } else {
-                Ok(None)
-            }
-        },
-    );
     view! {
         <section class="mt-12 max-w-2xl rounded-lg border border-red-200 bg-white p-6">
             <h2 class="text-lg font-semibold text-red-700">"Delete this product"</h2>
             <Show
                 when=move || open.get()
                 fallback=move || view! {
-                    <button type="button" class=format!("{BUTTON_DANGER} mt-3") on:click=move |_| set_open.set(true)>"Delete product…"</button>
+                    <button type="button" class=format!("{BUTTON_DANGER} mt-3") on:click=move |_| set_open(true)>"Delete product…"</button>
                 }
             >
                 <Suspense fallback=|| ()>
@@ -270,7 +328,7 @@ fn DangerZone(product: ProductDetail) -> impl IntoView {
                     <ErrorBox message=form_error(delete.value(), &["confirm_name"]) />
                     <div class="flex gap-2">
                         <button type="submit" class=BUTTON_DANGER>"Delete permanently"</button>
-                        <button type="button" class=BUTTON_SECONDARY on:click=move |_| set_open.set(false)>"Cancel"</button>
+                        <button type="button" class=BUTTON_SECONDARY on:click=move |_| set_open(false)>"Cancel"</button>
                     </div>
                 </ActionForm>
             </Show>
@@ -279,18 +337,12 @@ fn DangerZone(product: ProductDetail) -> impl IntoView {
 }
 
 #[component]
-fn ApiKeysTab(product: ProductDetail) -> impl IntoView {
+fn ApiKeysTab(product: ProductDetail, data: SettingsData) -> impl IntoView {
     let team = use_team();
     let writable = !team.read_only();
-    let create = ServerAction::<CreateApiKey>::new();
-    let revoke = ServerAction::<RevokeApiKey>::new();
-    let (created, revoked) = (successes(create.value()), successes(revoke.value()));
+    let (create, revoke, keys) = (data.create_key, data.revoke_key, data.keys);
     let team_id = StoredValue::new(product.team_id.clone());
     let product_id = StoredValue::new(product.id.clone());
-    let keys = Resource::new(
-        move || (created.get(), revoked.get()),
-        move |_| list_api_keys(team_id.get_value(), product_id.get_value()),
-    );
     let value = create.value();
     view! {
         <p class="max-w-2xl text-sm text-slate-600">
@@ -327,8 +379,9 @@ fn ApiKeysTab(product: ProductDetail) -> impl IntoView {
             {move || Suspend::new(async move {
                 match keys.await {
                     Err(e) => view! { <ErrorPanel error=e /> }.into_any(),
-                    Ok(list) if list.is_empty() => view! { <p class="mt-6 text-sm text-slate-500">"No API keys yet."</p> }.into_any(),
-                    Ok(list) => view! {
+                    Ok(None) => ().into_any(),
+                    Ok(Some(list)) if list.is_empty() => view! { <p class="mt-6 text-sm text-slate-500">"No API keys yet."</p> }.into_any(),
+                    Ok(Some(list)) => view! {
                         <table class="mt-6 w-full max-w-4xl overflow-hidden rounded-lg border border-slate-200 bg-white text-sm" data-testid="api-keys">
                             <thead class="bg-slate-50 text-left text-slate-600">
                                 <tr><th class="px-4 py-2">"Name"</th><th class="px-4 py-2">"Key"</th><th class="px-4 py-2">"Created"</th><th class="px-4 py-2">"Last used"</th><th></th></tr>
@@ -368,18 +421,12 @@ fn ApiKeysTab(product: ProductDetail) -> impl IntoView {
 }
 
 #[component]
-fn OryTab(product: ProductDetail) -> impl IntoView {
+fn OryTab(product: ProductDetail, data: SettingsData) -> impl IntoView {
     let team = use_team();
     let writable = !team.read_only();
-    let save = ServerAction::<SaveOrySettings>::new();
-    let disconnect = ServerAction::<DisconnectOry>::new();
-    let (saved, disconnected) = (successes(save.value()), successes(disconnect.value()));
+    let (save, disconnect, settings) = (data.save_ory, data.disconnect_ory, data.ory);
     let team_id = StoredValue::new(product.team_id.clone());
     let product_id = StoredValue::new(product.id.clone());
-    let settings = Resource::new(
-        move || (saved.get(), disconnected.get()),
-        move |_| get_ory_settings(team_id.get_value(), product_id.get_value()),
-    );
     let (replacing, set_replacing) = signal(false);
     // A successful save closes the form again.
     Effect::new(move |_| {
@@ -398,7 +445,8 @@ fn OryTab(product: ProductDetail) -> impl IntoView {
             <Transition fallback=|| ()>
                 {move || Suspend::new(async move {
                     let current: OrySettingsView = match settings.await {
-                        Ok(s) => s,
+                        Ok(Some(s)) => s,
+                        Ok(None) => return ().into_any(),
                         Err(e) => return view! { <ErrorPanel error=e /> }.into_any(),
                     };
                     let connected = current.connected;

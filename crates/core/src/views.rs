@@ -149,3 +149,75 @@ pub struct TeamContext {
     pub me: Me,
     pub team: TeamSummary,
 }
+
+/// What the customer's IT admin configures in their IdP (per product).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct SpInfo {
+    pub acs_url: String,
+    pub entity_id: String,
+    pub metadata_url: String,
+}
+
+/// OAuth facts of a product, for its Settings.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ProductOAuth {
+    pub issuer: String,
+    pub authorize_url: String,
+    pub token_url: String,
+    pub userinfo_url: String,
+    pub sp: SpInfo,
+    /// Jackson's CLIENT_SECRET_VERIFIER for `tenant=…&product=…` clients.
+    pub client_secret_verifier: String,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ConnectionSummary {
+    pub id: String,
+    pub tenant: String,
+    pub name: String,
+    pub idp_entity_id: String,
+    pub enabled: bool,
+    /// `dashboard`, `api` or `setup_link`.
+    pub source: String,
+    pub created_at: DateTime<Utc>,
+    /// The earliest certificate expiry, to warn before rotation is due.
+    pub cert_expires_at: Option<DateTime<Utc>>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct CertView {
+    pub subject: String,
+    pub not_after: DateTime<Utc>,
+    pub expired: bool,
+    pub sha256: String,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ConnectionDetail {
+    pub id: String,
+    pub product_id: String,
+    pub tenant: String,
+    pub name: String,
+    pub description: String,
+    pub idp_entity_id: String,
+    pub sso_redirect_url: Option<String>,
+    pub sso_post_url: Option<String>,
+    pub certificates: Vec<CertView>,
+    pub metadata_url: Option<String>,
+    pub redirect_urls: Vec<String>,
+    pub default_redirect_url: Option<String>,
+    pub allow_idp_initiated: bool,
+    pub enabled: bool,
+    pub client_id: String,
+    pub source: String,
+    pub created_at: DateTime<Utc>,
+    pub updated_at: DateTime<Utc>,
+    pub sp: SpInfo,
+}
+
+/// Returned once, when a connection is created or its secret rotated.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ConnectionCredentials {
+    pub connection: ConnectionDetail,
+    pub client_secret: String,
+}

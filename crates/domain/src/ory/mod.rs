@@ -6,7 +6,7 @@
 
 mod client;
 
-pub use client::{OryClient, OryError, OryProject};
+pub use client::{OryClient, OryError, OryOrganization, OryProject};
 
 /// Is this a token kind the console API accepts?
 pub fn token_kind(token: &str) -> Option<&'static str> {

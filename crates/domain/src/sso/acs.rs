@@ -162,28 +162,45 @@ impl Services {
                 "no connection for IdP {issuer}"
             )));
         }
+        // Every connection of this IdP whose certificates and audience accept the
+        // response; more than one means the IdP serves several tenants and the
+        // response alone cannot say which: refuse rather than guess.
+        let mut accepted = Vec::new();
         let mut first_error = None;
         for connection in candidates {
             match self.verify_for(&connection, xml, Solicitation::Unsolicited) {
-                Ok(assertion) => {
-                    if !connection.allow_idp_initiated {
-                        return Err(LoginError::rejected(format!(
-                            "IdP-initiated sign-in is not allowed for connection {}",
-                            connection.id
-                        ))
-                        .on(&connection.id)
-                        .titled(
-                            "Start sign-in from the application, not from your identity provider.",
-                        ));
-                    }
-                    return self.finish(&connection, None, assertion).await;
-                }
+                Ok(assertion) => accepted.push((connection, assertion)),
                 Err(e) => {
                     first_error.get_or_insert(e);
                 }
             }
         }
-        Err(first_error.unwrap_or_else(|| LoginError::rejected("no matching connection")))
+        if accepted.len() > 1 {
+            let ids: Vec<&str> = accepted.iter().map(|(c, _)| c.id.as_str()).collect();
+            return Err(LoginError::rejected(format!(
+                "IdP-initiated response matches several connections ({}); the tenant is ambiguous",
+                ids.join(", ")
+            ))
+            .titled("Start sign-in from the application, not from your identity provider."));
+        }
+        match accepted.pop() {
+            Some((connection, assertion)) => {
+                if !connection.allow_idp_initiated {
+                    return Err(LoginError::rejected(format!(
+                        "IdP-initiated sign-in is not allowed for connection {}",
+                        connection.id
+                    ))
+                    .on(&connection.id)
+                    .titled(
+                        "Start sign-in from the application, not from your identity provider.",
+                    ));
+                }
+                self.finish(&connection, None, assertion).await
+            }
+            None => {
+                Err(first_error.unwrap_or_else(|| LoginError::rejected("no matching connection")))
+            }
+        }
     }
 
     async fn finish(

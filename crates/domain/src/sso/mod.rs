@@ -3,6 +3,7 @@
 pub mod acs;
 pub mod authorize;
 pub mod connections;
+pub mod dashboard;
 pub mod error;
 pub mod jwt;
 pub mod keys;

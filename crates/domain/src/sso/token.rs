@@ -98,6 +98,25 @@ impl Services {
                     ))
                 }
             };
+        let presented = ClientRef::parse(Some(&client_id), None, None)
+            .ok_or_else(|| OAuthError::invalid_client("unknown client"))?;
+        // A connection's client authenticates with its secret before anything else
+        // (RFC 6749 §3.2.1); tenant/product clients authenticate through the code's
+        // PKCE challenge or the product's verifier, below.
+        if let ClientRef::Connection(id) = &presented {
+            let connection = self
+                .store
+                .connection_by_client_id(id)
+                .await
+                .map_err(|e| OAuthError::server_error(e.to_string()))?;
+            let ok = match (&connection, client_secret.as_deref()) {
+                (Some(c), Some(s)) => Self::client_secret_matches(c, s),
+                _ => false,
+            };
+            if !ok {
+                return Err(OAuthError::invalid_client("client authentication failed"));
+            }
+        }
         let code = req
             .code
             .as_deref()
@@ -112,30 +131,15 @@ impl Services {
             .map_err(|e| OAuthError::server_error(e.to_string()))?
             .ok_or_else(|| OAuthError::invalid_grant("the code is invalid or has expired"))?;
 
-        let presented = ClientRef::parse(Some(&client_id), None, None)
-            .ok_or_else(|| OAuthError::invalid_client("unknown client"))?;
         if presented.client_id() != stored.client_id {
             return Err(OAuthError::invalid_grant(
                 "the code was issued to another client",
             ));
         }
 
-        // Client authentication.
-        let connection = self
-            .store
-            .connection_by_id(&stored.connection_id)
-            .await
-            .map_err(|e| OAuthError::server_error(e.to_string()))?
-            .ok_or_else(|| OAuthError::invalid_grant("the connection was deleted"))?;
+        // Tenant/product clients: PKCE or the product's verifier.
         match &presented {
-            ClientRef::Connection(_) => {
-                let ok = client_secret
-                    .as_deref()
-                    .is_some_and(|s| Self::client_secret_matches(&connection, s));
-                if !ok {
-                    return Err(OAuthError::invalid_client("client authentication failed"));
-                }
-            }
+            ClientRef::Connection(_) => {}
             ClientRef::TenantProduct { product, .. } => {
                 let pkce_used = stored.code_challenge.is_some();
                 if !pkce_used {
@@ -280,10 +284,10 @@ impl Services {
             "grant_types_supported": ["authorization_code"],
             "subject_types_supported": ["public"],
             "id_token_signing_alg_values_supported": ["RS256"],
-            "scopes_supported": ["openid", "email", "profile", "offline_access"],
+            "scopes_supported": ["openid", "email", "profile"],
             "token_endpoint_auth_methods_supported": ["client_secret_basic", "client_secret_post"],
             "code_challenge_methods_supported": ["S256"],
-            "claims_supported": ["sub", "iss", "aud", "exp", "iat", "auth_time", "nonce", "email", "given_name", "family_name", "name"],
+            "claims_supported": ["sub", "iss", "aud", "exp", "iat", "auth_time", "nonce", "email", "given_name", "family_name", "name", "groups", "roles"],
         })
     }
 }

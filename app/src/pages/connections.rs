@@ -1,0 +1,566 @@
+use gatehouse_core::views::{ConnectionDetail, ProductDetail};
+use leptos::prelude::*;
+use leptos_router::hooks::use_params_map;
+
+use crate::api::connections::{
+    get_connection, list_connections, CreateConnection, DeleteConnection, RotateConnectionSecret,
+    SetConnectionEnabled, UpdateConnection,
+};
+use crate::api::products::get_product;
+use crate::components::*;
+use crate::error::AppError;
+use crate::format;
+
+fn params() -> (String, String, String) {
+    let p = use_params_map();
+    p.with_untracked(|m| {
+        (
+            m.get("team").unwrap_or_default(),
+            m.get("product").unwrap_or_default(),
+            m.get("connection").unwrap_or_default(),
+        )
+    })
+}
+
+/// Loads the product and renders its header, then `body`.
+#[component]
+fn ProductPage<F, V>(active: &'static str, body: F) -> impl IntoView
+where
+    F: Fn(ProductDetail) -> V + Send + Sync + Clone + 'static,
+    V: IntoView + 'static,
+{
+    let (team, product, _) = params();
+    let product = Resource::new(
+        move || (team.clone(), product.clone()),
+        |(t, p)| get_product(t, p),
+    );
+    view! {
+        <Suspense fallback=|| view! { <p class="text-sm text-slate-500">"Loading…"</p> }>
+            {move || {
+                let body = body.clone();
+                Suspend::new(async move {
+                    match product.await {
+                        Ok(p) => view! {
+                            <ProductHeader product=p.clone() active=active />
+                            <div class="mt-6"><ReadOnlyNote />{body(p)}</div>
+                        }.into_any(),
+                        Err(e) => view! { <ErrorPanel error=e /> }.into_any(),
+                    }
+                })
+            }}
+        </Suspense>
+    }
+}
+
+/// The SP values a customer's IT admin pastes into their IdP.
+#[component]
+fn SpPanel(sp: gatehouse_core::views::SpInfo, #[prop(into)] title: String) -> impl IntoView {
+    view! {
+        <section class="rounded-lg border border-slate-200 bg-white p-5" data-testid="sp-info">
+            <h2 class="text-sm font-semibold text-slate-800">{title}</h2>
+            <dl class="mt-2 divide-y divide-slate-100">
+                <CopyField label="ACS URL (Single sign-on URL / Reply URL)" value=sp.acs_url.clone() testid="acs-url" />
+                <CopyField label="SP Entity ID (Audience URI / Identifier)" value=sp.entity_id.clone() testid="sp-entity-id" />
+                <div class="py-2">
+                    <dt class="text-xs font-medium uppercase tracking-wide text-slate-500">"SP metadata"</dt>
+                    <dd class="mt-1 flex items-center gap-3 text-sm">
+                        <a class="text-indigo-600 hover:underline" href=sp.metadata_url.clone() download="gatehouse-sp-metadata.xml" data-testid="sp-metadata-download">"Download XML"</a>
+                        <CopyButton text=sp.metadata_url.clone() label="Copy URL" />
+                    </dd>
+                </div>
+            </dl>
+        </section>
+    }
+}
+
+#[component]
+pub fn ConnectionsPage() -> impl IntoView {
+    let (team, product_id, _) = params();
+    let writable = !use_team().read_only();
+    let list = {
+        let (t, p) = (team.clone(), product_id.clone());
+        Resource::new(|| (), move |_| list_connections(t.clone(), p.clone()))
+    };
+    let base = format!("/teams/{team}/products/{product_id}/connections");
+    view! {
+        <ProductPage active="connections" body=move |p: ProductDetail| {
+            let base = base.clone();
+            let sp = gatehouse_core::views::SpInfo {
+                acs_url: String::new(),
+                entity_id: String::new(),
+                metadata_url: String::new(),
+            };
+            let _ = sp;
+            view! {
+                <div class="flex items-center justify-between">
+                    <p class="text-sm text-slate-600">"One connection per customer (tenant) and identity provider."</p>
+                    {writable.then(|| view! { <a href=format!("{base}/new") class=BUTTON data-testid="new-connection">"New connection"</a> })}
+                </div>
+                <Transition fallback=|| ()>
+                    {
+                        let base = base.clone();
+                        let product_name = p.name.clone();
+                        move || {
+                            let base = base.clone();
+                            let product_name = product_name.clone();
+                            Suspend::new(async move {
+                                match list.await {
+                                    Err(e) => view! { <ErrorPanel error=e /> }.into_any(),
+                                    Ok(list) if list.is_empty() => view! {
+                                        <p class="mt-6 rounded-lg border border-dashed border-slate-300 bg-white p-8 text-center text-sm text-slate-600" data-testid="no-connections">
+                                            "No SSO connections for " {product_name} " yet."
+                                        </p>
+                                    }.into_any(),
+                                    Ok(list) => view! {
+                                        <table class="mt-6 w-full overflow-hidden rounded-lg border border-slate-200 bg-white text-sm" data-testid="connections">
+                                            <thead class="bg-slate-50 text-left text-slate-600">
+                                                <tr><th class="px-4 py-2">"Tenant"</th><th class="px-4 py-2">"Name"</th><th class="px-4 py-2">"IdP entity ID"</th><th class="px-4 py-2">"Status"</th><th class="px-4 py-2">"Created"</th></tr>
+                                            </thead>
+                                            <tbody>
+                                                {list.into_iter().map(|c| {
+                                                    let href = format!("{base}/{}", c.id);
+                                                    view! {
+                                                        <tr class="border-t border-slate-100">
+                                                            <td class="px-4 py-2 font-medium"><a class="text-indigo-700 hover:underline" href=href.clone()>{c.tenant.clone()}</a></td>
+                                                            <td class="px-4 py-2"><a class="hover:underline" href=href>{c.name.clone()}</a></td>
+                                                            <td class="max-w-xs truncate px-4 py-2 font-mono text-xs">{c.idp_entity_id.clone()}</td>
+                                                            <td class="px-4 py-2"><StatusBadge enabled=c.enabled /></td>
+                                                            <td class="px-4 py-2 text-slate-600">
+                                                                {format::date(&c.created_at)}
+                                                                {(c.source == "setup_link").then(|| view! { <span class="ml-2 rounded bg-sky-100 px-1.5 py-0.5 text-xs text-sky-800">"via setup link"</span> })}
+                                                                {(c.source == "api").then(|| view! { <span class="ml-2 rounded bg-slate-100 px-1.5 py-0.5 text-xs text-slate-700">"via API"</span> })}
+                                                            </td>
+                                                        </tr>
+                                                    }
+                                                }).collect_view()}
+                                            </tbody>
+                                        </table>
+                                    }.into_any(),
+                                }
+                            })
+                        }
+                    }
+                </Transition>
+            }
+        } />
+    }
+}
+
+#[component]
+fn StatusBadge(enabled: bool) -> impl IntoView {
+    if enabled {
+        view! { <span class="rounded-full bg-green-100 px-2 py-0.5 text-xs font-medium text-green-800" data-testid="status">"Active"</span> }
+    } else {
+        view! { <span class="rounded-full bg-slate-200 px-2 py-0.5 text-xs font-medium text-slate-700" data-testid="status">"Disabled"</span> }
+    }
+}
+
+/// The metadata inputs: paste XML, upload a file, or give a URL.
+#[component]
+pub fn MetadataInput(
+    #[prop(into)] error_xml: Signal<Option<String>>,
+    #[prop(into)] error_url: Signal<Option<String>>,
+    optional: bool,
+) -> impl IntoView {
+    let (source, set_source) = signal("xml".to_string());
+    let (xml, set_xml) = signal(String::new());
+    let (file_note, set_file_note) = signal(None::<String>);
+    let on_file = move |ev: leptos::ev::Event| {
+        #[cfg(feature = "hydrate")]
+        {
+            let input: web_sys::HtmlInputElement = event_target(&ev);
+            if let Some(file) = input.files().and_then(|f| f.get(0)) {
+                let name = file.name();
+                leptos::task::spawn_local(async move {
+                    match wasm_bindgen_futures::JsFuture::from(file.text()).await {
+                        Ok(text) => {
+                            set_xml.set(text.as_string().unwrap_or_default());
+                            set_file_note.set(Some(format!("Loaded {name}.")));
+                        }
+                        Err(_) => set_file_note.set(Some(format!("Could not read {name}."))),
+                    }
+                });
+            }
+        }
+        #[cfg(not(feature = "hydrate"))]
+        {
+            let _ = (&ev, &set_xml, &set_file_note);
+        }
+    };
+    let choice = move |value: &'static str, label: &'static str| {
+        view! {
+            <label class="flex items-center gap-2 text-sm">
+                <input type="radio" name="metadata_source" value=value prop:checked=move || source.get() == value
+                    on:change=move |_| set_source.set(value.to_string()) />
+                {label}
+            </label>
+        }
+    };
+    view! {
+        <fieldset>
+            <legend class=LABEL>"Identity provider metadata" {optional.then_some(" (leave empty to keep the current one)")}</legend>
+            <div class="mt-2 flex gap-5">
+                {choice("xml", "Paste XML")}
+                {choice("file", "Upload file")}
+                {choice("url", "Metadata URL")}
+            </div>
+            <div class="mt-3" class:hidden=move || source.get() == "url">
+                <div class:hidden=move || source.get() != "file">
+                    <input type="file" accept=".xml,application/xml,text/xml" class="text-sm" data-testid="metadata-file" on:change=on_file />
+                    <p class="mt-1 text-xs text-slate-600">{move || file_note.get()}</p>
+                </div>
+                <textarea class=format!("{INPUT} font-mono text-xs") name="metadata_xml" rows="6" placeholder="<EntityDescriptor …>" data-testid="metadata-xml"
+                    prop:value=move || xml.get() on:input=move |ev| set_xml.set(event_target_value(&ev))></textarea>
+                <FieldMessage message=error_xml id="metadata-error" />
+            </div>
+            <div class="mt-3" class:hidden=move || source.get() != "url">
+                <input class=INPUT name="metadata_url" type="url" placeholder="https://idp.example.com/app/metadata.xml" data-testid="metadata-url" />
+                <p class="mt-1 text-xs text-slate-500">"Fetched when you save (https only)."</p>
+                <FieldMessage message=error_url id="metadata-url-error" />
+            </div>
+        </fieldset>
+    }
+}
+
+const CONNECTION_FIELDS: &[&str] = &[
+    "tenant",
+    "name",
+    "description",
+    "metadata",
+    "metadata_url",
+    "redirect_urls",
+    "default_redirect_url",
+];
+
+#[component]
+pub fn NewConnectionPage() -> impl IntoView {
+    let (team, product_id, _) = params();
+    let create = ServerAction::<CreateConnection>::new();
+    let value = create.value();
+    let base = format!("/teams/{team}/products/{product_id}/connections");
+    view! {
+        <ProductPage active="connections" body=move |_p: ProductDetail| {
+            let (team, product_id, base) = (team.clone(), product_id.clone(), base.clone());
+            view! {
+                <h2 class="text-lg font-semibold">"New SAML connection"</h2>
+                <ActionForm action=create attr:class="mt-4 max-w-2xl space-y-5" attr:data-testid="connection-form">
+                    <input type="hidden" name="team" value=team.clone() />
+                    <input type="hidden" name="product" value=product_id.clone() />
+                    <div>
+                        <label class=LABEL for="tenant">"Tenant"</label>
+                        <input class=INPUT id="tenant" name="tenant" placeholder="acme.com" required />
+                        <p class="mt-1 text-xs text-slate-500">"Usually the customer's email domain; your app passes it as " <code>"tenant"</code> "."</p>
+                        <FieldMessage message=field_error(value, "tenant") id="tenant-error" />
+                    </div>
+                    <div>
+                        <label class=LABEL for="name">"Name"</label>
+                        <input class=INPUT id="name" name="name" placeholder="Acme Okta" maxlength="120" />
+                    </div>
+                    <div>
+                        <label class=LABEL for="description">"Description"</label>
+                        <input class=INPUT id="description" name="description" maxlength="500" />
+                    </div>
+                    <MetadataInput error_xml=field_error(value, "metadata") error_url=field_error(value, "metadata_url") optional=false />
+                    <RedirectFields value=value urls=String::new() default=String::new() />
+                    <label class="flex items-center gap-2 text-sm">
+                        <input type="checkbox" name="allow_idp_initiated" />
+                        "Allow IdP-initiated sign-in (from the IdP's app dashboard; lands on the default redirect URL)"
+                    </label>
+                    <ErrorBox message=form_error(value, CONNECTION_FIELDS) />
+                    <button type="submit" class=BUTTON disabled=move || create.pending().get()>
+                        {move || if create.pending().get() { "Checking the metadata…" } else { "Create connection" }}
+                    </button>
+                </ActionForm>
+                {move || value.get().and_then(Result::ok).map(|created| {
+                    let href = format!("{base}/{}", created.connection.id);
+                    view! {
+                        <div class="mt-6 max-w-2xl rounded-md border border-green-200 bg-green-50 p-5 text-sm" data-testid="connection-created">
+                            <p class="font-medium text-green-900">"Connection created. Copy the client secret now: you will not see it again."</p>
+                            <dl class="mt-2">
+                                <CopyField label="client_id" value=created.connection.client_id.clone() testid="client-id" />
+                                <CopyField label="client_secret" value=created.client_secret.clone() testid="client-secret" />
+                            </dl>
+                            <a href=href class="mt-2 inline-block font-medium text-indigo-700 hover:underline" data-testid="open-connection">"Open the connection →"</a>
+                        </div>
+                    }
+                })}
+            }
+        } />
+    }
+}
+
+/// Redirect allow-list fields with the live check used on the product form.
+#[component]
+fn RedirectFields<O, V>(value: V, urls: String, default: String) -> impl IntoView
+where
+    O: Send + Sync + 'static,
+    V: With<Value = Option<Result<O, AppError>>> + Copy + Send + Sync + 'static,
+{
+    let (urls_text, set_urls_text) = signal(urls.clone());
+    let (default_text, set_default_text) = signal(default.clone());
+    let check = Signal::derive(move || {
+        let (u, d) = (urls_text.get(), default_text.get());
+        if u.trim().is_empty() && d.trim().is_empty() {
+            return None;
+        }
+        gatehouse_core::RedirectUrlList::parse(&u, &d)
+            .err()
+            .map(|e| (e.field, e.message))
+    });
+    let urls_msg = {
+        let server = field_error(value, "redirect_urls");
+        Signal::derive(move || match check.get() {
+            Some((f, m)) if f == "redirect_urls" => Some(m),
+            _ => server.get(),
+        })
+    };
+    let default_msg = {
+        let server = field_error(value, "default_redirect_url");
+        Signal::derive(move || match check.get() {
+            Some((f, m)) if f == "default_redirect_url" => Some(m),
+            _ => server.get(),
+        })
+    };
+    view! {
+        <div>
+            <label class=LABEL for="redirect_urls">"Allowed redirect URLs (optional)"</label>
+            <p class="text-xs text-slate-500">"One per line. Leave empty to use the product's allow-list."</p>
+            <textarea class=format!("{INPUT} font-mono") id="redirect_urls" name="redirect_urls" rows="3"
+                prop:value=urls on:input=move |ev| set_urls_text.set(event_target_value(&ev))></textarea>
+            <FieldMessage message=urls_msg id="redirect-urls-error" />
+        </div>
+        <div>
+            <label class=LABEL for="default_redirect_url">"Default redirect URL (optional)"</label>
+            <input class=format!("{INPUT} font-mono") id="default_redirect_url" name="default_redirect_url" value=default
+                on:input=move |ev| set_default_text.set(event_target_value(&ev)) />
+            <FieldMessage message=default_msg id="default-redirect-url-error" />
+        </div>
+    }
+}
+
+#[component]
+pub fn ConnectionPage() -> impl IntoView {
+    let (team, product_id, connection_id) = params();
+    let update = ServerAction::<UpdateConnection>::new();
+    let toggle = ServerAction::<SetConnectionEnabled>::new();
+    let (updated, toggled) = (successes(update.value()), successes(toggle.value()));
+    let connection = {
+        let (t, p, c) = (team.clone(), product_id.clone(), connection_id.clone());
+        Resource::new(
+            move || (updated.get(), toggled.get()),
+            move |_| get_connection(t.clone(), p.clone(), c.clone()),
+        )
+    };
+    view! {
+        <ProductPage active="connections" body=move |_p: ProductDetail| {
+            view! {
+                <Suspense fallback=|| ()>
+                    {move || Suspend::new(async move {
+                        match connection.await {
+                            Ok(c) => view! { <ConnectionView c=c update=update toggle=toggle /> }.into_any(),
+                            Err(e) => view! { <ErrorPanel error=e /> }.into_any(),
+                        }
+                    })}
+                </Suspense>
+            }
+        } />
+    }
+}
+
+#[component]
+fn ConnectionView(
+    c: ConnectionDetail,
+    update: ServerAction<UpdateConnection>,
+    toggle: ServerAction<SetConnectionEnabled>,
+) -> impl IntoView {
+    let team = use_team();
+    let writable = !team.read_only();
+    let team_id = StoredValue::new(team.id());
+    let product_id = StoredValue::new(c.product_id.clone());
+    let connection_id = StoredValue::new(c.id.clone());
+    let rotate = ServerAction::<RotateConnectionSecret>::new();
+    let delete = ServerAction::<DeleteConnection>::new();
+    let (confirm_delete, set_confirm_delete) = signal(false);
+    let test_href = format!(
+        "/sso-test/start/{}?team={}&product={}",
+        c.id,
+        team.id(),
+        c.product_id
+    );
+    let value = update.value();
+    let saved = Signal::derive(move || {
+        value.with(|v| matches!(v, Some(Ok(_))).then(|| "Saved.".to_string()))
+    });
+    let enabled = c.enabled;
+    let tenant = c.tenant.clone();
+
+    view! {
+        <div class="flex flex-wrap items-center gap-3">
+            <h2 class="text-xl font-semibold" data-testid="connection-title">{c.name.clone()} <span class="ml-2 text-base font-normal text-slate-500">{c.tenant.clone()}</span></h2>
+            <StatusBadge enabled=c.enabled />
+            <div class="ml-auto flex gap-2">
+                <a href=test_href target="_blank" rel="opener" class=BUTTON data-testid="test-connection">"Test connection"</a>
+                {writable.then(|| view! {
+                    <ActionForm action=toggle>
+                        <input type="hidden" name="team" value=team_id.get_value() />
+                        <input type="hidden" name="product" value=product_id.get_value() />
+                        <input type="hidden" name="connection" value=connection_id.get_value() />
+                        <input type="hidden" name="enabled" value=(!enabled).to_string() />
+                        <button type="submit" class=BUTTON_SECONDARY data-testid="toggle-enabled">{if enabled { "Disable" } else { "Enable" }}</button>
+                    </ActionForm>
+                    <button type="button" class=BUTTON_SECONDARY on:click=move |_| set_confirm_delete.set(true)>"Delete…"</button>
+                })}
+            </div>
+        </div>
+        <Show when=move || confirm_delete.get()>
+            <div class="mt-4 rounded-md border border-red-200 bg-red-50 p-4 text-sm" data-testid="confirm-delete">
+                <p class="text-red-900">"Delete the connection for " <strong>{tenant.clone()}</strong> "? Its users can no longer sign in through it, and apps using its client_id stop working."</p>
+                <ActionForm action=delete attr:class="mt-3 flex gap-2">
+                    <input type="hidden" name="team" value=team_id.get_value() />
+                    <input type="hidden" name="product" value=product_id.get_value() />
+                    <input type="hidden" name="connection" value=connection_id.get_value() />
+                    <button type="submit" class=BUTTON_DANGER>"Delete connection"</button>
+                    <button type="button" class=BUTTON_SECONDARY on:click=move |_| set_confirm_delete.set(false)>"Cancel"</button>
+                </ActionForm>
+            </div>
+        </Show>
+        <ErrorBox message=form_error(toggle.value(), &[]) />
+        <ErrorBox message=form_error(delete.value(), &[]) />
+
+        <div class="mt-6 grid gap-6 lg:grid-cols-2">
+            <SpPanel sp=c.sp.clone() title=format!("For {}'s IT admin: configure the IdP with", c.tenant) />
+            <section class="rounded-lg border border-slate-200 bg-white p-5">
+                <h2 class="text-sm font-semibold text-slate-800">"Your app's OAuth credentials"</h2>
+                <dl class="mt-2"><CopyField label="client_id" value=c.client_id.clone() testid="connection-client-id" /></dl>
+                <p class="text-xs text-slate-500">"The client secret was shown when the connection was created."</p>
+                {writable.then(|| view! {
+                    <ActionForm action=rotate attr:class="mt-2">
+                        <input type="hidden" name="team" value=team_id.get_value() />
+                        <input type="hidden" name="product" value=product_id.get_value() />
+                        <input type="hidden" name="connection" value=connection_id.get_value() />
+                        <button type="submit" class=BUTTON_SECONDARY>"Rotate client secret"</button>
+                    </ActionForm>
+                })}
+                {move || rotate.value().get().and_then(Result::ok).map(|r| view! {
+                    <div class="mt-3 rounded border border-green-200 bg-green-50 p-3 text-sm">
+                        <p class="text-green-900">"New secret (the old one no longer works). Copy it now:"</p>
+                        <dl><CopyField label="client_secret" value=r.client_secret.clone() testid="rotated-secret" /></dl>
+                    </div>
+                })}
+            </section>
+        </div>
+
+        <section class="mt-6 rounded-lg border border-slate-200 bg-white p-5" data-testid="idp-info">
+            <h2 class="text-sm font-semibold text-slate-800">"Identity provider"</h2>
+            <dl class="mt-3 grid grid-cols-4 gap-x-4 gap-y-2 text-sm">
+                <dt class="text-slate-500">"Entity ID"</dt><dd class="col-span-3 break-all font-mono text-xs" data-testid="idp-entity-id">{c.idp_entity_id.clone()}</dd>
+                <dt class="text-slate-500">"SSO URL (Redirect)"</dt><dd class="col-span-3 break-all font-mono text-xs">{c.sso_redirect_url.clone().unwrap_or_else(|| "—".into())}</dd>
+                <dt class="text-slate-500">"SSO URL (POST)"</dt><dd class="col-span-3 break-all font-mono text-xs">{c.sso_post_url.clone().unwrap_or_else(|| "—".into())}</dd>
+                <dt class="text-slate-500">"Metadata URL"</dt><dd class="col-span-3 break-all font-mono text-xs">{c.metadata_url.clone().unwrap_or_else(|| "uploaded XML".into())}</dd>
+                <dt class="text-slate-500">"IdP-initiated sign-in"</dt><dd class="col-span-3">{if c.allow_idp_initiated { "allowed" } else { "not allowed" }}</dd>
+            </dl>
+            <h3 class="mt-4 text-xs font-medium uppercase tracking-wide text-slate-500">"Signing certificates"</h3>
+            <ul class="mt-2 space-y-1 text-sm" data-testid="certificates">
+                {c.certificates.iter().map(|cert| view! {
+                    <li class="flex flex-wrap items-center gap-2">
+                        <span class="font-mono text-xs">{cert.subject.clone()}</span>
+                        <span class=if cert.expired { "rounded bg-red-100 px-1.5 text-xs text-red-800" } else { "rounded bg-slate-100 px-1.5 text-xs text-slate-700" }>
+                            {if cert.expired { "expired " } else { "expires " }} {format::date(&cert.not_after)}
+                        </span>
+                        <span class="font-mono text-[10px] text-slate-400">"SHA-256 " {cert.sha256.chars().take(16).collect::<String>()} "…"</span>
+                    </li>
+                }).collect_view()}
+            </ul>
+        </section>
+
+        {writable.then(|| view! {
+            <section class="mt-6 rounded-lg border border-slate-200 bg-white p-5">
+                <h2 class="text-sm font-semibold text-slate-800">"Edit"</h2>
+                <ActionForm action=update attr:class="mt-4 max-w-2xl space-y-5">
+                    <input type="hidden" name="team" value=team_id.get_value() />
+                    <input type="hidden" name="product" value=product_id.get_value() />
+                    <input type="hidden" name="connection" value=connection_id.get_value() />
+                    <div>
+                        <label class=LABEL for="edit-tenant">"Tenant"</label>
+                        <input class=INPUT id="edit-tenant" name="tenant" value=c.tenant.clone() required />
+                        <FieldMessage message=field_error(value, "tenant") id="edit-tenant-error" />
+                    </div>
+                    <div>
+                        <label class=LABEL for="edit-name">"Name"</label>
+                        <input class=INPUT id="edit-name" name="name" value=c.name.clone() />
+                    </div>
+                    <div>
+                        <label class=LABEL for="edit-description">"Description"</label>
+                        <input class=INPUT id="edit-description" name="description" value=c.description.clone() />
+                    </div>
+                    <MetadataInput error_xml=field_error(value, "metadata") error_url=field_error(value, "metadata_url") optional=true />
+                    <RedirectFields value=value urls=c.redirect_urls.join("\n") default=c.default_redirect_url.clone().unwrap_or_default() />
+                    <label class="flex items-center gap-2 text-sm">
+                        <input type="checkbox" name="allow_idp_initiated" prop:checked=c.allow_idp_initiated />
+                        "Allow IdP-initiated sign-in"
+                    </label>
+                    <ErrorBox message=form_error(value, CONNECTION_FIELDS) />
+                    <SuccessBox message=saved />
+                    <button type="submit" class=BUTTON>"Save changes"</button>
+                </ActionForm>
+            </section>
+        })}
+    }
+}
+
+/// The product's OAuth facts and client-secret verifier, on the General tab. The
+/// page owns the resource and the action (see `SettingsData`).
+#[component]
+pub fn OAuthPanel(
+    team: String,
+    product: String,
+    info: Resource<Result<Option<gatehouse_core::views::ProductOAuth>, AppError>>,
+    rotate: ServerAction<crate::api::connections::RotateSecretVerifier>,
+) -> impl IntoView {
+    let writable = !use_team().read_only();
+    let (t, p) = (StoredValue::new(team), StoredValue::new(product));
+    let (show, set_show) = signal(false);
+    view! {
+        <section class="mt-10 max-w-2xl rounded-lg border border-slate-200 bg-white p-5" data-testid="oauth-panel">
+            <h2 class="text-lg font-semibold">"OAuth 2.0 / OpenID Connect"</h2>
+            <Suspense fallback=|| ()>
+                {move || Suspend::new(async move {
+                    match info.await {
+                        Err(e) => view! { <ErrorPanel error=e /> }.into_any(),
+                        Ok(None) => ().into_any(),
+                        Ok(Some(o)) => {
+                            let verifier = StoredValue::new(o.client_secret_verifier.clone());
+                            view! {
+                                <dl class="mt-2 divide-y divide-slate-100">
+                                    <CopyField label="Issuer (discovery at /.well-known/openid-configuration)" value=o.issuer.clone() />
+                                    <CopyField label="Authorization endpoint" value=o.authorize_url.clone() />
+                                    <CopyField label="Token endpoint" value=o.token_url.clone() />
+                                    <CopyField label="Userinfo endpoint" value=o.userinfo_url.clone() />
+                                    <div class="py-2">
+                                        <dt class="text-xs font-medium uppercase tracking-wide text-slate-500">"Client secret verifier (for tenant/product clients without PKCE)"</dt>
+                                        <dd class="mt-1 flex items-center gap-2">
+                                            <code class="break-all rounded bg-slate-100 px-2 py-1 text-xs" data-testid="secret-verifier">
+                                                {move || if show.get() { verifier.get_value() } else { "•".repeat(24) }}
+                                            </code>
+                                            <button type="button" class=BUTTON_SECONDARY on:click=move |_| set_show.update(|s| *s = !*s)>
+                                                {move || if show.get() { "Hide" } else { "Reveal" }}
+                                            </button>
+                                            <CopyButton text=verifier.get_value() />
+                                        </dd>
+                                    </div>
+                                </dl>
+                            }.into_any()
+                        }
+                    }
+                })}
+            </Suspense>
+            {writable.then(|| view! {
+                <ActionForm action=rotate attr:class="mt-2">
+                    <input type="hidden" name="team" value=t.get_value() />
+                    <input type="hidden" name="product" value=p.get_value() />
+                    <button type="submit" class=BUTTON_SECONDARY>"Rotate verifier"</button>
+                </ActionForm>
+            })}
+        </section>
+    }
+}

@@ -1,0 +1,362 @@
+//! Setting up a product and a SAML connection through Gatehouse's own interfaces, and
+//! the HTTP steps of one login as an app and a browser make them.
+
+use std::io::Read as _;
+use std::time::{Duration, Instant};
+
+use anyhow::{anyhow, bail, Context, Result};
+use base64::engine::general_purpose::{STANDARD, URL_SAFE_NO_PAD};
+use base64::Engine as _;
+use serde_json::{json, Value};
+
+pub const APP_REDIRECT: &str = "https://app.example.com/callback";
+
+/// What the vendor's app knows after set-up.
+#[derive(Clone)]
+pub struct Target {
+    pub base: String,
+    pub product: String,
+    pub client_id: String,
+    pub client_secret: String,
+}
+
+impl Target {
+    pub fn acs(&self) -> String {
+        format!("{}/api/oauth/saml", self.base)
+    }
+    pub fn sp_entity_id(&self) -> String {
+        format!("{}/saml/{}", self.base, self.product)
+    }
+}
+
+/// Sign up, create a product and an API key (server functions, as the dashboard does),
+/// then create the SAML connection through the admin API with the IdP's metadata.
+pub async fn seed(base: &str, idp_url: &str) -> Result<Target> {
+    let http = reqwest::Client::builder()
+        .cookie_store(true)
+        .redirect(reqwest::redirect::Policy::none())
+        .build()?;
+    let rpc = |endpoint: &'static str, form: Vec<(&'static str, String)>| {
+        let http = http.clone();
+        let url = format!("{base}/rpc/{endpoint}");
+        async move {
+            let res = http.post(url).form(&form).send().await?;
+            let status = res.status();
+            let location = res
+                .headers()
+                .get("location")
+                .and_then(|v| v.to_str().ok())
+                .map(String::from);
+            let text = res.text().await?;
+            if !status.is_success() {
+                bail!("{endpoint}: {status} {text}");
+            }
+            let body: Value = serde_json::from_str(&text).unwrap_or(Value::String(text));
+            Ok::<_, anyhow::Error>((body, location))
+        }
+    };
+    let email = format!("bench-{}@vendor.test", uuid::Uuid::new_v4().simple());
+    let (_, location) = rpc(
+        "auth/signup",
+        vec![
+            ("email", email),
+            ("password", "correct horse battery".into()),
+            ("team_name", "Bench".into()),
+        ],
+    )
+    .await?;
+    let team = location
+        .ok_or_else(|| anyhow!("signup did not redirect"))?
+        .trim_start_matches("/teams/")
+        .trim_end_matches("/products")
+        .to_string();
+    let (product, _) = rpc(
+        "products/create",
+        vec![
+            ("team", team.clone()),
+            ("name", "Portal".into()),
+            ("description", String::new()),
+        ],
+    )
+    .await?;
+    let product = product["id"]
+        .as_str()
+        .ok_or_else(|| anyhow!("products/create: no id"))?
+        .to_string();
+    rpc(
+        "products/update",
+        vec![
+            ("team", team.clone()),
+            ("product", product.clone()),
+            ("name", "Portal".into()),
+            ("description", String::new()),
+            ("redirect_urls", APP_REDIRECT.into()),
+            ("default_redirect_url", APP_REDIRECT.into()),
+        ],
+    )
+    .await?;
+    let (key, _) = rpc(
+        "api-keys/create",
+        vec![
+            ("team", team),
+            ("product", product.clone()),
+            ("name", "bench".into()),
+        ],
+    )
+    .await?;
+    let api_key = key["secret"]
+        .as_str()
+        .ok_or_else(|| anyhow!("api-keys/create: no secret"))?;
+    let metadata = http
+        .get(format!("{idp_url}/metadata"))
+        .send()
+        .await?
+        .text()
+        .await?;
+    let res = http
+        .post(format!("{base}/api/v1/sso"))
+        .header("Authorization", format!("Api-Key {api_key}"))
+        .json(&json!({
+            "tenant": "acme.com",
+            "product": product,
+            "name": "Acme (bench)",
+            "rawMetadata": metadata,
+            "redirectUrl": [APP_REDIRECT],
+            "defaultRedirectUrl": APP_REDIRECT,
+        }))
+        .send()
+        .await?;
+    let status = res.status();
+    let connection: Value = res.json().await?;
+    if !status.is_success() {
+        bail!("creating the connection: {status} {connection}");
+    }
+    let field = |k: &str| {
+        connection[k]
+            .as_str()
+            .map(String::from)
+            .ok_or_else(|| anyhow!("connection has no {k}: {connection}"))
+    };
+    Ok(Target {
+        base: base.to_string(),
+        product,
+        client_id: field("clientID")?,
+        client_secret: field("clientSecret")?,
+    })
+}
+
+/// A login after the authorize step: what the IdP needs to answer it and what the app
+/// keeps for the token request.
+pub struct Started {
+    pub request_id: String,
+    pub relay_state: String,
+    pub state: String,
+    pub verifier: String,
+    pub authorize: Duration,
+}
+
+/// Step timings of the part after the IdP.
+pub struct Finished {
+    pub acs: Duration,
+    pub token: Duration,
+    pub userinfo: Duration,
+}
+
+pub fn http_client() -> Result<reqwest::Client> {
+    Ok(reqwest::Client::builder()
+        .redirect(reqwest::redirect::Policy::none())
+        .pool_max_idle_per_host(256)
+        .timeout(Duration::from_secs(30))
+        .build()?)
+}
+
+/// The app redirects the browser to `/api/oauth/authorize`; Gatehouse answers with a
+/// redirect to the IdP carrying a signed AuthnRequest.
+pub async fn authorize(http: &reqwest::Client, t: &Target, openid: bool) -> Result<Started> {
+    let state = uuid::Uuid::new_v4().simple().to_string();
+    let verifier = URL_SAFE_NO_PAD.encode(uuid::Uuid::new_v4().as_bytes().repeat(2));
+    let challenge = URL_SAFE_NO_PAD.encode(openssl::sha::sha256(verifier.as_bytes()));
+    let mut q = vec![
+        ("response_type", "code"),
+        ("client_id", t.client_id.as_str()),
+        ("redirect_uri", APP_REDIRECT),
+        ("state", state.as_str()),
+        ("code_challenge", challenge.as_str()),
+        ("code_challenge_method", "S256"),
+    ];
+    if openid {
+        q.push(("scope", "openid email profile"));
+        q.push(("nonce", "n0nce"));
+    }
+    let started = Instant::now();
+    let res = http
+        .get(format!("{}/api/oauth/authorize", t.base))
+        .query(&q)
+        .send()
+        .await?;
+    let status = res.status();
+    let location = location(&res);
+    let _ = res.bytes().await?;
+    let authorize = started.elapsed();
+    let location =
+        location.ok_or_else(|| anyhow!("authorize answered {status} without a redirect"))?;
+    let to = url::Url::parse(&location)?;
+    let param = |k: &str| {
+        to.query_pairs()
+            .find(|(name, _)| name == k)
+            .map(|(_, v)| v.into_owned())
+            .ok_or_else(|| anyhow!("IdP redirect has no {k}: {location}"))
+    };
+    let request = param("SAMLRequest")?;
+    let relay_state = param("RelayState")?;
+    Ok(Started {
+        request_id: authn_request_id(&request)?,
+        relay_state,
+        state,
+        verifier,
+        authorize,
+    })
+}
+
+/// The ID of a deflated, base64-encoded AuthnRequest (HTTP-Redirect binding).
+fn authn_request_id(encoded: &str) -> Result<String> {
+    let deflated = STANDARD.decode(encoded)?;
+    let mut xml = String::new();
+    flate2::read::DeflateDecoder::new(deflated.as_slice()).read_to_string(&mut xml)?;
+    let start = xml
+        .find(" ID=\"")
+        .ok_or_else(|| anyhow!("AuthnRequest without ID"))?
+        + 5;
+    let len = xml[start..]
+        .find('"')
+        .ok_or_else(|| anyhow!("unterminated ID"))?;
+    Ok(xml[start..start + len].to_string())
+}
+
+/// The IdP's signed answers to a batch of AuthnRequests (outside the measurement).
+pub async fn sign_responses(
+    http: &reqwest::Client,
+    idp_url: &str,
+    t: &Target,
+    request_ids: &[&str],
+) -> Result<Vec<String>> {
+    let batch: Vec<Value> = request_ids
+        .iter()
+        .map(|id| {
+            json!({
+                "inResponseTo": id,
+                "destination": t.acs(),
+                "audience": t.sp_entity_id(),
+            })
+        })
+        .collect();
+    let res = http
+        .post(format!("{idp_url}/__idp/sign"))
+        .timeout(Duration::from_secs(600))
+        .json(&json!({ "batch": batch, "includeXml": false }))
+        .send()
+        .await?;
+    let status = res.status();
+    let v: Value = res.json().await?;
+    if !status.is_success() {
+        bail!("IdP batch signing failed: {status} {v}");
+    }
+    v["responses"]
+        .as_array()
+        .ok_or_else(|| anyhow!("IdP batch answer has no responses"))?
+        .iter()
+        .map(|r| {
+            r["samlResponse"]
+                .as_str()
+                .map(String::from)
+                .ok_or_else(|| anyhow!("IdP batch entry without samlResponse"))
+        })
+        .collect()
+}
+
+/// The browser posts the IdP's response to the ACS, follows the redirect to the app,
+/// and the app redeems the code and reads the profile.
+pub async fn finish(
+    http: &reqwest::Client,
+    t: &Target,
+    started: &Started,
+    saml_response: &str,
+) -> Result<Finished> {
+    let t0 = Instant::now();
+    let res = http
+        .post(t.acs())
+        .form(&[
+            ("SAMLResponse", saml_response),
+            ("RelayState", started.relay_state.as_str()),
+        ])
+        .send()
+        .await?;
+    let status = res.status();
+    let location = location(&res);
+    let body = res.text().await?;
+    let acs = t0.elapsed();
+    let location =
+        location.ok_or_else(|| anyhow!("ACS answered {status}: {}", first_line(&body)))?;
+    let back = url::Url::parse(&location)?;
+    let mut code = None;
+    let mut state = None;
+    for (k, v) in back.query_pairs() {
+        match k.as_ref() {
+            "code" => code = Some(v.into_owned()),
+            "state" => state = Some(v.into_owned()),
+            _ => {}
+        }
+    }
+    let code = code.ok_or_else(|| anyhow!("ACS redirect without code: {location}"))?;
+    if state.as_deref() != Some(started.state.as_str()) {
+        bail!("ACS redirect carries the wrong state: {location}");
+    }
+
+    let t1 = Instant::now();
+    let res = http
+        .post(format!("{}/api/oauth/token", t.base))
+        .basic_auth(&t.client_id, Some(&t.client_secret))
+        .form(&[
+            ("grant_type", "authorization_code"),
+            ("code", code.as_str()),
+            ("redirect_uri", APP_REDIRECT),
+            ("code_verifier", started.verifier.as_str()),
+        ])
+        .send()
+        .await?;
+    let status = res.status();
+    let tokens: Value = res.json().await?;
+    let token = t1.elapsed();
+    let access_token = tokens["access_token"]
+        .as_str()
+        .ok_or_else(|| anyhow!("token endpoint answered {status}: {tokens}"))?;
+
+    let t2 = Instant::now();
+    let res = http
+        .get(format!("{}/api/oauth/userinfo", t.base))
+        .bearer_auth(access_token)
+        .send()
+        .await?;
+    let status = res.status();
+    let profile: Value = res.json().await.context("userinfo body")?;
+    let userinfo = t2.elapsed();
+    if profile["email"].as_str().is_none() {
+        bail!("userinfo answered {status} without an email: {profile}");
+    }
+    Ok(Finished {
+        acs,
+        token,
+        userinfo,
+    })
+}
+
+fn location(res: &reqwest::Response) -> Option<String> {
+    res.headers()
+        .get("location")
+        .and_then(|v| v.to_str().ok())
+        .map(String::from)
+}
+
+fn first_line(s: &str) -> &str {
+    s.lines().next().unwrap_or("")
+}

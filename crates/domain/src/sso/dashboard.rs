@@ -1,0 +1,248 @@
+//! Connection use cases as the dashboard calls them: every one starts from the
+//! caller's team membership and the product's team (see `crate` docs), so another
+//! team's connection is `NotFound`.
+
+use gatehouse_core::views::{
+    CertView, ConnectionCredentials, ConnectionDetail, ConnectionSummary, ProductOAuth, SpInfo,
+};
+
+use crate::error::DomainResult;
+use crate::model::{Connection, ConnectionSource, IdpConfig, Product};
+use crate::services::{Services, TeamAccess};
+use crate::sso::connections::{ConnectionInput, ConnectionWithSecret};
+
+impl Services {
+    pub fn sp_info(&self, product_id: &str) -> SpInfo {
+        SpInfo {
+            acs_url: self.settings.acs_url(),
+            entity_id: self.settings.sp_entity_id(product_id),
+            metadata_url: self.settings.sp_metadata_url(product_id),
+        }
+    }
+
+    pub fn connection_summary(&self, c: &Connection) -> ConnectionSummary {
+        let IdpConfig::Saml(saml) = &c.idp;
+        ConnectionSummary {
+            id: c.id.clone(),
+            tenant: c.tenant.clone(),
+            name: c.name.clone(),
+            idp_entity_id: c.idp_entity_id.clone(),
+            enabled: c.enabled,
+            source: c.source.as_str().to_string(),
+            created_at: c.created_at,
+            cert_expires_at: saml.idp.certificates.iter().map(|c| c.not_after).min(),
+        }
+    }
+
+    pub fn connection_detail(&self, c: &Connection) -> ConnectionDetail {
+        let IdpConfig::Saml(saml) = &c.idp;
+        let now = self.clock.now();
+        ConnectionDetail {
+            id: c.id.clone(),
+            product_id: c.product_id.clone(),
+            tenant: c.tenant.clone(),
+            name: c.name.clone(),
+            description: c.description.clone(),
+            idp_entity_id: c.idp_entity_id.clone(),
+            sso_redirect_url: saml.idp.sso_redirect_url.clone(),
+            sso_post_url: saml.idp.sso_post_url.clone(),
+            certificates: saml
+                .idp
+                .certificates
+                .iter()
+                .map(|cert| CertView {
+                    subject: cert.subject.clone(),
+                    not_after: cert.not_after,
+                    expired: cert.is_expired(now),
+                    sha256: cert.sha256.clone(),
+                })
+                .collect(),
+            metadata_url: saml.metadata_url.clone(),
+            redirect_urls: c.redirect_urls.clone(),
+            default_redirect_url: c.default_redirect_url.clone(),
+            allow_idp_initiated: c.allow_idp_initiated,
+            enabled: c.enabled,
+            client_id: c.client_id.clone(),
+            source: c.source.as_str().to_string(),
+            created_at: c.created_at,
+            updated_at: c.updated_at,
+            sp: self.sp_info(&c.product_id),
+        }
+    }
+
+    fn credentials(&self, created: &ConnectionWithSecret) -> ConnectionCredentials {
+        ConnectionCredentials {
+            connection: self.connection_detail(&created.connection),
+            client_secret: created.client_secret.clone(),
+        }
+    }
+
+    async fn dashboard_product(
+        &self,
+        user_id: &str,
+        team_id: &str,
+        product_id: &str,
+        write: bool,
+    ) -> DomainResult<(TeamAccess, Product)> {
+        let access = if write {
+            self.team_write_access(user_id, team_id).await?
+        } else {
+            self.team_access(user_id, team_id).await?
+        };
+        let product = self.product_access(&access, product_id).await?;
+        Ok((access, product))
+    }
+
+    async fn dashboard_connection(
+        &self,
+        user_id: &str,
+        team_id: &str,
+        product_id: &str,
+        connection_id: &str,
+        write: bool,
+    ) -> DomainResult<Connection> {
+        let (access, product) = self
+            .dashboard_product(user_id, team_id, product_id, write)
+            .await?;
+        self.product_connection(&product, connection_id)
+            .await
+            .inspect_err(|_| {
+                tracing::warn!(
+                    target: "gatehouse::isolation",
+                    user_id = %access.user_id, product_id, connection_id,
+                    "refused: connection is not in this product"
+                );
+            })
+    }
+
+    pub async fn list_connections(
+        &self,
+        user_id: &str,
+        team_id: &str,
+        product_id: &str,
+    ) -> DomainResult<Vec<ConnectionSummary>> {
+        let (_, product) = self
+            .dashboard_product(user_id, team_id, product_id, false)
+            .await?;
+        let all = self.store.connections(&product.id).await?;
+        Ok(all.iter().map(|c| self.connection_summary(c)).collect())
+    }
+
+    pub async fn connection_view(
+        &self,
+        user_id: &str,
+        team_id: &str,
+        product_id: &str,
+        connection_id: &str,
+    ) -> DomainResult<ConnectionDetail> {
+        let c = self
+            .dashboard_connection(user_id, team_id, product_id, connection_id, false)
+            .await?;
+        Ok(self.connection_detail(&c))
+    }
+
+    pub async fn dashboard_create_connection(
+        &self,
+        user_id: &str,
+        team_id: &str,
+        product_id: &str,
+        input: ConnectionInput,
+    ) -> DomainResult<ConnectionCredentials> {
+        let (_, product) = self
+            .dashboard_product(user_id, team_id, product_id, true)
+            .await?;
+        let created = self
+            .create_connection(&product, input, ConnectionSource::Dashboard, None)
+            .await?;
+        Ok(self.credentials(&created))
+    }
+
+    pub async fn dashboard_update_connection(
+        &self,
+        user_id: &str,
+        team_id: &str,
+        product_id: &str,
+        connection_id: &str,
+        input: ConnectionInput,
+    ) -> DomainResult<ConnectionDetail> {
+        let c = self
+            .dashboard_connection(user_id, team_id, product_id, connection_id, true)
+            .await?;
+        let updated = self.update_connection(c, input).await?;
+        Ok(self.connection_detail(&updated))
+    }
+
+    pub async fn dashboard_set_connection_enabled(
+        &self,
+        user_id: &str,
+        team_id: &str,
+        product_id: &str,
+        connection_id: &str,
+        enabled: bool,
+    ) -> DomainResult<ConnectionDetail> {
+        let c = self
+            .dashboard_connection(user_id, team_id, product_id, connection_id, true)
+            .await?;
+        let updated = self.set_connection_enabled(c, enabled).await?;
+        Ok(self.connection_detail(&updated))
+    }
+
+    pub async fn dashboard_rotate_connection_secret(
+        &self,
+        user_id: &str,
+        team_id: &str,
+        product_id: &str,
+        connection_id: &str,
+    ) -> DomainResult<ConnectionCredentials> {
+        let c = self
+            .dashboard_connection(user_id, team_id, product_id, connection_id, true)
+            .await?;
+        let rotated = self.rotate_client_secret(c).await?;
+        Ok(self.credentials(&rotated))
+    }
+
+    pub async fn dashboard_delete_connection(
+        &self,
+        user_id: &str,
+        team_id: &str,
+        product_id: &str,
+        connection_id: &str,
+    ) -> DomainResult<()> {
+        let c = self
+            .dashboard_connection(user_id, team_id, product_id, connection_id, true)
+            .await?;
+        self.delete_connection(&c).await
+    }
+
+    pub async fn product_oauth(
+        &self,
+        user_id: &str,
+        team_id: &str,
+        product_id: &str,
+    ) -> DomainResult<ProductOAuth> {
+        let (_, product) = self
+            .dashboard_product(user_id, team_id, product_id, false)
+            .await?;
+        let issuer = self.settings.issuer();
+        Ok(ProductOAuth {
+            authorize_url: format!("{issuer}/api/oauth/authorize"),
+            token_url: format!("{issuer}/api/oauth/token"),
+            userinfo_url: format!("{issuer}/api/oauth/userinfo"),
+            issuer,
+            sp: self.sp_info(&product.id),
+            client_secret_verifier: self.ensure_secret_verifier(&product.id).await?,
+        })
+    }
+
+    pub async fn dashboard_rotate_secret_verifier(
+        &self,
+        user_id: &str,
+        team_id: &str,
+        product_id: &str,
+    ) -> DomainResult<String> {
+        let (_, product) = self
+            .dashboard_product(user_id, team_id, product_id, true)
+            .await?;
+        self.rotate_secret_verifier(&product.id).await
+    }
+}

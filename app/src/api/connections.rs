@@ -1,4 +1,3 @@
-
 // A server function takes one argument per form field.
 #![allow(clippy::too_many_arguments)]
 use gatehouse_core::views as v;

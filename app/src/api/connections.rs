@@ -32,7 +32,6 @@ pub async fn get_connection(
 
 /// The connection form, as posted. `metadata_source` is `xml`, `file` or `url`.
 #[cfg(feature = "ssr")]
-#[allow(clippy::too_many_arguments)]
 fn input(
     tenant: String,
     name: String,
@@ -76,7 +75,6 @@ fn input(
 }
 
 #[server(prefix = "/rpc", endpoint = "connections/create")]
-#[allow(clippy::too_many_arguments)]
 pub async fn create_connection(
     team: String,
     product: String,
@@ -110,7 +108,6 @@ pub async fn create_connection(
 }
 
 #[server(prefix = "/rpc", endpoint = "connections/update")]
-#[allow(clippy::too_many_arguments)]
 pub async fn update_connection(
     team: String,
     product: String,

@@ -28,6 +28,8 @@ pub struct Config {
     pub public_url: Url,
     pub database_url: String,
     pub database_max_connections: u32,
+    /// How long login paths may reuse a connection/product row (0 = off).
+    pub database_read_cache_ms: u64,
     /// Set when `DATABASE_URL` was unset and the embedded SQLite default is used.
     pub embedded_database: bool,
     pub data_dir: PathBuf,
@@ -148,6 +150,19 @@ impl Config {
                 })?,
             None => 16,
         };
+        let database_read_cache_ms = match env.get("DATABASE_READ_CACHE_MS") {
+            Some(raw) => raw
+                .parse::<u64>()
+                .ok()
+                .filter(|n| *n <= 60_000)
+                .ok_or_else(|| {
+                    invalid(
+                        "DATABASE_READ_CACHE_MS",
+                        "expected milliseconds from 0 to 60000",
+                    )
+                })?,
+            None => 2000,
+        };
 
         let (secret_key, secret_key_source) = match env.get("GATEHOUSE_SECRET_KEY") {
             Some(raw) => (
@@ -216,6 +231,7 @@ impl Config {
             public_url,
             database_url,
             database_max_connections,
+            database_read_cache_ms,
             embedded_database,
             data_dir,
             secret_key,
@@ -346,6 +362,7 @@ mod tests {
             ("GATEHOUSE_SECRET_KEY", "short"),
             ("ORY_API_URL", "not a url"),
             ("DATABASE_MAX_CONNECTIONS", "0"),
+            ("DATABASE_READ_CACHE_MS", "600001"),
             ("GATEHOUSE_SAML_CLOCK_SKEW_SECONDS", "-1"),
             ("GATEHOUSE_ACCESS_TOKEN_TTL_SECONDS", "abc"),
             ("GATEHOUSE_METADATA_ALLOW_PRIVATE", "yes please"),

@@ -71,6 +71,7 @@ pub async fn build_with_clock(
         &config.database_url,
         &PoolSettings {
             max_connections: config.database_max_connections,
+            read_cache_ttl: Duration::from_millis(config.database_read_cache_ms),
             ..PoolSettings::default()
         },
     )

@@ -357,3 +357,97 @@ async fn a_bad_client_is_invalid_client_whatever_the_code() {
     })
     .await;
 }
+
+#[tokio::test]
+async fn a_refused_redemption_leaves_the_code_to_its_rightful_client() {
+    // The token endpoint redeems in one statement only when everything matches;
+    // a request that is refused must not use the code up.
+    each_engine(|engine| async move {
+        let s = Sso::new(engine).await;
+        let (verifier, challenge) = pkce_pair();
+        let code = s
+            .login(&[
+                ("code_challenge", challenge.as_str()),
+                ("code_challenge_method", "S256"),
+            ])
+            .await;
+        let (wrong_verifier, _) = pkce_pair();
+        let attempt = |redirect: &'static str, v: String| {
+            let s = &s;
+            let code = code.clone();
+            async move {
+                s.token(&[
+                    ("grant_type", "authorization_code"),
+                    ("code", &code),
+                    ("redirect_uri", redirect),
+                    ("client_id", &s.client_id),
+                    ("client_secret", &s.client_secret),
+                    ("code_verifier", &v),
+                ])
+                .await
+            }
+        };
+        for (redirect, v) in [
+            ("https://app.example.com/other", verifier.clone()),
+            (APP_REDIRECT, wrong_verifier),
+            (APP_REDIRECT, "short".to_string()),
+        ] {
+            let (status, body) = attempt(redirect, v).await;
+            assert_eq!(
+                (status, body["error"].as_str()),
+                (400, Some("invalid_grant")),
+                "{redirect}: {body}"
+            );
+        }
+        let (status, body) = attempt(APP_REDIRECT, verifier.clone()).await;
+        assert_eq!(status, 200, "{body}");
+        let access = body["access_token"].as_str().unwrap().to_string();
+        let (status, profile) = s.userinfo(&access).await;
+        assert_eq!(status, 200);
+        assert!(profile["email"].as_str().is_some(), "{profile}");
+        // and only once
+        let (status, body) = attempt(APP_REDIRECT, verifier).await;
+        assert_eq!(
+            (status, body["error"].as_str()),
+            (400, Some("invalid_grant"))
+        );
+        assert_eq!(s.userinfo(&access).await.0, 401);
+    })
+    .await;
+}
+
+#[tokio::test]
+async fn connection_edits_apply_to_the_next_sign_in_at_once() {
+    // Sign-ins read connections through a short-lived cache; a change made through
+    // this server must never be hidden by it.
+    each_engine(|engine| async move {
+        let s = Sso::new(engine).await;
+        let code = s.login(&[]).await;
+        assert_eq!(s.token_for(&code).await.0, 200);
+        let (status, _) = s
+            .api(
+                reqwest::Method::PATCH,
+                &[],
+                Some(json!({ "clientID": s.client_id, "clientSecret": s.client_secret, "redirectUrl": ["https://app.example.com/elsewhere"], "defaultRedirectUrl": "https://app.example.com/elsewhere" })),
+            )
+            .await;
+        assert_eq!(status, 200);
+        let res = s.authorize(&[]).await;
+        assert_eq!(res.status().as_u16(), 400, "the old redirect URL is no longer allowed");
+        let res = s
+            .authorize(&[("redirect_uri", "https://app.example.com/elsewhere")])
+            .await;
+        assert!(res.status().is_redirection());
+        let (status, _) = s
+            .api(
+                reqwest::Method::DELETE,
+                &[("clientID", &s.client_id), ("clientSecret", &s.client_secret)],
+                None,
+            )
+            .await;
+        assert!(status < 300);
+        let res = s.authorize(&[]).await;
+        assert_eq!(res.status().as_u16(), 400, "a deleted connection is unknown at once");
+    })
+    .await;
+}

@@ -15,6 +15,7 @@
 
 #![allow(clippy::print_stdout)]
 
+mod cpu;
 mod flow;
 mod processes;
 
@@ -114,26 +115,29 @@ async fn main() -> Result<()> {
     let mut results = Vec::new();
     if let Some(url) = &args.url {
         let target = flow::seed(url, &idp.url).await?;
-        results.push(("(given)".to_string(), run(&args, &idp.url, &target).await?));
+        results.push((
+            "(given)".to_string(),
+            run(&args, &idp.url, &target, None).await?,
+        ));
     } else {
         for &engine in &args.engines {
             let server = processes::start_server(&args.server, engine, &args.postgres).await?;
             let target = flow::seed(&server.base, &idp.url)
                 .await
                 .context("seeding")?;
-            let outcome = run(&args, &idp.url, &target).await;
+            let outcome = run(&args, &idp.url, &target, Some(server.pid())).await;
             server.cleanup().await?;
             results.push((engine.name().to_string(), outcome?));
         }
     }
     println!();
     println!(
-        "| engine | logins | clients | scope | logins/s | p50 ms | p99 ms | authorize p50/p99 | acs p50/p99 | token p50/p99 | userinfo p50/p99 |"
+        "| engine | logins | clients | scope | logins/s | p50 ms | p99 ms | authorize p50/p99 | acs p50/p99 | token p50/p99 | userinfo p50/p99 | CPU ms/login server / client / machine |"
     );
-    println!("|---|---:|---:|---|---:|---:|---:|---|---|---|---|");
+    println!("|---|---:|---:|---|---:|---:|---:|---|---|---|---|---|");
     for (engine, r) in &results {
         println!(
-            "| {engine} | {} | {} | {} | **{:.0}** | {:.2} | {:.2} | {} | {} | {} | {} |",
+            "| {engine} | {} | {} | {} | **{:.0}** | {:.2} | {:.2} | {} | {} | {} | {} | {} / {} / {} |",
             r.logins,
             args.concurrency,
             if args.openid { "openid" } else { "(none)" },
@@ -144,6 +148,9 @@ async fn main() -> Result<()> {
             pair(&r.acs),
             pair(&r.token),
             pair(&r.userinfo),
+            cpu::Used::per_login(r.cpu.server, r.logins),
+            cpu::Used::per_login(r.cpu.client, r.logins),
+            cpu::Used::per_login(r.cpu.machine, r.logins),
         );
     }
     Ok(())
@@ -157,19 +164,26 @@ struct Outcome {
     acs: Vec<Duration>,
     token: Vec<Duration>,
     userinfo: Vec<Duration>,
+    /// CPU time used during the two timed phases.
+    cpu: cpu::Used,
 }
 
-async fn run(args: &Args, idp_url: &str, target: &Target) -> Result<Outcome> {
+async fn run(
+    args: &Args,
+    idp_url: &str,
+    target: &Target,
+    server_pid: Option<u32>,
+) -> Result<Outcome> {
     let http = flow::http_client()?;
     if args.warmup > 0 {
         eprintln!("[bench] warm-up: {} logins", args.warmup);
-        batch(args, &http, idp_url, target, args.warmup).await?;
+        batch(args, &http, idp_url, target, args.warmup, server_pid).await?;
     }
     eprintln!(
         "[bench] measuring {} logins with {} concurrent clients",
         args.logins, args.concurrency
     );
-    batch(args, &http, idp_url, target, args.logins).await
+    batch(args, &http, idp_url, target, args.logins, server_pid).await
 }
 
 async fn batch(
@@ -178,10 +192,13 @@ async fn batch(
     idp_url: &str,
     target: &Target,
     n: usize,
+    server_pid: Option<u32>,
 ) -> Result<Outcome> {
+    let mut cpu_used = cpu::Used::default();
     // Phase 1 (timed): authorize.
     let openid = args.openid;
     let (h, tg) = (http.clone(), target.clone());
+    let c0 = cpu::sample(server_pid);
     let t0 = Instant::now();
     let started: Vec<Started> = parallel(args.concurrency, n, move |_| {
         let http = h.clone();
@@ -190,6 +207,7 @@ async fn batch(
     })
     .await?;
     let phase1 = t0.elapsed();
+    cpu_used.add(c0, cpu::sample(server_pid));
 
     // Untimed: the IdP answers every AuthnRequest.
     let signing = Instant::now();
@@ -208,6 +226,7 @@ async fn batch(
     let responses = Arc::new(responses);
     let (h, tg) = (http.clone(), target.clone());
     let (st, rs) = (started.clone(), responses.clone());
+    let c1 = cpu::sample(server_pid);
     let t1 = Instant::now();
     let finished: Vec<Finished> = parallel(args.concurrency, n, move |i| {
         let http = h.clone();
@@ -224,6 +243,7 @@ async fn batch(
     })
     .await?;
     let elapsed = phase1 + t1.elapsed();
+    cpu_used.add(c1, cpu::sample(server_pid));
 
     let mut o = Outcome {
         logins: n,
@@ -233,6 +253,7 @@ async fn batch(
         acs: Vec::with_capacity(n),
         token: Vec::with_capacity(n),
         userinfo: Vec::with_capacity(n),
+        cpu: cpu_used,
     };
     for (s, f) in started.iter().zip(&finished) {
         o.total.push(s.authorize + f.acs + f.token + f.userinfo);

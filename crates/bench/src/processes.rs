@@ -74,6 +74,10 @@ pub struct Server {
 }
 
 impl Server {
+    pub fn pid(&self) -> u32 {
+        self._child.0.id()
+    }
+
     /// Drop the benchmark's PostgreSQL database, if it made one.
     pub async fn cleanup(mut self) -> Result<()> {
         let database = self.database.take();

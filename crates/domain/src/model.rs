@@ -215,6 +215,15 @@ pub struct AuthCode {
     pub expires_at: DateTime<Utc>,
 }
 
+/// What a code must be bound to for the token endpoint's one-step redemption.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RedeemIf {
+    pub client_id: String,
+    pub redirect_uri: String,
+    /// `S256(code_verifier)`, or `None` when no verifier was sent.
+    pub code_challenge: Option<String>,
+}
+
 /// An access token (stored by hash).
 #[derive(Debug, Clone, PartialEq)]
 pub struct AccessToken {

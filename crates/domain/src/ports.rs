@@ -90,6 +90,11 @@ pub trait ProductStore: Send + Sync {
     async fn product(&self, team_id: &str, product_id: &str) -> StoreResult<Option<Product>>;
     /// Unscoped lookup, for protocol endpoints that are addressed by product id.
     async fn product_by_id(&self, product_id: &str) -> StoreResult<Option<Product>>;
+    /// [`Self::product_by_id`] for login paths: may come from a cache a few seconds
+    /// old (never use it to read-modify-write).
+    async fn product_for_login(&self, product_id: &str) -> StoreResult<Option<Product>> {
+        self.product_by_id(product_id).await
+    }
     async fn update_product(&self, product: &Product) -> StoreResult<bool>;
     /// Deletes the product and everything under it.
     async fn delete_product(&self, team_id: &str, product_id: &str) -> StoreResult<bool>;
@@ -157,6 +162,18 @@ pub trait ConnectionStore: Send + Sync {
     async fn connection(&self, product_id: &str, id: &str) -> StoreResult<Option<Connection>>;
     async fn connection_by_id(&self, id: &str) -> StoreResult<Option<Connection>>;
     async fn connection_by_client_id(&self, client_id: &str) -> StoreResult<Option<Connection>>;
+    /// [`Self::connection_by_id`] for login paths: may come from a cache a few seconds
+    /// old (never use it to read-modify-write).
+    async fn connection_for_login(&self, id: &str) -> StoreResult<Option<Connection>> {
+        self.connection_by_id(id).await
+    }
+    /// [`Self::connection_by_client_id`] for login paths (see [`Self::connection_for_login`]).
+    async fn connection_for_login_by_client_id(
+        &self,
+        client_id: &str,
+    ) -> StoreResult<Option<Connection>> {
+        self.connection_by_client_id(client_id).await
+    }
     async fn connections_for_tenant(
         &self,
         product_id: &str,
@@ -189,6 +206,23 @@ pub trait LoginStore: Send + Sync {
         token: &AccessToken,
         now: DateTime<Utc>,
     ) -> StoreResult<Redemption>;
+    /// The token endpoint's fast path, one statement: redeem `code_hash` only if it is
+    /// unredeemed, unexpired at `now`, and bound to exactly `expect`'s client,
+    /// redirect URI and PKCE challenge; store an access token (hash `token_hash`,
+    /// expiring at `token_expires_at`) carrying the code's connection, scope and
+    /// profile; return the code. `None` (and nothing changed) when anything differs:
+    /// the caller then takes the slow path, which says what was wrong.
+    async fn redeem_code_if(
+        &self,
+        code_hash: &str,
+        expect: &RedeemIf,
+        token_hash: &str,
+        now: DateTime<Utc>,
+        token_expires_at: DateTime<Utc>,
+    ) -> StoreResult<Option<AuthCode>> {
+        let _ = (code_hash, expect, token_hash, now, token_expires_at);
+        Ok(None)
+    }
     async fn access_token(
         &self,
         token_hash: &str,

@@ -95,7 +95,7 @@ impl AccountStore for SqlStore {
         sqlx::query("INSERT INTO failed_logins (email, at) VALUES ($1, $2)")
             .bind(email)
             .bind(ms(at))
-            .execute(&self.pool)
+            .execute(self.writer())
             .await
             .map(|_| ())
             .map_err(map_err)
@@ -119,7 +119,7 @@ impl AccountStore for SqlStore {
     async fn clear_failed_logins(&self, email: &str) -> StoreResult<()> {
         sqlx::query("DELETE FROM failed_logins WHERE email = $1")
             .bind(email)
-            .execute(&self.pool)
+            .execute(self.writer())
             .await
             .map(|_| ())
             .map_err(map_err)

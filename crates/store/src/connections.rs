@@ -62,7 +62,7 @@ impl SqlStore {
 #[async_trait]
 impl ConnectionStore for SqlStore {
     async fn create_connection(&self, c: &Connection) -> StoreResult<()> {
-        sqlx::query(&format!(
+        let done = sqlx::query(&format!(
             "INSERT INTO connections ({COLUMNS}) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18)"
         ))
         .bind(&c.id)
@@ -83,10 +83,12 @@ impl ConnectionStore for SqlStore {
         .bind(c.setup_link_id.clone())
         .bind(ms(c.created_at))
         .bind(ms(c.updated_at))
-        .execute(&self.pool)
+        .execute(self.writer())
         .await
         .map(|_| ())
-        .map_err(map_err)
+        .map_err(map_err);
+        self.cache.invalidate();
+        done
     }
 
     async fn update_connection(&self, c: &Connection) -> StoreResult<bool> {
@@ -109,20 +111,22 @@ impl ConnectionStore for SqlStore {
         .bind(ms(c.updated_at))
         .bind(&c.id)
         .bind(&c.product_id)
-        .execute(&self.pool)
+        .execute(self.writer())
         .await
-        .map_err(map_err)?;
-        Ok(done.rows_affected() == 1)
+        .map_err(map_err);
+        self.cache.invalidate();
+        Ok(done?.rows_affected() == 1)
     }
 
     async fn delete_connection(&self, product_id: &str, id: &str) -> StoreResult<bool> {
         let done = sqlx::query("DELETE FROM connections WHERE id = $1 AND product_id = $2")
             .bind(id)
             .bind(product_id)
-            .execute(&self.pool)
+            .execute(self.writer())
             .await
-            .map_err(map_err)?;
-        Ok(done.rows_affected() == 1)
+            .map_err(map_err);
+        self.cache.invalidate();
+        Ok(done?.rows_affected() == 1)
     }
 
     async fn connections(&self, product_id: &str) -> StoreResult<Vec<Connection>> {
@@ -152,6 +156,33 @@ impl ConnectionStore for SqlStore {
             .await?
             .into_iter()
             .next())
+    }
+
+    async fn connection_for_login(&self, id: &str) -> StoreResult<Option<Connection>> {
+        if let Some(c) = self.cache.connection(id) {
+            return Ok(Some(c));
+        }
+        let ticket = self.cache.ticket();
+        let found = self.connection_by_id(id).await?;
+        if let Some(c) = &found {
+            self.cache.put_connection(ticket, c);
+        }
+        Ok(found)
+    }
+
+    async fn connection_for_login_by_client_id(
+        &self,
+        client_id: &str,
+    ) -> StoreResult<Option<Connection>> {
+        if let Some(c) = self.cache.connection_by_client_id(client_id) {
+            return Ok(Some(c));
+        }
+        let ticket = self.cache.ticket();
+        let found = self.connection_by_client_id(client_id).await?;
+        if let Some(c) = &found {
+            self.cache.put_connection(ticket, c);
+        }
+        Ok(found)
     }
 
     async fn connections_for_tenant(

@@ -6,10 +6,18 @@
 //! `migrations/sqlite` and `migrations/postgres` and are embedded in the binary;
 //! [`SqlStore::connect`] applies them on start.
 //!
-//! Write transactions on SQLite begin with `BEGIN IMMEDIATE`, so two writers queue on
-//! the busy timeout instead of failing with a lock-upgrade deadlock.
+//! Write transactions on SQLite begin with `BEGIN IMMEDIATE`, and every write goes
+//! through one writer connection, so writers queue in order instead of sleeping in
+//! SQLite's busy handler.
+//!
+//! The sign-in hot path (`logins.rs`) is the exception to "one SQL text": completing a
+//! login and redeeming a code are one data-modifying CTE each on PostgreSQL and one
+//! script each on SQLite ([`SqlStore::sqlite_script`]), instead of transactions of
+//! four or five round trips; connections and products read by sign-ins come from a
+//! short-lived cache (`cache.rs`).
 
 mod accounts;
+mod cache;
 mod connections;
 mod logins;
 mod products;
@@ -19,6 +27,7 @@ mod teams;
 pub mod testing;
 
 use std::str::FromStr;
+use std::sync::Arc;
 use std::time::Duration;
 
 use async_trait::async_trait;
@@ -56,13 +65,23 @@ impl Engine {
 #[derive(Debug, Clone)]
 pub struct SqlStore {
     pool: AnyPool,
+    /// Where writes go. SQLite allows one writer at a time: a separate one-connection
+    /// pool makes writers queue here, in order, instead of sleeping in SQLite's busy
+    /// handler (which made the latency tail). On PostgreSQL it is `pool`.
+    writer: AnyPool,
     engine: Engine,
+    cache: Arc<cache::ReadCache>,
+    /// Dropped with the last clone: stops the background checkpointer.
+    alive: Arc<()>,
 }
 
 #[derive(Debug, Clone)]
 pub struct PoolSettings {
     pub max_connections: u32,
     pub acquire_timeout: Duration,
+    /// How long login paths may reuse a connection or product row read earlier
+    /// (see `cache.rs`); zero turns the cache off.
+    pub read_cache_ttl: Duration,
 }
 
 impl Default for PoolSettings {
@@ -70,6 +89,7 @@ impl Default for PoolSettings {
         Self {
             max_connections: 10,
             acquire_timeout: Duration::from_secs(10),
+            read_cache_ttl: Duration::from_secs(2),
         }
     }
 }
@@ -85,9 +105,71 @@ impl SqlStore {
             StoreError::Backend("DATABASE_URL must start with sqlite: or postgres:".into())
         })?;
         let options = AnyConnectOptions::from_str(url).map_err(map_err)?;
-        let pool = AnyPoolOptions::new()
-            .max_connections(settings.max_connections)
+        let pool = Self::pool_options(engine, settings.max_connections, settings, false)
+            .connect_with(options.clone())
+            .await
+            .map_err(map_err)?;
+        let writer = match engine {
+            Engine::Sqlite => Self::pool_options(engine, 1, settings, true)
+                .connect_with(options)
+                .await
+                .map_err(map_err)?,
+            Engine::Postgres => pool.clone(),
+        };
+        let store = Self {
+            pool,
+            writer,
+            engine,
+            cache: Arc::new(cache::ReadCache::new(settings.read_cache_ttl)),
+            alive: Arc::new(()),
+        };
+        store.migrate().await?;
+        if engine == Engine::Sqlite {
+            store.spawn_checkpointer();
+        }
+        Ok(store)
+    }
+
+    /// SQLite: the writer never checkpoints the write-ahead log itself (with
+    /// `synchronous = NORMAL` the checkpoint is the only step that waits for the disk,
+    /// and a writer waiting for the disk holds up every sign-in). Instead a background
+    /// task checkpoints every half second from a reader connection, in `PASSIVE` mode,
+    /// which never blocks the writer. It stops when the last clone of the store is
+    /// dropped or the pools are closed.
+    fn spawn_checkpointer(&self) {
+        let alive = Arc::downgrade(&self.alive);
+        let pool = self.pool.clone();
+        tokio::spawn(async move {
+            let mut every = tokio::time::interval(Duration::from_millis(500));
+            every.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+            loop {
+                every.tick().await;
+                if alive.upgrade().is_none() || pool.is_closed() {
+                    break;
+                }
+                if let Err(e) = sqlx::query("PRAGMA wal_checkpoint(PASSIVE)")
+                    .execute(&pool)
+                    .await
+                {
+                    tracing::warn!(error = %e, "SQLite checkpoint failed");
+                }
+            }
+        });
+    }
+
+    fn pool_options(
+        engine: Engine,
+        max: u32,
+        settings: &PoolSettings,
+        writer: bool,
+    ) -> AnyPoolOptions {
+        AnyPoolOptions::new()
+            .max_connections(max)
             .acquire_timeout(settings.acquire_timeout)
+            // sqlx pings every connection it hands out by default: one more round
+            // trip per query. An SQLite file does not go away, and a PostgreSQL
+            // connection that did fails its query and is dropped from the pool.
+            .test_before_acquire(false)
             .after_connect(move |conn, _meta| {
                 Box::pin(async move {
                     if engine == Engine::Sqlite {
@@ -99,16 +181,13 @@ impl SqlStore {
                         ] {
                             conn.execute(pragma).await?;
                         }
+                        if writer {
+                            conn.execute("PRAGMA wal_autocheckpoint = 0").await?;
+                        }
                     }
                     Ok(())
                 })
             })
-            .connect_with(options)
-            .await
-            .map_err(map_err)?;
-        let store = Self { pool, engine };
-        store.migrate().await?;
-        Ok(store)
     }
 
     async fn migrate(&self) -> StoreResult<()> {
@@ -117,7 +196,7 @@ impl SqlStore {
             Engine::Postgres => &POSTGRES_MIGRATIONS,
         };
         migrator
-            .run(&self.pool)
+            .run(&self.writer)
             .await
             .map_err(|e| StoreError::Backend(format!("migration failed: {e}")))
     }
@@ -130,17 +209,54 @@ impl SqlStore {
         self.engine
     }
 
+    /// The pool for statements that write (see [`SqlStore::writer`]).
+    pub(crate) fn writer(&self) -> &AnyPool {
+        &self.writer
+    }
+
+    /// Run a whole write transaction, written as one SQLite script (`BEGIN IMMEDIATE;
+    /// …; COMMIT;`), on the writer connection and return the rows its statements
+    /// produce. sqlx's SQLite worker thread runs every statement of the script without
+    /// coming back to the async runtime in between, so the write lock is never held
+    /// while this task waits for its turn on a busy runtime (which is what made
+    /// transactions of several round trips slow under load). On an error the
+    /// transaction is rolled back; the script runs in its own task so that a
+    /// cancelled request cannot leave it half done.
+    ///
+    /// Only for scripts whose statements cannot fail halfway for reasons other than a
+    /// broken database (use `ON CONFLICT DO NOTHING` and `WHERE changes() = 1` to
+    /// make later steps conditional).
+    pub(crate) async fn sqlite_script(
+        &self,
+        query: sqlx::query::Query<'static, sqlx::Any, sqlx::any::AnyArguments<'static>>,
+    ) -> StoreResult<Vec<sqlx::any::AnyRow>> {
+        let writer = self.writer.clone();
+        tokio::spawn(async move {
+            let mut conn = writer.acquire().await.map_err(map_err)?;
+            match query.fetch_all(&mut *conn).await {
+                Ok(rows) => Ok(rows),
+                Err(e) => {
+                    let _ = sqlx::query("ROLLBACK").execute(&mut *conn).await;
+                    Err(map_err(e))
+                }
+            }
+        })
+        .await
+        .map_err(|e| StoreError::Backend(format!("write task failed: {e}")))?
+    }
+
     /// A write transaction (`BEGIN IMMEDIATE` on SQLite).
     pub(crate) async fn write_tx(&self) -> StoreResult<sqlx::Transaction<'static, sqlx::Any>> {
         match self.engine {
-            Engine::Sqlite => self.pool.begin_with("BEGIN IMMEDIATE").await,
-            Engine::Postgres => self.pool.begin().await,
+            Engine::Sqlite => self.writer.begin_with("BEGIN IMMEDIATE").await,
+            Engine::Postgres => self.writer.begin().await,
         }
         .map_err(map_err)
     }
 
     pub async fn close(&self) {
         self.pool.close().await;
+        self.writer.close().await;
     }
 }
 

@@ -2,13 +2,13 @@ use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 use gatehouse_domain::model::{
     AccessToken, AuthCode, CompletionOutcome, LoginCompletion, LoginPurpose, PendingLogin,
-    Redemption, StoredKey, TestResult,
+    RedeemIf, Redemption, StoredKey, TestResult,
 };
 use gatehouse_domain::ports::{KeyStore, LoginStore, StoreError, StoreResult};
 use sqlx::any::AnyRow;
 
 use crate::rows::{ms, RowExt};
-use crate::{map_err, SqlStore};
+use crate::{map_err, Engine, SqlStore};
 
 fn pending_from(row: &AnyRow) -> StoreResult<PendingLogin> {
     let purpose: LoginPurpose = row.json("purpose")?;
@@ -72,6 +72,201 @@ async fn insert_test_result(conn: &mut sqlx::AnyConnection, r: &TestResult) -> S
     .map_err(map_err)
 }
 
+/// The values of a completed app login, as `$1`…`$15` of the engine's statement.
+fn completion_query(
+    sql: &'static str,
+    c: &LoginCompletion,
+    pending: &str,
+    code: &AuthCode,
+    now: DateTime<Utc>,
+) -> sqlx::query::Query<'static, sqlx::Any, sqlx::any::AnyArguments<'static>> {
+    sqlx::query(sql)
+        .bind(ms(now))
+        .bind(pending.to_string())
+        .bind(c.connection_id.clone())
+        .bind(c.assertion_id.clone())
+        .bind(ms(c.replay_expires_at))
+        .bind(code.code_hash.clone())
+        .bind(code.connection_id.clone())
+        .bind(code.client_id.clone())
+        .bind(code.redirect_uri.clone())
+        .bind(code.code_challenge.clone())
+        .bind(code.nonce.clone())
+        .bind(code.scope.clone())
+        .bind(code.profile.clone())
+        .bind(ms(code.created_at))
+        .bind(ms(code.expires_at))
+}
+
+/// The values of a code redemption, as `$1`…`$9` of the engine's statement.
+fn redemption_query(
+    sql: &'static str,
+    code_hash: &str,
+    token: &AccessToken,
+    now: DateTime<Utc>,
+) -> sqlx::query::Query<'static, sqlx::Any, sqlx::any::AnyArguments<'static>> {
+    sqlx::query(sql)
+        .bind(ms(now))
+        .bind(token.token_hash.clone())
+        .bind(code_hash.to_string())
+        .bind(token.connection_id.clone())
+        .bind(token.client_id.clone())
+        .bind(token.scope.clone())
+        .bind(token.profile.clone())
+        .bind(ms(token.created_at))
+        .bind(ms(token.expires_at))
+}
+
+/// PostgreSQL runs the two write steps of a login as one statement each (data-modifying
+/// CTEs are atomic), instead of a transaction of four or five round trips.
+impl SqlStore {
+    async fn complete_app_login_pg(
+        &self,
+        c: &LoginCompletion,
+        pending: &str,
+        code: &AuthCode,
+        now: DateTime<Utc>,
+    ) -> StoreResult<CompletionOutcome> {
+        let row = completion_query(
+            "WITH p AS (\
+               UPDATE pending_logins SET used_at = $1 WHERE id = $2 AND used_at IS NULL AND expires_at > $1 RETURNING id\
+             ), s AS (\
+               INSERT INTO seen_assertions (connection_id, assertion_id, expires_at) \
+               SELECT $3, $4, $5 WHERE EXISTS (SELECT 1 FROM p) ON CONFLICT DO NOTHING RETURNING assertion_id\
+             ), c AS (\
+               INSERT INTO auth_codes (code_hash, connection_id, client_id, redirect_uri, code_challenge, nonce, scope, profile, created_at, expires_at) \
+               SELECT $6, $7, $8, $9, $10, $11, $12, $13, $14, $15 WHERE EXISTS (SELECT 1 FROM s) RETURNING code_hash\
+             ) \
+             SELECT (SELECT COUNT(*) FROM p) AS used, (SELECT COUNT(*) FROM s) AS fresh",
+            c,
+            pending,
+            code,
+            now,
+        )
+        .fetch_one(self.writer())
+        .await
+        .map_err(map_err)?;
+        Ok(if row.int("used")? != 1 {
+            CompletionOutcome::PendingGone
+        } else if row.int("fresh")? != 1 {
+            CompletionOutcome::Replay
+        } else {
+            CompletionOutcome::Done
+        })
+    }
+
+    async fn redeem_code_pg(
+        &self,
+        code_hash: &str,
+        token: &AccessToken,
+        now: DateTime<Utc>,
+    ) -> StoreResult<Redemption> {
+        let issued = redemption_query(
+            "WITH r AS (\
+               UPDATE auth_codes SET redeemed_at = $1, access_token_hash = $2 WHERE code_hash = $3 AND redeemed_at IS NULL RETURNING code_hash\
+             ) \
+             INSERT INTO access_tokens (token_hash, connection_id, client_id, scope, profile, created_at, expires_at) \
+             SELECT $2, $4, $5, $6, $7, $8, $9 FROM r",
+            code_hash,
+            token,
+            now,
+        )
+        .execute(self.writer())
+        .await
+        .map_err(map_err)?
+        .rows_affected();
+        if issued == 1 {
+            return Ok(Redemption::Issued);
+        }
+        let row = sqlx::query("SELECT access_token_hash FROM auth_codes WHERE code_hash = $1")
+            .bind(code_hash)
+            .fetch_optional(&self.pool)
+            .await
+            .map_err(map_err)?;
+        match row {
+            Some(r) => Ok(Redemption::Replayed {
+                token_hash: r.opt_text("access_token_hash")?,
+            }),
+            None => Ok(Redemption::Unknown),
+        }
+    }
+
+    /// SQLite: the same steps as one script on the writer connection
+    /// ([`SqlStore::sqlite_script`]); `changes()` makes each step depend on the one
+    /// before.
+    async fn complete_app_login_sqlite(
+        &self,
+        c: &LoginCompletion,
+        pending: &str,
+        code: &AuthCode,
+        now: DateTime<Utc>,
+    ) -> StoreResult<CompletionOutcome> {
+        let rows = self
+            .sqlite_script(completion_query(
+                    "BEGIN IMMEDIATE; \
+                     UPDATE pending_logins SET used_at = $1 WHERE id = $2 AND used_at IS NULL AND expires_at > $1; \
+                     INSERT INTO seen_assertions (connection_id, assertion_id, expires_at) \
+                       SELECT $3, $4, $5 WHERE changes() = 1 ON CONFLICT DO NOTHING; \
+                     INSERT INTO auth_codes (code_hash, connection_id, client_id, redirect_uri, code_challenge, nonce, scope, profile, created_at, expires_at) \
+                       SELECT $6, $7, $8, $9, $10, $11, $12, $13, $14, $15 WHERE changes() = 1; \
+                     SELECT (SELECT COUNT(*) FROM auth_codes WHERE code_hash = $6) AS issued, \
+                            (SELECT COUNT(*) FROM pending_logins WHERE id = $2 AND used_at = $1) AS used; \
+                     COMMIT;",
+                c,
+                pending,
+                code,
+                now,
+            ))
+            .await?;
+        let row = rows
+            .first()
+            .ok_or_else(|| StoreError::Backend("login script returned no row".into()))?;
+        Ok(if row.int("issued")? == 1 {
+            CompletionOutcome::Done
+        } else if row.int("used")? == 1 {
+            // this request consumed the pending login, so the assertion was seen before
+            CompletionOutcome::Replay
+        } else {
+            CompletionOutcome::PendingGone
+        })
+    }
+
+    async fn redeem_code_sqlite(
+        &self,
+        code_hash: &str,
+        token: &AccessToken,
+        now: DateTime<Utc>,
+    ) -> StoreResult<Redemption> {
+        let rows = self
+            .sqlite_script(redemption_query(
+                    "BEGIN IMMEDIATE; \
+                     UPDATE auth_codes SET redeemed_at = $1, access_token_hash = $2 WHERE code_hash = $3 AND redeemed_at IS NULL; \
+                     INSERT INTO access_tokens (token_hash, connection_id, client_id, scope, profile, created_at, expires_at) \
+                       SELECT $2, $4, $5, $6, $7, $8, $9 WHERE changes() = 1; \
+                     SELECT changes() AS issued, \
+                            (SELECT COUNT(*) FROM auth_codes WHERE code_hash = $3) AS found, \
+                            (SELECT access_token_hash FROM auth_codes WHERE code_hash = $3) AS token_hash; \
+                     COMMIT;",
+                code_hash,
+                token,
+                now,
+            ))
+            .await?;
+        let row = rows
+            .first()
+            .ok_or_else(|| StoreError::Backend("redeem script returned no row".into()))?;
+        Ok(if row.int("issued")? == 1 {
+            Redemption::Issued
+        } else if row.int("found")? == 1 {
+            Redemption::Replayed {
+                token_hash: row.opt_text("token_hash")?,
+            }
+        } else {
+            Redemption::Unknown
+        })
+    }
+}
+
 #[async_trait]
 impl LoginStore for SqlStore {
     async fn create_pending_login(&self, p: &PendingLogin) -> StoreResult<()> {
@@ -92,7 +287,7 @@ impl LoginStore for SqlStore {
         .bind(&p.scope)
         .bind(ms(p.created_at))
         .bind(ms(p.expires_at))
-        .execute(&self.pool)
+        .execute(self.writer())
         .await
         .map(|_| ())
         .map_err(map_err)
@@ -120,6 +315,14 @@ impl LoginStore for SqlStore {
         c: &LoginCompletion,
         now: DateTime<Utc>,
     ) -> StoreResult<CompletionOutcome> {
+        if c.test_result.is_none() {
+            if let (Some(pending), Some(code)) = (&c.pending_id, &c.code) {
+                return match self.engine {
+                    Engine::Postgres => self.complete_app_login_pg(c, pending, code, now).await,
+                    Engine::Sqlite => self.complete_app_login_sqlite(c, pending, code, now).await,
+                };
+            }
+        }
         let mut tx = self.write_tx().await?;
         if let Some(pending) = &c.pending_id {
             let used = sqlx::query(
@@ -194,47 +397,72 @@ impl LoginStore for SqlStore {
         token: &AccessToken,
         now: DateTime<Utc>,
     ) -> StoreResult<Redemption> {
-        let mut tx = self.write_tx().await?;
-        let redeemed = sqlx::query(
-            "UPDATE auth_codes SET redeemed_at = $1, access_token_hash = $2 WHERE code_hash = $3 AND redeemed_at IS NULL",
-        )
-        .bind(ms(now))
-        .bind(&token.token_hash)
-        .bind(code_hash)
-        .execute(&mut *tx)
-        .await
-        .map_err(map_err)?
-        .rows_affected();
-        if redeemed != 1 {
-            let row = sqlx::query("SELECT access_token_hash FROM auth_codes WHERE code_hash = $1")
+        match self.engine {
+            Engine::Postgres => self.redeem_code_pg(code_hash, token, now).await,
+            Engine::Sqlite => self.redeem_code_sqlite(code_hash, token, now).await,
+        }
+    }
+
+    async fn redeem_code_if(
+        &self,
+        code_hash: &str,
+        expect: &RedeemIf,
+        token_hash: &str,
+        now: DateTime<Utc>,
+        token_expires_at: DateTime<Utc>,
+    ) -> StoreResult<Option<AuthCode>> {
+        let rows = match self.engine {
+            Engine::Postgres => {
+                let row = sqlx::query(
+                    "WITH r AS (\
+                       UPDATE auth_codes SET redeemed_at = $1, access_token_hash = $2 \
+                       WHERE code_hash = $3 AND redeemed_at IS NULL AND expires_at > $1 \
+                         AND client_id = $4 AND redirect_uri = $5 AND code_challenge IS NOT DISTINCT FROM $6 \
+                       RETURNING code_hash, connection_id, client_id, redirect_uri, code_challenge, nonce, scope, profile, created_at, expires_at\
+                     ), t AS (\
+                       INSERT INTO access_tokens (token_hash, connection_id, client_id, scope, profile, created_at, expires_at) \
+                       SELECT $2, connection_id, client_id, scope, profile, $1, $7 FROM r\
+                     ) \
+                     SELECT code_hash, connection_id, client_id, redirect_uri, code_challenge, nonce, scope, profile, created_at, expires_at FROM r",
+                )
+                .bind(ms(now))
+                .bind(token_hash)
                 .bind(code_hash)
-                .fetch_optional(&mut *tx)
+                .bind(&expect.client_id)
+                .bind(&expect.redirect_uri)
+                .bind(expect.code_challenge.clone())
+                .bind(ms(token_expires_at))
+                .fetch_optional(self.writer())
                 .await
                 .map_err(map_err)?;
-            tx.rollback().await.map_err(map_err)?;
-            return match row {
-                Some(r) => Ok(Redemption::Replayed {
-                    token_hash: r.opt_text("access_token_hash")?,
-                }),
-                None => Ok(Redemption::Unknown),
-            };
-        }
-        sqlx::query(
-            "INSERT INTO access_tokens (token_hash, connection_id, client_id, scope, profile, created_at, expires_at) \
-             VALUES ($1, $2, $3, $4, $5, $6, $7)",
-        )
-        .bind(&token.token_hash)
-        .bind(&token.connection_id)
-        .bind(&token.client_id)
-        .bind(&token.scope)
-        .bind(&token.profile)
-        .bind(ms(token.created_at))
-        .bind(ms(token.expires_at))
-        .execute(&mut *tx)
-        .await
-        .map_err(map_err)?;
-        tx.commit().await.map_err(map_err)?;
-        Ok(Redemption::Issued)
+                return row.as_ref().map(code_from).transpose();
+            }
+            Engine::Sqlite => {
+                self.sqlite_script(
+                    sqlx::query(
+                        "BEGIN IMMEDIATE; \
+                         UPDATE auth_codes SET redeemed_at = $1, access_token_hash = $2 \
+                           WHERE code_hash = $3 AND redeemed_at IS NULL AND expires_at > $1 \
+                             AND client_id = $4 AND redirect_uri = $5 AND code_challenge IS $6; \
+                         INSERT INTO access_tokens (token_hash, connection_id, client_id, scope, profile, created_at, expires_at) \
+                           SELECT $2, connection_id, client_id, scope, profile, $1, $7 FROM auth_codes \
+                           WHERE code_hash = $3 AND changes() = 1; \
+                         SELECT code_hash, connection_id, client_id, redirect_uri, code_challenge, nonce, scope, profile, created_at, expires_at \
+                           FROM auth_codes WHERE code_hash = $3 AND changes() = 1; \
+                         COMMIT;",
+                    )
+                    .bind(ms(now))
+                    .bind(token_hash.to_string())
+                    .bind(code_hash.to_string())
+                    .bind(expect.client_id.clone())
+                    .bind(expect.redirect_uri.clone())
+                    .bind(expect.code_challenge.clone())
+                    .bind(ms(token_expires_at)),
+                )
+                .await?
+            }
+        };
+        rows.first().map(code_from).transpose()
     }
 
     async fn access_token(
@@ -272,7 +500,7 @@ impl LoginStore for SqlStore {
         )
         .bind(ms(now))
         .bind(token_hash)
-        .execute(&self.pool)
+        .execute(self.writer())
         .await
         .map(|_| ())
         .map_err(map_err)
@@ -291,7 +519,7 @@ impl LoginStore for SqlStore {
     }
 
     async fn save_test_result(&self, r: &TestResult) -> StoreResult<()> {
-        let mut conn = self.pool.acquire().await.map_err(map_err)?;
+        let mut conn = self.writer().acquire().await.map_err(map_err)?;
         insert_test_result(&mut conn, r).await
     }
 
@@ -306,7 +534,7 @@ impl LoginStore for SqlStore {
         ] {
             total += sqlx::query(&format!("DELETE FROM {table} WHERE expires_at <= $1"))
                 .bind(ms(now))
-                .execute(&self.pool)
+                .execute(self.writer())
                 .await
                 .map_err(map_err)?
                 .rows_affected();
@@ -345,7 +573,7 @@ impl KeyStore for SqlStore {
         .bind(&k.private_key)
         .bind(k.certificate.clone())
         .bind(ms(k.created_at))
-        .execute(&self.pool)
+        .execute(self.writer())
         .await
         .map_err(map_err)?;
         Ok(done.rows_affected() == 1)

@@ -58,7 +58,7 @@ impl ProductStore for SqlStore {
         .bind(p.default_redirect_url.clone())
         .bind(ms(p.created_at))
         .bind(ms(p.updated_at))
-        .execute(&self.pool)
+        .execute(self.writer())
         .await
         .map(|_| ())
         .map_err(map_err)
@@ -97,6 +97,18 @@ impl ProductStore for SqlStore {
         row.as_ref().map(product_from).transpose()
     }
 
+    async fn product_for_login(&self, product_id: &str) -> StoreResult<Option<Product>> {
+        if let Some(p) = self.cache.product(product_id) {
+            return Ok(Some(p));
+        }
+        let ticket = self.cache.ticket();
+        let found = self.product_by_id(product_id).await?;
+        if let Some(p) = &found {
+            self.cache.put_product(ticket, p);
+        }
+        Ok(found)
+    }
+
     async fn update_product(&self, p: &Product) -> StoreResult<bool> {
         let done = sqlx::query(
             "UPDATE products SET name = $1, description = $2, redirect_urls = $3, default_redirect_url = $4, updated_at = $5 \
@@ -109,20 +121,22 @@ impl ProductStore for SqlStore {
         .bind(ms(p.updated_at))
         .bind(&p.id)
         .bind(&p.team_id)
-        .execute(&self.pool)
+        .execute(self.writer())
         .await
-        .map_err(map_err)?;
-        Ok(done.rows_affected() == 1)
+        .map_err(map_err);
+        self.cache.invalidate();
+        Ok(done?.rows_affected() == 1)
     }
 
     async fn delete_product(&self, team_id: &str, product_id: &str) -> StoreResult<bool> {
         let done = sqlx::query("DELETE FROM products WHERE id = $1 AND team_id = $2")
             .bind(product_id)
             .bind(team_id)
-            .execute(&self.pool)
+            .execute(self.writer())
             .await
-            .map_err(map_err)?;
-        Ok(done.rows_affected() == 1)
+            .map_err(map_err);
+        self.cache.invalidate();
+        Ok(done?.rows_affected() == 1)
     }
 
     async fn product_counts(&self, product_id: &str) -> StoreResult<ProductCounts> {
@@ -155,7 +169,7 @@ impl ProductStore for SqlStore {
         .bind(ms(k.created_at))
         .bind(opt_ms(k.last_used_at))
         .bind(opt_ms(k.revoked_at))
-        .execute(&self.pool)
+        .execute(self.writer())
         .await
         .map(|_| ())
         .map_err(map_err)
@@ -195,7 +209,7 @@ impl ProductStore for SqlStore {
         .bind(ms(at))
         .bind(key_id)
         .bind(product_id)
-        .execute(&self.pool)
+        .execute(self.writer())
         .await
         .map_err(map_err)?;
         Ok(done.rows_affected() == 1)
@@ -209,7 +223,7 @@ impl ProductStore for SqlStore {
         .bind(ms(at))
         .bind(key_id)
         .bind(ms(at) - 60_000)
-        .execute(&self.pool)
+        .execute(self.writer())
         .await
         .map(|_| ())
         .map_err(map_err)
@@ -231,7 +245,7 @@ impl ProductStore for SqlStore {
         sqlx::query("UPDATE products SET client_secret_verifier = $1 WHERE id = $2")
             .bind(sealed)
             .bind(product_id)
-            .execute(&self.pool)
+            .execute(self.writer())
             .await
             .map(|_| ())
             .map_err(map_err)
@@ -278,7 +292,7 @@ impl ProductStore for SqlStore {
         .bind(&s.project_slug)
         .bind(ms(s.verified_at))
         .bind(ms(s.updated_at))
-        .execute(&self.pool)
+        .execute(self.writer())
         .await
         .map(|_| ())
         .map_err(map_err)
@@ -287,7 +301,7 @@ impl ProductStore for SqlStore {
     async fn delete_ory_settings(&self, product_id: &str) -> StoreResult<bool> {
         let done = sqlx::query("DELETE FROM ory_settings WHERE product_id = $1")
             .bind(product_id)
-            .execute(&self.pool)
+            .execute(self.writer())
             .await
             .map_err(map_err)?;
         Ok(done.rows_affected() == 1)

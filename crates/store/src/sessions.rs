@@ -37,7 +37,7 @@ impl SessionRecordStore for SqlStore {
             .bind(&record.id)
             .bind(&record.data)
             .bind(ms(record.expires_at))
-            .execute(&self.pool)
+            .execute(self.writer())
             .await
             .map_err(map_err)
         {
@@ -55,7 +55,7 @@ impl SessionRecordStore for SqlStore {
         .bind(&record.id)
         .bind(&record.data)
         .bind(ms(record.expires_at))
-        .execute(&self.pool)
+        .execute(self.writer())
         .await
         .map(|_| ())
         .map_err(map_err)
@@ -64,7 +64,7 @@ impl SessionRecordStore for SqlStore {
     async fn delete_session(&self, id: &str) -> StoreResult<()> {
         sqlx::query("DELETE FROM sessions WHERE id = $1")
             .bind(id)
-            .execute(&self.pool)
+            .execute(self.writer())
             .await
             .map(|_| ())
             .map_err(map_err)
@@ -73,7 +73,7 @@ impl SessionRecordStore for SqlStore {
     async fn delete_expired_sessions(&self, now: DateTime<Utc>) -> StoreResult<u64> {
         sqlx::query("DELETE FROM sessions WHERE expires_at <= $1")
             .bind(ms(now))
-            .execute(&self.pool)
+            .execute(self.writer())
             .await
             .map(|d| d.rows_affected())
             .map_err(map_err)

@@ -158,7 +158,7 @@ impl TeamStore for SqlStore {
         let done = sqlx::query("DELETE FROM memberships WHERE team_id = $1 AND user_id = $2")
             .bind(team_id)
             .bind(user_id)
-            .execute(&self.pool)
+            .execute(self.writer())
             .await
             .map_err(map_err)?;
         Ok(done.rows_affected() == 1)
@@ -178,7 +178,7 @@ impl TeamStore for SqlStore {
         .bind(ms(invite.created_at))
         .bind(ms(invite.expires_at))
         .bind(opt_ms(invite.accepted_at))
-        .execute(&self.pool)
+        .execute(self.writer())
         .await
         .map(|_| ())
         .map_err(map_err)
@@ -248,7 +248,7 @@ impl TeamStore for SqlStore {
         )
         .bind(team_id)
         .bind(invite_id)
-        .execute(&self.pool)
+        .execute(self.writer())
         .await
         .map_err(map_err)?;
         Ok(done.rows_affected() == 1)

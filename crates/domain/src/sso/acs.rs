@@ -94,7 +94,7 @@ impl Services {
             Some(p) => {
                 let connection = self
                     .store
-                    .connection_by_id(&p.connection_id)
+                    .connection_for_login(&p.connection_id)
                     .await
                     .map_err(LoginError::internal)?
                     .ok_or_else(|| {
@@ -268,7 +268,7 @@ impl Services {
             None => {
                 let product = self
                     .store
-                    .product_by_id(&connection.product_id)
+                    .product_for_login(&connection.product_id)
                     .await
                     .map_err(LoginError::internal)?
                     .ok_or_else(|| LoginError::rejected("product deleted"))?;

@@ -148,13 +148,13 @@ impl Services {
             ClientRef::Connection(id) => {
                 let c = self
                     .store
-                    .connection_by_client_id(id)
+                    .connection_for_login_by_client_id(id)
                     .await
                     .map_err(LoginError::internal)?
                     .ok_or_else(not_found)?;
                 let product = self
                     .store
-                    .product_by_id(&c.product_id)
+                    .product_for_login(&c.product_id)
                     .await
                     .map_err(LoginError::internal)?
                     .ok_or_else(not_found)?;
@@ -163,7 +163,7 @@ impl Services {
             ClientRef::TenantProduct { tenant, product } => {
                 let p = self
                     .store
-                    .product_by_id(product)
+                    .product_for_login(product)
                     .await
                     .map_err(LoginError::internal)?
                     .ok_or_else(|| LoginError::bad_request("Unknown product", "no such product"))?;

@@ -20,15 +20,16 @@ pub fn valid_verifier(v: &str) -> bool {
             .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'-' | b'.' | b'_' | b'~'))
 }
 
+/// The S256 challenge of a verifier (`BASE64URL(SHA256(verifier))`).
+pub fn s256(verifier: &str) -> String {
+    URL_SAFE_NO_PAD.encode(openssl::sha::sha256(verifier.as_bytes()))
+}
+
 pub fn verify_s256(verifier: &str, challenge: &str) -> bool {
     if !valid_verifier(verifier) {
         return false;
     }
-    let digest = openssl::sha::sha256(verifier.as_bytes());
-    constant_time_eq(
-        URL_SAFE_NO_PAD.encode(digest).as_bytes(),
-        challenge.as_bytes(),
-    )
+    constant_time_eq(s256(verifier).as_bytes(), challenge.as_bytes())
 }
 
 #[cfg(test)]

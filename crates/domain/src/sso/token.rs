@@ -13,7 +13,9 @@ use base64::Engine;
 use serde::Serialize;
 use serde_json::{json, Value};
 
-use crate::model::{AccessToken, Redemption};
+use chrono::{DateTime, Utc};
+
+use crate::model::{AccessToken, AuthCode, RedeemIf, Redemption};
 use crate::services::Services;
 use crate::sso::authorize::ClientRef;
 use crate::sso::error::OAuthError;
@@ -106,7 +108,7 @@ impl Services {
         if let ClientRef::Connection(id) = &presented {
             let connection = self
                 .store
-                .connection_by_client_id(id)
+                .connection_for_login_by_client_id(id)
                 .await
                 .map_err(|e| OAuthError::server_error(e.to_string()))?;
             let ok = match (&connection, client_secret.as_deref()) {
@@ -124,6 +126,44 @@ impl Services {
             .ok_or_else(|| OAuthError::invalid_request("code is required"))?;
         let code_hash = hash_secret(code);
         let now = self.clock.now();
+        let ttl = self.settings.sso.access_token_ttl;
+
+        // Fast path: when the client is already authenticated (its secret, or PKCE
+        // for tenant/product clients) and the code is bound to exactly this client,
+        // redirect URI and verifier, one statement redeems it. Anything else falls
+        // through to the checks below, which find and report what is wrong.
+        let verifier_ok = req.code_verifier.as_deref().map(pkce::valid_verifier);
+        let authenticated = match &presented {
+            ClientRef::Connection(_) => true,
+            ClientRef::TenantProduct { .. } => verifier_ok == Some(true),
+        };
+        if let (true, Some(redirect_uri), false) = (
+            authenticated,
+            req.redirect_uri.as_deref(),
+            verifier_ok == Some(false),
+        ) {
+            let expect = RedeemIf {
+                client_id: presented.client_id(),
+                redirect_uri: redirect_uri.to_string(),
+                code_challenge: req.code_verifier.as_deref().map(pkce::s256),
+            };
+            let access_token = new_secret();
+            if let Some(stored) = self
+                .store
+                .redeem_code_if(
+                    &code_hash,
+                    &expect,
+                    &hash_secret(&access_token),
+                    now,
+                    now + ttl,
+                )
+                .await
+                .map_err(|e| OAuthError::server_error(e.to_string()))?
+            {
+                return self.token_response(access_token, stored, now);
+            }
+        }
+
         let stored = self
             .store
             .code(&code_hash)
@@ -182,7 +222,6 @@ impl Services {
         }
 
         let access_token = new_secret();
-        let ttl = self.settings.sso.access_token_ttl;
         let token = AccessToken {
             token_hash: hash_secret(&access_token),
             connection_id: stored.connection_id.clone(),
@@ -213,6 +252,18 @@ impl Services {
             }
         }
 
+        self.token_response(access_token, stored, now)
+    }
+
+    /// The token response for a redeemed code (with an `id_token` when `openid` was
+    /// asked for).
+    fn token_response(
+        &self,
+        access_token: String,
+        stored: AuthCode,
+        now: DateTime<Utc>,
+    ) -> Result<TokenResponse, OAuthError> {
+        let ttl = self.settings.sso.access_token_ttl;
         let id_token = if stored.scope.split_whitespace().any(|s| s == "openid") {
             let profile: Profile = serde_json::from_str(&stored.profile)
                 .map_err(|e| OAuthError::server_error(e.to_string()))?;

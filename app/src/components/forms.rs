@@ -22,6 +22,24 @@ where
     })
 }
 
+/// The message under one field of a form with a live check: what the check finds in
+/// what the user is typing wins, else the server's error for that field.
+pub fn live_field_error<O, V>(
+    value: V,
+    check: Signal<Option<gatehouse_core::FieldError>>,
+    field: &'static str,
+) -> Signal<Option<String>>
+where
+    O: Send + Sync + 'static,
+    V: With<Value = Option<Result<O, AppError>>> + Send + Sync + 'static,
+{
+    let server = field_error(value, field);
+    Signal::derive(move || match check.get() {
+        Some(e) if e.field == field => Some(e.message),
+        _ => server.get(),
+    })
+}
+
 /// The form-level message (errors not tied to one of `fields`).
 pub fn form_error<O, V>(value: V, fields: &'static [&'static str]) -> Signal<Option<String>>
 where

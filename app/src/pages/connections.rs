@@ -303,24 +303,10 @@ where
         if u.trim().is_empty() && d.trim().is_empty() {
             return None;
         }
-        gatehouse_core::RedirectUrlList::parse(&u, &d)
-            .err()
-            .map(|e| (e.field, e.message))
+        gatehouse_core::RedirectUrlList::parse(&u, &d).err()
     });
-    let urls_msg = {
-        let server = field_error(value, "redirect_urls");
-        Signal::derive(move || match check.get() {
-            Some((f, m)) if f == "redirect_urls" => Some(m),
-            _ => server.get(),
-        })
-    };
-    let default_msg = {
-        let server = field_error(value, "default_redirect_url");
-        Signal::derive(move || match check.get() {
-            Some((f, m)) if f == "default_redirect_url" => Some(m),
-            _ => server.get(),
-        })
-    };
+    let urls_msg = live_field_error(value, check, "redirect_urls");
+    let default_msg = live_field_error(value, check, "default_redirect_url");
     view! {
         <div>
             <label class=LABEL for="redirect_urls">"Allowed redirect URLs (optional)"</label>

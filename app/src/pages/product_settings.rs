@@ -209,25 +209,10 @@ fn GeneralTab(product: ProductDetail, data: SettingsData) -> impl IntoView {
     // Live check of the redirect list, as the user types.
     let (urls_text, set_urls_text) = signal(lines.clone());
     let (default_text, set_default_text) = signal(default_url.clone());
-    let urls_check = Signal::derive(move || {
-        RedirectUrlList::parse(&urls_text.get(), &default_text.get())
-            .err()
-            .map(|e| (e.field, e.message))
-    });
-    let urls_message = {
-        let server = field_error(value, "redirect_urls");
-        Signal::derive(move || match urls_check.get() {
-            Some((f, m)) if f == "redirect_urls" => Some(m),
-            _ => server.get(),
-        })
-    };
-    let default_message = {
-        let server = field_error(value, "default_redirect_url");
-        Signal::derive(move || match urls_check.get() {
-            Some((f, m)) if f == "default_redirect_url" => Some(m),
-            _ => server.get(),
-        })
-    };
+    let urls_check =
+        Signal::derive(move || RedirectUrlList::parse(&urls_text.get(), &default_text.get()).err());
+    let urls_message = live_field_error(value, urls_check, "redirect_urls");
+    let default_message = live_field_error(value, urls_check, "default_redirect_url");
 
     view! {
         <ActionForm action=update attr:class="max-w-2xl space-y-5">

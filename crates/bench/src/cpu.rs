@@ -72,3 +72,22 @@ impl Used {
         }
     }
 }
+
+/// Milliseconds per RSA-2048 signature (SHA-256) on this machine right now: the same
+/// operation as the AuthnRequest signature of every login, printed with the results so
+/// runs on a busier or slower machine can be compared.
+pub fn rsa2048_sign_ms() -> Option<f64> {
+    use openssl::hash::MessageDigest;
+    use openssl::pkey::PKey;
+    use openssl::rsa::Rsa;
+    use openssl::sign::Signer;
+    let key = PKey::from_rsa(Rsa::generate(2048).ok()?).ok()?;
+    let rounds = 300;
+    let started = std::time::Instant::now();
+    for i in 0..rounds {
+        let mut signer = Signer::new(MessageDigest::sha256(), &key).ok()?;
+        signer.update(format!("calibration {i}").as_bytes()).ok()?;
+        signer.sign_to_vec().ok()?;
+    }
+    Some(started.elapsed().as_secs_f64() * 1000.0 / f64::from(rounds))
+}

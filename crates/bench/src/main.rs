@@ -131,6 +131,11 @@ async fn main() -> Result<()> {
         }
     }
     println!();
+    if let Some(ms) = cpu::rsa2048_sign_ms() {
+        println!(
+            "machine check: one RSA-2048 signature takes {ms:.3} ms now (compare runs by this)"
+        );
+    }
     println!(
         "| engine | logins | clients | scope | logins/s | p50 ms | p99 ms | authorize p50/p99 | acs p50/p99 | token p50/p99 | userinfo p50/p99 | CPU ms/login server / client / machine |"
     );

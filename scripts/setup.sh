@@ -20,7 +20,7 @@ mkdir -p "$CARGO_TARGET_DIR"
 
 # --- system packages ---------------------------------------------------------------
 need_pkgs=()
-want_pkgs=(pkg-config libssl-dev libxml2-dev libxmlsec1-dev libxmlsec1-openssl libclang-dev clang xmlsec1)
+want_pkgs=(pkg-config libssl-dev libxml2-dev libxmlsec1-dev libxmlsec1-openssl libclang-dev clang xmlsec1 jsonnet)
 [ "${GATEHOUSE_SKIP_BROWSER:-0}" = 1 ] || want_pkgs+=(chromium)
 if command -v dpkg >/dev/null 2>&1; then
   for p in "${want_pkgs[@]}"; do

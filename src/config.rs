@@ -41,6 +41,11 @@ pub struct Config {
     pub saml_clock_skew_seconds: i64,
     pub access_token_ttl_seconds: i64,
     pub metadata_allow_private: bool,
+    /// How often the Ory sync worker looks for due connections (it also wakes on
+    /// every change); 0 = no worker in this process.
+    pub ory_sync_interval_ms: i64,
+    /// How often Ory is compared with Gatehouse for drift; 0 = never.
+    pub ory_drift_check_seconds: i64,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -221,6 +226,21 @@ impl Config {
             }
         };
 
+        let ory_sync_interval_ms = match env.get("ORY_SYNC_INTERVAL_MS") {
+            None => 2000,
+            Some(raw) => raw
+                .parse::<i64>()
+                .ok()
+                .filter(|n| (0..=600_000).contains(n))
+                .ok_or_else(|| {
+                    invalid(
+                        "ORY_SYNC_INTERVAL_MS",
+                        "expected milliseconds from 0 (no worker) to 600000",
+                    )
+                })?,
+        };
+        let ory_drift_check_seconds = number("ORY_DRIFT_CHECK_SECONDS", 300, 0..=86_400)?;
+
         let site_root = PathBuf::from(
             env.get("LEPTOS_SITE_ROOT")
                 .unwrap_or_else(|| "target/site".into()),
@@ -241,6 +261,8 @@ impl Config {
             saml_clock_skew_seconds,
             access_token_ttl_seconds,
             metadata_allow_private,
+            ory_sync_interval_ms,
+            ory_drift_check_seconds,
         })
     }
 }

@@ -104,6 +104,7 @@ pub async fn build_with_clock(
             },
         },
         keys: Arc::new(keys),
+        ory_wake: Arc::new(tokio::sync::Notify::new()),
     };
 
     let leptos = LeptosOptions::builder()
@@ -135,6 +136,44 @@ pub fn spawn_purge(services: Services) -> tokio::task::JoinHandle<()> {
                 Ok(n) if n > 0 => tracing::debug!(removed = n, "expired SSO records purged"),
                 Ok(_) => {}
                 Err(e) => tracing::warn!(error = %e, "purge failed"),
+            }
+        }
+    })
+}
+
+/// The Ory sync worker: drains the outbox every `interval` (and at once when a
+/// change wakes it), and checks for drift every `drift_every`. Zero turns each off.
+pub fn spawn_ory_sync(
+    services: Services,
+    interval: Duration,
+    drift_every: Duration,
+) -> tokio::task::JoinHandle<()> {
+    tokio::spawn(async move {
+        if interval.is_zero() {
+            return;
+        }
+        let mut last_drift_check = tokio::time::Instant::now();
+        loop {
+            loop {
+                match services.run_ory_sync_once().await {
+                    // a full batch: there may be more
+                    Ok(n) if n >= 20 => continue,
+                    Ok(_) => break,
+                    Err(e) => {
+                        tracing::warn!(error = %e, "Ory sync pass failed");
+                        break;
+                    }
+                }
+            }
+            if !drift_every.is_zero() && last_drift_check.elapsed() >= drift_every {
+                last_drift_check = tokio::time::Instant::now();
+                if let Err(e) = services.check_all_ory_drift().await {
+                    tracing::warn!(error = %e, "Ory drift check failed");
+                }
+            }
+            tokio::select! {
+                _ = tokio::time::sleep(interval) => {}
+                _ = services.ory_wake.notified() => {}
             }
         }
     })

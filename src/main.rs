@@ -32,6 +32,11 @@ async fn main() -> ExitCode {
     let cleanup =
         gatehouse::sessions::DbSessionStore::new(server.services.store.clone()).spawn_cleanup();
     let purge = gatehouse::spawn_purge(server.services.clone());
+    let ory_sync = gatehouse::spawn_ory_sync(
+        server.services.clone(),
+        std::time::Duration::from_millis(config.ory_sync_interval_ms.unsigned_abs()),
+        std::time::Duration::from_secs(config.ory_drift_check_seconds.unsigned_abs()),
+    );
 
     let listener = match tokio::net::TcpListener::bind(config.listen_addr).await {
         Ok(l) => l,
@@ -57,6 +62,7 @@ async fn main() -> ExitCode {
         .await;
     cleanup.abort();
     purge.abort();
+    ory_sync.abort();
     server.store.close().await;
     match result {
         Ok(()) => ExitCode::SUCCESS,

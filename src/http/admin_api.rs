@@ -306,7 +306,7 @@ async fn sso_patch(State(state): State<AppState>, headers: HeaderMap, body: Byte
             .map_err(|e| WebError::from_domain_api(e.into()))?
             .filter(|c| c.product_id == product.id)
             .ok_or_else(|| WebError::api(StatusCode::NOT_FOUND, "Connection not found"))?;
-        if !Services::client_secret_matches(&connection, &secret) {
+        if !Services::own_client_secret_matches(&connection, &secret) {
             return Err(WebError::api(
                 StatusCode::UNAUTHORIZED,
                 "clientSecret does not match",
@@ -366,7 +366,7 @@ async fn sso_delete(
                     format!("Connection {client_id} not found"),
                 ));
             };
-            if !Services::client_secret_matches(&c, &secret) {
+            if !Services::own_client_secret_matches(&c, &secret) {
                 return Err(WebError::api(
                     StatusCode::UNAUTHORIZED,
                     "clientSecret does not match",

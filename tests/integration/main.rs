@@ -11,6 +11,7 @@ mod admin_api;
 mod isolation;
 mod oauth_security;
 mod ory_settings;
+mod ory_sync;
 mod products;
 mod saml_security;
 mod server;

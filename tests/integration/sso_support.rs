@@ -41,7 +41,18 @@ impl Sso {
         tenant: &str,
         extra: Value,
     ) -> Self {
-        let app = spawn_app(engine).await;
+        Self::with_env(engine, metadata_query, tenant, extra, &[]).await
+    }
+
+    /// [`Self::with`] with extra server environment.
+    pub async fn with_env(
+        engine: gatehouse_store::Engine,
+        metadata_query: &str,
+        tenant: &str,
+        extra: Value,
+        env: &[(&str, String)],
+    ) -> Self {
+        let app = spawn_app_with(engine, env).await;
         let owner = Client::new(&app);
         let team = owner.sign_up(&unique_email("vendor"), "Vendor").await;
         let product = owner.create_product(&team, "Portal").await;

@@ -258,6 +258,44 @@ impl OryEmulator {
             .unwrap_or(Value::Null)
     }
 
+    /// `GET /__emulator/state`: projects, organizations, blobs, request log.
+    pub async fn state(&self) -> Value {
+        reqwest::get(format!("{}/__emulator/state", self.url))
+            .await
+            .unwrap()
+            .json()
+            .await
+            .unwrap()
+    }
+
+    /// The OIDC providers of the test project.
+    pub async fn providers(&self) -> Vec<Value> {
+        let state = self.state().await;
+        state["projects"][0]["services"]["identity"]["config"]["selfservice"]["methods"]["oidc"]
+            ["config"]["providers"]
+            .as_array()
+            .cloned()
+            .unwrap_or_default()
+    }
+
+    pub async fn organizations(&self) -> Vec<Value> {
+        self.state().await["organizations"]
+            .as_array()
+            .cloned()
+            .unwrap_or_default()
+    }
+
+    /// A console API call with the test token, as someone editing by hand would make.
+    pub async fn console(&self, method: reqwest::Method, path: &str, body: Option<Value>) -> u16 {
+        let mut req = reqwest::Client::new()
+            .request(method, format!("{}{path}", self.url))
+            .bearer_auth(ORY_TOKEN);
+        if let Some(b) = body {
+            req = req.json(&b);
+        }
+        req.send().await.unwrap().status().as_u16()
+    }
+
     pub async fn stop(mut self) {
         let _ = self.child.kill().await;
     }

@@ -183,6 +183,20 @@ pub async fn delete_connection(
     Ok(())
 }
 
+/// "Retry now": sync the connection with Ory at once.
+#[server(prefix = "/rpc", endpoint = "connections/ory-retry")]
+pub async fn retry_ory_sync(
+    team: String,
+    product: String,
+    connection: String,
+) -> Result<v::ConnectionDetail, AppError> {
+    use super::ssr;
+    let user_id = ssr::user_id().await?;
+    Ok(ssr::services()?
+        .dashboard_retry_ory_sync(&user_id, &team, &product, &connection)
+        .await?)
+}
+
 #[server(prefix = "/rpc", endpoint = "products/oauth")]
 pub async fn product_oauth(team: String, product: String) -> Result<v::ProductOAuth, AppError> {
     use super::ssr;

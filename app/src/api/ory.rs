@@ -32,11 +32,28 @@ pub async fn save_ory_settings(
         .await?)
 }
 
+/// `cleanup = "remove"` first removes what Gatehouse made in Ory; anything else
+/// leaves Ory as it is.
 #[server(prefix = "/rpc", endpoint = "ory/disconnect")]
-pub async fn disconnect_ory(team: String, product: String) -> Result<OrySettingsView, AppError> {
+pub async fn disconnect_ory(
+    team: String,
+    product: String,
+    cleanup: Option<String>,
+) -> Result<OrySettingsView, AppError> {
+    use super::ssr;
+    let user_id = ssr::user_id().await?;
+    let remove = cleanup.as_deref() == Some("remove");
+    Ok(ssr::services()?
+        .disconnect_ory(&user_id, &team, &product, remove)
+        .await?)
+}
+
+/// "Re-sync all": check for drift, then queue every connection for repair.
+#[server(prefix = "/rpc", endpoint = "ory/resync")]
+pub async fn resync_ory(team: String, product: String) -> Result<OrySettingsView, AppError> {
     use super::ssr;
     let user_id = ssr::user_id().await?;
     Ok(ssr::services()?
-        .disconnect_ory(&user_id, &team, &product)
+        .resync_ory(&user_id, &team, &product)
         .await?)
 }

@@ -1,10 +1,10 @@
-use gatehouse_core::views::{ConnectionDetail, ProductDetail};
+use gatehouse_core::views::{ConnectionDetail, OrySyncView, ProductDetail};
 use leptos::prelude::*;
 use leptos_router::hooks::use_params_map;
 
 use crate::api::connections::{
-    get_connection, list_connections, CreateConnection, DeleteConnection, RotateConnectionSecret,
-    SetConnectionEnabled, UpdateConnection,
+    get_connection, list_connections, CreateConnection, DeleteConnection, RetryOrySync,
+    RotateConnectionSecret, SetConnectionEnabled, UpdateConnection,
 };
 use crate::api::products::get_product;
 use crate::components::*;
@@ -111,10 +111,16 @@ pub fn ConnectionsPage() -> impl IntoView {
                                             "No SSO connections for " {product_name} " yet."
                                         </p>
                                     }.into_any(),
-                                    Ok(list) => view! {
+                                    Ok(list) => {
+                                        let mirrored = list.iter().any(|c| c.ory_state.is_some());
+                                        view! {
                                         <table class="mt-6 w-full overflow-hidden rounded-lg border border-slate-200 bg-white text-sm" data-testid="connections">
                                             <thead class="bg-slate-50 text-left text-slate-600">
-                                                <tr><th class="px-4 py-2">"Tenant"</th><th class="px-4 py-2">"Name"</th><th class="px-4 py-2">"IdP entity ID"</th><th class="px-4 py-2">"Status"</th><th class="px-4 py-2">"Created"</th></tr>
+                                                <tr>
+                                                    <th class="px-4 py-2">"Tenant"</th><th class="px-4 py-2">"Name"</th><th class="px-4 py-2">"IdP entity ID"</th><th class="px-4 py-2">"Status"</th>
+                                                    {mirrored.then(|| view! { <th class="px-4 py-2">"Ory"</th> })}
+                                                    <th class="px-4 py-2">"Created"</th>
+                                                </tr>
                                             </thead>
                                             <tbody>
                                                 {list.into_iter().map(|c| {
@@ -125,6 +131,9 @@ pub fn ConnectionsPage() -> impl IntoView {
                                                             <td class="px-4 py-2"><a class="hover:underline" href=href>{c.name.clone()}</a></td>
                                                             <td class="max-w-xs truncate px-4 py-2 font-mono text-xs">{c.idp_entity_id.clone()}</td>
                                                             <td class="px-4 py-2"><StatusBadge enabled=c.enabled /></td>
+                                                            {mirrored.then(|| view! {
+                                                                <td class="px-4 py-2">{c.ory_state.clone().map(|s| view! { <OryStateBadge state=s /> })}</td>
+                                                            })}
                                                             <td class="px-4 py-2 text-slate-600">
                                                                 {format::date(&c.created_at)}
                                                                 {(c.source == "setup_link").then(|| view! { <span class="ml-2 rounded bg-sky-100 px-1.5 py-0.5 text-xs text-sky-800">"via setup link"</span> })}
@@ -135,7 +144,8 @@ pub fn ConnectionsPage() -> impl IntoView {
                                                 }).collect_view()}
                                             </tbody>
                                         </table>
-                                    }.into_any(),
+                                    }.into_any()
+                                    }
                                 }
                             })
                         }
@@ -144,6 +154,22 @@ pub fn ConnectionsPage() -> impl IntoView {
             }
         } />
     }
+}
+
+/// `synced`, `pending` or `failed`.
+#[component]
+fn OryStateBadge(#[prop(into)] state: String) -> impl IntoView {
+    let class = match state.as_str() {
+        "synced" => "rounded-full bg-green-100 px-2 py-0.5 text-xs font-medium text-green-800",
+        "failed" => "rounded-full bg-red-100 px-2 py-0.5 text-xs font-medium text-red-800",
+        _ => "rounded-full bg-amber-100 px-2 py-0.5 text-xs font-medium text-amber-800",
+    };
+    let label = match state.as_str() {
+        "synced" => "Synced",
+        "failed" => "Failed",
+        _ => "Pending",
+    };
+    view! { <span class=class data-testid="ory-state" data-state=state.clone()>{label}</span> }
 }
 
 #[component]
@@ -337,13 +363,43 @@ pub fn ConnectionPage() -> impl IntoView {
             move |_| get_connection(t.clone(), p.clone(), c.clone()),
         )
     };
+    // The Ory sync state has its own resource, polled while it is not synced, so
+    // that refreshing it never redraws (and empties) the edit form.
+    let retry = ServerAction::<RetryOrySync>::new();
+    let retried = successes(retry.value());
+    let ory_tick = RwSignal::new(0usize);
+    let ory = {
+        let (t, p, c) = (team.clone(), product_id.clone(), connection_id.clone());
+        Resource::new(
+            move || (updated.get(), toggled.get(), retried.get(), ory_tick.get()),
+            move |_| {
+                let (t, p, c) = (t.clone(), p.clone(), c.clone());
+                async move { get_connection(t, p, c).await.map(|d| d.ory) }
+            },
+        )
+    };
+    Effect::new(move |_| {
+        if let Ok(handle) = set_interval_with_handle(
+            move || {
+                let settled = ory.get_untracked().is_some_and(|r| {
+                    matches!(r, Ok(None)) || matches!(r, Ok(Some(v)) if v.state == "synced")
+                });
+                if !settled {
+                    ory_tick.update(|n| *n += 1);
+                }
+            },
+            std::time::Duration::from_secs(2),
+        ) {
+            on_cleanup(move || handle.clear());
+        }
+    });
     view! {
         <ProductPage active="connections" body=move |_p: ProductDetail| {
             view! {
                 <Suspense fallback=|| ()>
                     {move || Suspend::new(async move {
                         match connection.await {
-                            Ok(c) => view! { <ConnectionView c=c update=update toggle=toggle /> }.into_any(),
+                            Ok(c) => view! { <ConnectionView c=c update=update toggle=toggle ory=ory retry=retry /> }.into_any(),
                             Err(e) => view! { <ErrorPanel error=e /> }.into_any(),
                         }
                     })}
@@ -358,6 +414,8 @@ fn ConnectionView(
     c: ConnectionDetail,
     update: ServerAction<UpdateConnection>,
     toggle: ServerAction<SetConnectionEnabled>,
+    ory: Resource<Result<Option<OrySyncView>, AppError>>,
+    retry: ServerAction<RetryOrySync>,
 ) -> impl IntoView {
     let team = use_team();
     let writable = !team.read_only();
@@ -436,6 +494,18 @@ fn ConnectionView(
             </section>
         </div>
 
+        <Transition fallback=|| ()>
+            {move || Suspend::new(async move {
+                match ory.await {
+                    Ok(Some(sync)) => view! {
+                        <OryPanel sync=sync retry=retry writable=writable team=team_id.get_value() product=product_id.get_value() connection=connection_id.get_value() />
+                    }.into_any(),
+                    Ok(None) => ().into_any(),
+                    Err(e) => view! { <ErrorPanel error=e /> }.into_any(),
+                }
+            })}
+        </Transition>
+
         <section class="mt-6 rounded-lg border border-slate-200 bg-white p-5" data-testid="idp-info">
             <h2 class="text-sm font-semibold text-slate-800">"Identity provider"</h2>
             <dl class="mt-3 grid grid-cols-4 gap-x-4 gap-y-2 text-sm">
@@ -491,6 +561,62 @@ fn ConnectionView(
                 </ActionForm>
             </section>
         })}
+    }
+}
+
+/// Where the connection's mirror in Ory Network stands, with "Retry now".
+#[component]
+fn OryPanel(
+    sync: OrySyncView,
+    retry: ServerAction<RetryOrySync>,
+    writable: bool,
+    team: String,
+    product: String,
+    connection: String,
+) -> impl IntoView {
+    let failed = sync.state == "failed";
+    let problem = sync.last_error.clone().map(|e| match sync.last_status {
+        Some(status) => format!("Ory answered {status}: {e}"),
+        None => e,
+    });
+    view! {
+        <section class="mt-6 rounded-lg border border-slate-200 bg-white p-5" data-testid="ory-sync">
+            <div class="flex items-center gap-3">
+                <h2 class="text-sm font-semibold text-slate-800">"Ory Network"</h2>
+                <OryStateBadge state=sync.state.clone() />
+                {writable.then(|| view! {
+                    <ActionForm action=retry attr:class="ml-auto">
+                        <input type="hidden" name="team" value=team.clone() />
+                        <input type="hidden" name="product" value=product.clone() />
+                        <input type="hidden" name="connection" value=connection.clone() />
+                        <button type="submit" class=BUTTON_SECONDARY data-testid="ory-retry" disabled=move || retry.pending().get()>"Retry now"</button>
+                    </ActionForm>
+                })}
+            </div>
+            {problem.map(|p| view! {
+                <p class=if failed { "mt-3 rounded border border-red-200 bg-red-50 p-3 text-sm text-red-900" } else { "mt-3 rounded border border-amber-200 bg-amber-50 p-3 text-sm text-amber-900" } data-testid="ory-error">
+                    {p}
+                </p>
+            })}
+            {sync.next_attempt_at.map(|t| view! {
+                <p class="mt-2 text-xs text-slate-500" data-testid="ory-next-attempt">
+                    "Next attempt " {format::date_time(&t)} " (attempt " {sync.attempts + 1} ")."
+                </p>
+            })}
+            {(!sync.drift.is_empty()).then(|| view! {
+                <div class="mt-3 rounded border border-amber-200 bg-amber-50 p-3 text-sm text-amber-900" data-testid="ory-drift">
+                    <p class="font-medium">"Ory differs from Gatehouse (Re-sync all in Settings → Ory Integration repairs it):"</p>
+                    <ul class="mt-1 list-disc pl-5">{sync.drift.iter().map(|d| view! { <li>{d.clone()}</li> }).collect_view()}</ul>
+                </div>
+            })}
+            <dl class="mt-3 grid gap-x-6 sm:grid-cols-2">
+                <CopyField label="Organization ID" value=sync.organization_id.clone().unwrap_or_else(|| "not created yet".into()) testid="ory-organization-id" />
+                <CopyField label="Provider ID" value=sync.provider_id.clone() testid="ory-provider-id" />
+                <CopyField label="client_id given to Ory" value=sync.client_id.clone().unwrap_or_else(|| "not issued yet".into()) testid="ory-client-id" />
+                <CopyField label="Ory callback (its only redirect URL)" value=sync.callback_url.clone().unwrap_or_else(|| "known once the organization exists".into()) testid="ory-callback" />
+            </dl>
+            {sync.synced_at.map(|t| view! { <p class="mt-1 text-xs text-slate-500">"Last synced " {format::date_time(&t)} "."</p> })}
+        </section>
     }
 }
 

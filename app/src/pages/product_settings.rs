@@ -7,7 +7,7 @@ use leptos_router::components::Redirect;
 use leptos_router::hooks::use_params_map;
 
 use crate::api::connections::{product_oauth, RotateSecretVerifier};
-use crate::api::ory::{get_ory_settings, DisconnectOry, SaveOrySettings};
+use crate::api::ory::{get_ory_settings, DisconnectOry, ResyncOry, SaveOrySettings};
 use crate::api::products::{
     get_product, list_api_keys, product_deletion_impact, CreateApiKey, DeleteProduct, RevokeApiKey,
     UpdateProduct,
@@ -35,6 +35,7 @@ struct SettingsData {
     keys: Loaded<Vec<ApiKeyView>>,
     save_ory: ServerAction<SaveOrySettings>,
     disconnect_ory: ServerAction<DisconnectOry>,
+    resync_ory: ServerAction<ResyncOry>,
     ory: Loaded<OrySettingsView>,
 }
 
@@ -108,6 +109,8 @@ pub fn ProductSettingsPage() -> impl IntoView {
     let revoke_key = ServerAction::<RevokeApiKey>::new();
     let save_ory = ServerAction::<SaveOrySettings>::new();
     let disconnect_ory = ServerAction::<DisconnectOry>::new();
+    let resync_ory = ServerAction::<ResyncOry>::new();
+    let resynced = successes(resync_ory.value());
     let (rotated, created, revoked) = (
         successes(rotate_verifier.value()),
         successes(create_key.value()),
@@ -150,6 +153,7 @@ pub fn ProductSettingsPage() -> impl IntoView {
         ),
         save_ory,
         disconnect_ory,
+        resync_ory,
         ory: Resource::new(
             move || {
                 (
@@ -157,9 +161,10 @@ pub fn ProductSettingsPage() -> impl IntoView {
                     tab() == Some(Tab::Ory),
                     saved.get(),
                     disconnected.get(),
+                    resynced.get(),
                 )
             },
-            move |(p, active, _, _)| when(active, get_ory_settings(team_id.get_value(), p)),
+            move |(p, active, _, _, _)| when(active, get_ory_settings(team_id.get_value(), p)),
         ),
     };
 
@@ -410,6 +415,8 @@ fn OryTab(product: ProductDetail, data: SettingsData) -> impl IntoView {
     let team = use_team();
     let writable = !team.read_only();
     let (save, disconnect, settings) = (data.save_ory, data.disconnect_ory, data.ory);
+    let resync = data.resync_ory;
+    let (confirm_disconnect, set_confirm_disconnect) = signal(false);
     let team_id = StoredValue::new(product.team_id.clone());
     let product_id = StoredValue::new(product.id.clone());
     let (replacing, set_replacing) = signal(false);
@@ -448,20 +455,59 @@ fn OryTab(product: ProductDetail, data: SettingsData) -> impl IntoView {
                             <dd class="col-span-2"><code data-testid="ory-token-hint">{current.token_hint.clone()}</code></dd>
                             <dt class="text-slate-500">"Verified"</dt>
                             <dd class="col-span-2">{current.verified_at.as_ref().map(format::date_time)}</dd>
+                            <dt class="text-slate-500">"Connections"</dt>
+                            <dd class="col-span-2" data-testid="ory-sync-counts">
+                                {format!("{} synced, {} pending, {} failed", current.sync.synced, current.sync.pending, current.sync.failed)}
+                                {(current.sync.drifted > 0).then(|| format!(", {} differ in Ory", current.sync.drifted))}
+                            </dd>
+                            <dt class="text-slate-500">"Last drift check"</dt>
+                            <dd class="col-span-2">{current.sync.last_check.as_ref().map(format::date_time).unwrap_or_else(|| "not yet".into())}</dd>
                         </dl>
+                    });
+                    let drift = (!current.sync.drift.is_empty()).then(|| view! {
+                        <div class="mt-4 rounded border border-amber-200 bg-amber-50 p-4 text-sm text-amber-900" data-testid="ory-drift">
+                            <p class="font-medium">"Ory differs from what Gatehouse expects. Re-sync all repairs it."</p>
+                            <ul class="mt-2 space-y-1">
+                                {current.sync.drift.iter().map(|(name, diffs)| view! {
+                                    <li><strong>{name.clone()}</strong>": " {diffs.join("; ")}</li>
+                                }).collect_view()}
+                            </ul>
+                        </div>
                     });
                     let controls = writable.then(|| view! {
                         <Show
                             when=move || !connected || replacing.get()
                             fallback=move || view! {
-                                <div class="mt-4 flex gap-2">
-                                    <button type="button" class=BUTTON_SECONDARY on:click=move |_| set_replacing.set(true)>"Replace token"</button>
-                                    <ActionForm action=disconnect>
+                                <div class="mt-4 flex flex-wrap gap-2">
+                                    <ActionForm action=resync>
                                         <input type="hidden" name="team" value=team_id.get_value() />
                                         <input type="hidden" name="product" value=product_id.get_value() />
-                                        <button type="submit" class=BUTTON_DANGER>"Disconnect"</button>
+                                        <button type="submit" class=BUTTON data-testid="ory-resync" disabled=move || resync.pending().get()>
+                                            {move || if resync.pending().get() { "Checking Ory…" } else { "Re-sync all" }}
+                                        </button>
                                     </ActionForm>
+                                    <button type="button" class=BUTTON_SECONDARY on:click=move |_| set_replacing.set(true)>"Replace token"</button>
+                                    <button type="button" class=BUTTON_DANGER on:click=move |_| set_confirm_disconnect.set(true)>"Disconnect…"</button>
                                 </div>
+                                <Show when=move || confirm_disconnect.get()>
+                                    <div class="mt-4 rounded-md border border-red-200 bg-red-50 p-4 text-sm" data-testid="confirm-disconnect">
+                                        <p class="text-red-900">"Disconnect Ory. What should happen to the organizations and SSO providers Gatehouse created in the Ory project?"</p>
+                                        <div class="mt-3 flex flex-wrap gap-2">
+                                            {[
+                                                ("remove", BUTTON_DANGER, "Remove them from Ory, then disconnect"),
+                                                ("leave", BUTTON_SECONDARY, "Leave them in Ory (sign-ins through Ory keep working)"),
+                                            ].into_iter().map(|(cleanup, class, label)| view! {
+                                                <ActionForm action=disconnect>
+                                                    <input type="hidden" name="team" value=team_id.get_value() />
+                                                    <input type="hidden" name="product" value=product_id.get_value() />
+                                                    <input type="hidden" name="cleanup" value=cleanup />
+                                                    <button type="submit" class=class data-testid=format!("disconnect-{cleanup}")>{label}</button>
+                                                </ActionForm>
+                                            }).collect_view()}
+                                            <button type="button" class=BUTTON_SECONDARY on:click=move |_| set_confirm_disconnect.set(false)>"Cancel"</button>
+                                        </div>
+                                    </div>
+                                </Show>
                             }
                         >
                             <ActionForm action=save attr:class="mt-6 space-y-4" attr:data-testid="ory-form">
@@ -485,13 +531,23 @@ fn OryTab(product: ProductDetail, data: SettingsData) -> impl IntoView {
                             </ActionForm>
                         </Show>
                     });
-                    view! { {summary} {controls} }.into_any()
+                    view! { {summary} {drift} {controls} }.into_any()
                 })}
             </Transition>
             <SuccessBox message=Signal::derive(move || value.with(|v| match v {
-                Some(Ok(s)) => Some(format!("Connected to Ory project “{}” ({}).", s.project_name.clone().unwrap_or_default(), s.project_slug.clone().unwrap_or_default())),
+                Some(Ok(s)) => Some(format!(
+                    "Connected to Ory project “{}” ({}). {} SSO connection(s) queued for mirroring.",
+                    s.project_name.clone().unwrap_or_default(),
+                    s.project_slug.clone().unwrap_or_default(),
+                    s.queued.unwrap_or(0)
+                )),
                 _ => None,
             })) />
+            <SuccessBox message=Signal::derive(move || resync.value().with(|v| match v {
+                Some(Ok(s)) => Some(format!("{} connection(s) queued for re-sync with Ory.", s.queued.unwrap_or(0))),
+                _ => None,
+            })) />
+            <ErrorBox message=form_error(resync.value(), &[]) />
             <ErrorBox message=form_error(disconnect.value(), &[]) />
         </div>
     }

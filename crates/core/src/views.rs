@@ -141,6 +141,45 @@ pub struct OrySettingsView {
     pub project_name: Option<String>,
     pub project_slug: Option<String>,
     pub verified_at: Option<DateTime<Utc>>,
+    /// Connections by sync state (zero when not connected).
+    #[serde(default)]
+    pub sync: OrySyncCounts,
+    /// Set in answers that queued connections for mirroring ("N connections queued").
+    #[serde(default)]
+    pub queued: Option<u64>,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct OrySyncCounts {
+    pub synced: u64,
+    pub pending: u64,
+    pub failed: u64,
+    /// Synced connections whose Ory side differs (found by the last drift check).
+    pub drifted: u64,
+    pub last_check: Option<DateTime<Utc>>,
+    /// What the last drift check found, per connection name.
+    pub drift: Vec<(String, Vec<String>)>,
+}
+
+/// A connection's mirror in Ory Network.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct OrySyncView {
+    /// `synced`, `pending` or `failed`.
+    pub state: String,
+    pub organization_id: Option<String>,
+    pub provider_id: String,
+    /// The OAuth client Gatehouse gave Ory (the secret is never shown).
+    pub client_id: Option<String>,
+    /// Ory's callback: the only redirect URL that client may use.
+    pub callback_url: Option<String>,
+    pub attempts: i64,
+    pub next_attempt_at: Option<DateTime<Utc>>,
+    /// Ory's HTTP status of the last failure, if it answered.
+    pub last_status: Option<i64>,
+    pub last_error: Option<String>,
+    pub synced_at: Option<DateTime<Utc>>,
+    pub drift: Vec<String>,
+    pub checked_at: Option<DateTime<Utc>>,
 }
 
 /// Everything the dashboard frame needs for one team page.
@@ -182,6 +221,9 @@ pub struct ConnectionSummary {
     pub created_at: DateTime<Utc>,
     /// The earliest certificate expiry, to warn before rotation is due.
     pub cert_expires_at: Option<DateTime<Utc>>,
+    /// `synced`, `pending` or `failed` when mirrored to Ory.
+    #[serde(default)]
+    pub ory_state: Option<String>,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -213,6 +255,9 @@ pub struct ConnectionDetail {
     pub created_at: DateTime<Utc>,
     pub updated_at: DateTime<Utc>,
     pub sp: SpInfo,
+    /// Its mirror in Ory, when the product has the Ory integration.
+    #[serde(default)]
+    pub ory: Option<OrySyncView>,
 }
 
 /// Returned once, when a connection is created or its secret rotated.

@@ -167,8 +167,23 @@ pub struct Connection {
     pub enabled: bool,
     pub source: ConnectionSource,
     pub setup_link_id: Option<String>,
+    /// The OAuth client Gatehouse gave Ory Network for this connection, once mirrored.
+    pub ory_client: Option<OryClientCredentials>,
     pub created_at: DateTime<Utc>,
     pub updated_at: DateTime<Utc>,
+}
+
+/// The second OAuth client of a connection: the one Ory Network uses (as a generic
+/// OIDC provider). Its only allowed redirect URL is Ory's callback.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct OryClientCredentials {
+    pub client_id: String,
+    /// Sealed with context `ory-client:{connection_id}` (Gatehouse sends it to Ory
+    /// again whenever it repairs the provider).
+    pub client_secret_sealed: String,
+    /// `https://{slug}.projects.oryapis.com/self-service/methods/oidc/organization/{org}/callback/{provider}`,
+    /// known once the organization exists.
+    pub redirect_url: Option<String>,
 }
 
 /// Why a login was started.
@@ -293,4 +308,73 @@ pub struct StoredKey {
     /// PEM, for `saml-sp`.
     pub certificate: Option<String>,
     pub created_at: DateTime<Utc>,
+}
+
+/// Where a connection's mirror in Ory stands.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum OrySyncState {
+    /// Waiting for the worker (first try, or a retry after a transient failure).
+    Pending,
+    /// Ory matches the connection.
+    Synced,
+    /// Ory refused in a way that needs someone to act (still retried, less often).
+    Failed,
+}
+
+impl OrySyncState {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            OrySyncState::Pending => "pending",
+            OrySyncState::Synced => "synced",
+            OrySyncState::Failed => "failed",
+        }
+    }
+    pub fn parse(s: &str) -> Self {
+        match s {
+            "synced" => OrySyncState::Synced,
+            "failed" => OrySyncState::Failed,
+            _ => OrySyncState::Pending,
+        }
+    }
+}
+
+/// A connection's row in the Ory outbox (`ory_sync`).
+#[derive(Debug, Clone, PartialEq)]
+pub struct OrySyncRow {
+    pub connection_id: String,
+    pub product_id: String,
+    /// The tenant the organization was made for.
+    pub tenant: String,
+    pub provider_id: String,
+    pub organization_id: Option<String>,
+    /// The connection is gone: remove it from Ory, then drop the row.
+    pub deleted: bool,
+    pub state: OrySyncState,
+    pub version: i64,
+    pub attempts: i64,
+    pub next_attempt_at: Option<DateTime<Utc>>,
+    pub lease_until: Option<DateTime<Utc>>,
+    pub last_status: Option<i64>,
+    pub last_error: Option<String>,
+    pub synced_at: Option<DateTime<Utc>>,
+    /// Differences between Ory and Gatehouse found by the last drift check.
+    pub drift: Vec<String>,
+    pub checked_at: Option<DateTime<Utc>>,
+    pub updated_at: DateTime<Utc>,
+}
+
+/// How a sync attempt ended, as the worker records it.
+#[derive(Debug, Clone, PartialEq)]
+pub enum OrySyncOutcome {
+    /// Ory matches; the drift list is cleared.
+    Synced,
+    /// Ory has nothing of this deleted connection any more: drop the row.
+    Removed,
+    /// Try again at `next_attempt_at`.
+    Retry {
+        state: OrySyncState,
+        status: Option<i64>,
+        message: String,
+        next_attempt_at: DateTime<Utc>,
+    },
 }

@@ -2,12 +2,12 @@
 //! key and a project id. Saving verifies them against the console API and stores the
 //! token sealed; the token never goes back to the browser.
 
-use gatehouse_core::views::OrySettingsView;
+use gatehouse_core::views::{OrySettingsView, OrySyncCounts};
 use gatehouse_core::FieldError;
 use secrecy::{ExposeSecret, SecretString};
 
 use crate::error::{DomainError, DomainResult};
-use crate::model::OrySettings;
+use crate::model::{OrySettings, OrySyncState};
 use crate::ory::{token_hint, token_kind};
 use crate::services::Services;
 use crate::views::ory_settings_view;
@@ -26,7 +26,65 @@ impl Services {
         let access = self.team_access(user_id, team_id).await?;
         let product = self.product_access(&access, product_id).await?;
         let settings = self.store.ory_settings(&product.id).await?;
-        Ok(ory_settings_view(settings.as_ref()))
+        let mut view = ory_settings_view(settings.as_ref());
+        if settings.is_some() {
+            view.sync = self.ory_sync_counts(&product.id).await?;
+        }
+        Ok(view)
+    }
+
+    async fn ory_sync_counts(&self, product_id: &str) -> DomainResult<OrySyncCounts> {
+        let rows = self.store.ory_sync_rows(product_id).await?;
+        let connections = self.store.connections(product_id).await?;
+        let mut counts = OrySyncCounts::default();
+        for row in rows.iter().filter(|r| !r.deleted) {
+            match row.state {
+                OrySyncState::Synced => counts.synced += 1,
+                OrySyncState::Pending => counts.pending += 1,
+                OrySyncState::Failed => counts.failed += 1,
+            }
+            if !row.drift.is_empty() {
+                counts.drifted += 1;
+                let name = connections
+                    .iter()
+                    .find(|c| c.id == row.connection_id)
+                    .map(|c| format!("{} ({})", c.name, c.tenant))
+                    .unwrap_or_else(|| row.connection_id.clone());
+                counts.drift.push((name, row.drift.clone()));
+            }
+            counts.last_check = counts.last_check.max(row.checked_at);
+        }
+        Ok(counts)
+    }
+
+    /// "Re-sync all": check for drift (to show what was wrong), then queue every
+    /// connection; the worker repairs whatever differs.
+    pub async fn resync_ory(
+        &self,
+        user_id: &str,
+        team_id: &str,
+        product_id: &str,
+    ) -> DomainResult<OrySettingsView> {
+        let access = self.team_write_access(user_id, team_id).await?;
+        let product = self.product_access(&access, product_id).await?;
+        let settings = self
+            .store
+            .ory_settings(&product.id)
+            .await?
+            .ok_or_else(|| DomainError::Rejected("Connect Ory first.".into()))?;
+        if let Err(e) = self.check_ory_drift(&product.id).await {
+            tracing::warn!(product_id = %product.id, error = %e, "drift check before re-sync failed");
+        }
+        let mut view = ory_settings_view(Some(&settings));
+        view.sync = self.ory_sync_counts(&product.id).await?;
+        let queued = self
+            .store
+            .mark_all_ory_sync(&product.id, self.clock.now())
+            .await?;
+        self.wake_ory_sync();
+        view.queued = Some(queued);
+        tracing::info!(product_id = %product.id, queued, "Ory re-sync of all connections queued");
+        Ok(view)
     }
 
     /// Verify and save. `token = None` keeps the stored token (e.g. to change only
@@ -95,21 +153,50 @@ impl Services {
             verified_at: now,
             updated_at: now,
         };
+        if existing
+            .as_ref()
+            .is_some_and(|e| e.project_id != settings.project_id)
+        {
+            // another project: what Gatehouse made in the old one is left there
+            self.store.delete_ory_mirror(&product.id, false).await?;
+        }
         self.store.put_ory_settings(&settings).await?;
-        tracing::info!(product_id = %product.id, project_id = %settings.project_id, "Ory integration saved");
-        Ok(ory_settings_view(Some(&settings)))
+        // every connection (including those made before the settings) is mirrored
+        let queued = self.store.mark_all_ory_sync(&product.id, now).await?;
+        self.wake_ory_sync();
+        tracing::info!(product_id = %product.id, project_id = %settings.project_id, queued, "Ory integration saved");
+        let mut view = ory_settings_view(Some(&settings));
+        view.sync = self.ory_sync_counts(&product.id).await?;
+        view.queued = Some(queued);
+        Ok(view)
     }
 
+    /// Disconnect. With `remove_from_ory`, first remove every provider and
+    /// organization Gatehouse made there (if Ory fails, nothing is disconnected and
+    /// the error says why) and revoke the OAuth clients given to Ory; without it, Ory
+    /// is left as it is and its sign-ins keep working.
     pub async fn disconnect_ory(
         &self,
         user_id: &str,
         team_id: &str,
         product_id: &str,
+        remove_from_ory: bool,
     ) -> DomainResult<OrySettingsView> {
         let access = self.team_write_access(user_id, team_id).await?;
         let product = self.product_access(&access, product_id).await?;
+        if remove_from_ory {
+            if let Some(settings) = self.store.ory_settings(&product.id).await? {
+                let removed = self.remove_ory_mirror(&settings).await.inspect_err(|e| {
+                    tracing::warn!(product_id = %product.id, error = %e, "Ory clean-up failed; still connected");
+                })?;
+                tracing::info!(product_id = %product.id, removed, "removed Gatehouse's providers and organizations from Ory");
+            }
+        }
+        self.store
+            .delete_ory_mirror(&product.id, remove_from_ory)
+            .await?;
         self.store.delete_ory_settings(&product.id).await?;
-        tracing::info!(product_id = %product.id, "Ory integration disconnected");
+        tracing::info!(product_id = %product.id, remove_from_ory, "Ory integration disconnected");
         Ok(ory_settings_view(None))
     }
 }

@@ -144,6 +144,7 @@ pub trait Store:
     + ConnectionStore
     + LoginStore
     + KeyStore
+    + OrySyncStore
 {
     /// `Ok` when the database answers.
     async fn ping(&self) -> StoreResult<()>;
@@ -153,14 +154,23 @@ pub trait Store:
 
 #[async_trait]
 pub trait ConnectionStore: Send + Sync {
-    /// `Conflict` if the client id is taken.
+    /// `Conflict` if the client id is taken. Create, update and delete also mark the
+    /// connection's Ory mirror due, in the same transaction, when the product has
+    /// Ory settings.
     async fn create_connection(&self, c: &Connection) -> StoreResult<()>;
     async fn update_connection(&self, c: &Connection) -> StoreResult<bool>;
-    async fn delete_connection(&self, product_id: &str, id: &str) -> StoreResult<bool>;
+    /// Deletes the connection; its Ory mirror (if any) is marked for removal.
+    async fn delete_connection(
+        &self,
+        product_id: &str,
+        id: &str,
+        now: DateTime<Utc>,
+    ) -> StoreResult<bool>;
     async fn connections(&self, product_id: &str) -> StoreResult<Vec<Connection>>;
     /// The connection only if it belongs to `product_id`.
     async fn connection(&self, product_id: &str, id: &str) -> StoreResult<Option<Connection>>;
     async fn connection_by_id(&self, id: &str) -> StoreResult<Option<Connection>>;
+    /// By the connection's own client id or the client id it gave Ory.
     async fn connection_by_client_id(&self, client_id: &str) -> StoreResult<Option<Connection>>;
     /// [`Self::connection_by_id`] for login paths: may come from a cache a few seconds
     /// old (never use it to read-modify-write).
@@ -240,4 +250,67 @@ pub trait KeyStore: Send + Sync {
     async fn keys(&self, purpose: &str) -> StoreResult<Vec<StoredKey>>;
     /// Insert unless a key for this purpose exists; returns whether it was inserted.
     async fn insert_first_key(&self, key: &StoredKey) -> StoreResult<bool>;
+}
+
+/// The Ory outbox. Connection writes mark their row due in the same transaction
+/// (when the product has Ory settings); the worker claims due rows with a lease,
+/// so two workers (or a restarted one) never sync the same connection at once.
+#[async_trait]
+pub trait OrySyncStore: Send + Sync {
+    async fn ory_sync_rows(&self, product_id: &str) -> StoreResult<Vec<OrySyncRow>>;
+    async fn ory_sync_row(&self, connection_id: &str) -> StoreResult<Option<OrySyncRow>>;
+    /// Every product with Ory settings (for the periodic drift check).
+    async fn all_ory_settings(&self) -> StoreResult<Vec<OrySettings>>;
+    /// Claim up to `limit` rows that are due at `now` and not leased, leasing them
+    /// until `lease_until`.
+    async fn claim_ory_sync(
+        &self,
+        now: DateTime<Utc>,
+        lease_until: DateTime<Utc>,
+        limit: i64,
+    ) -> StoreResult<Vec<OrySyncRow>>;
+    /// Record an attempt's end and release the lease. When the row changed since it
+    /// was claimed (`version` differs) only the lease is released: the row is due again.
+    async fn finish_ory_sync(
+        &self,
+        connection_id: &str,
+        version: i64,
+        outcome: &OrySyncOutcome,
+        now: DateTime<Utc>,
+    ) -> StoreResult<()>;
+    /// Remember the organization found or created for the row's tenant, at once (so
+    /// a crash right after creating it cannot lead to a second one).
+    async fn set_ory_organization(
+        &self,
+        connection_id: &str,
+        organization_id: Option<&str>,
+        tenant: &str,
+    ) -> StoreResult<()>;
+    /// Make rows for every connection of the product that has none, and mark every
+    /// row due now. Returns how many connections (not deleted) will be synced.
+    async fn mark_all_ory_sync(&self, product_id: &str, now: DateTime<Utc>) -> StoreResult<u64>;
+    /// Mark one row due now; `false` if the connection has no row.
+    async fn retry_ory_sync(
+        &self,
+        product_id: &str,
+        connection_id: &str,
+        now: DateTime<Utc>,
+    ) -> StoreResult<bool>;
+    async fn set_ory_drift(
+        &self,
+        connection_id: &str,
+        drift: &[String],
+        now: DateTime<Utc>,
+    ) -> StoreResult<()>;
+    /// Store the connection's Ory client; only if it has none yet (or `replace`).
+    /// Returns whether it was written.
+    async fn set_ory_client(
+        &self,
+        connection_id: &str,
+        client: &OryClientCredentials,
+        replace: bool,
+    ) -> StoreResult<bool>;
+    /// Forget the Ory mirror of a product: its rows and, when `revoke_clients`, the
+    /// Ory OAuth clients of its connections. In one transaction with the settings.
+    async fn delete_ory_mirror(&self, product_id: &str, revoke_clients: bool) -> StoreResult<()>;
 }

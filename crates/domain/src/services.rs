@@ -94,6 +94,8 @@ pub struct Services {
     pub ory: OryClient,
     pub settings: DomainSettings,
     pub keys: Arc<crate::sso::keys::KeyRing>,
+    /// Wakes the Ory sync worker (see [`crate::ory::sync`]).
+    pub ory_wake: Arc<tokio::sync::Notify>,
 }
 
 impl std::fmt::Debug for Services {

@@ -77,6 +77,8 @@ pub fn ory_settings_view(s: Option<&OrySettings>) -> OrySettingsView {
                 project_name: None,
                 project_slug: None,
                 verified_at: None,
+                sync: OrySyncCounts::default(),
+                queued: None,
             },
             Some(s) => OrySettingsView {
                 connected: true,
@@ -85,6 +87,8 @@ pub fn ory_settings_view(s: Option<&OrySettings>) -> OrySettingsView {
                 project_name: Some(s.project_name.clone()),
                 project_slug: Some(s.project_slug.clone()),
                 verified_at: Some(s.verified_at),
+                sync: OrySyncCounts::default(),
+                queued: None,
             },
         }
     }

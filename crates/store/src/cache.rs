@@ -88,58 +88,63 @@ impl ReadCache {
         inner.clear();
     }
 
-    pub fn connection(&self, id: &str) -> Option<Connection> {
-        if !self.enabled() {
+    /// The maps, if the cache is on.
+    fn readable(&self) -> Option<MutexGuard<'_, Inner>> {
+        self.enabled().then(|| self.lock())
+    }
+
+    /// The maps, if the cache is on and nothing was written since `ticket` was taken
+    /// (with room made for one more entry).
+    fn writable(&self, ticket: Ticket) -> Option<MutexGuard<'_, Inner>> {
+        let mut inner = self.readable()?;
+        if inner.generation != ticket.0 {
             return None;
         }
-        let inner = self.lock();
+        inner.make_room();
+        Some(inner)
+    }
+
+    pub fn connection(&self, id: &str) -> Option<Connection> {
+        let inner = self.readable()?;
         let (at, c) = inner.connections.get(id)?;
         self.fresh(*at).then(|| c.clone())
     }
 
+    /// By the connection's own client id or the one it gave Ory.
     pub fn connection_by_client_id(&self, client_id: &str) -> Option<Connection> {
-        if !self.enabled() {
-            return None;
-        }
-        let inner = self.lock();
+        let inner = self.readable()?;
         let id = inner.client_ids.get(client_id)?;
         let (at, c) = inner.connections.get(id)?;
-        (self.fresh(*at) && c.client_id == client_id).then(|| c.clone())
+        let matches = c.client_id == client_id
+            || c.ory_client
+                .as_ref()
+                .is_some_and(|o| o.client_id == client_id);
+        (self.fresh(*at) && matches).then(|| c.clone())
     }
 
     pub fn put_connection(&self, ticket: Ticket, c: &Connection) {
-        if !self.enabled() {
+        let Some(mut inner) = self.writable(ticket) else {
             return;
-        }
-        let mut inner = self.lock();
-        if inner.generation != ticket.0 {
-            return;
-        }
-        inner.make_room();
+        };
         inner.client_ids.insert(c.client_id.clone(), c.id.clone());
+        if let Some(ory) = &c.ory_client {
+            inner.client_ids.insert(ory.client_id.clone(), c.id.clone());
+        }
         inner
             .connections
             .insert(c.id.clone(), (Instant::now(), c.clone()));
     }
 
     pub fn product(&self, id: &str) -> Option<Product> {
-        if !self.enabled() {
-            return None;
-        }
-        let inner = self.lock();
+        let inner = self.readable()?;
         let (at, p) = inner.products.get(id)?;
         self.fresh(*at).then(|| p.clone())
     }
 
     pub fn put_product(&self, ticket: Ticket, p: &Product) {
-        if !self.enabled() {
+        let Some(mut inner) = self.writable(ticket) else {
             return;
-        }
-        let mut inner = self.lock();
-        if inner.generation != ticket.0 {
-            return;
-        }
-        inner.make_room();
+        };
         inner
             .products
             .insert(p.id.clone(), (Instant::now(), p.clone()));

@@ -1,13 +1,16 @@
 use async_trait::async_trait;
-use gatehouse_domain::model::{Connection, ConnectionSource, IdpConfig};
+use chrono::{DateTime, Utc};
+use gatehouse_domain::model::{Connection, ConnectionSource, IdpConfig, OryClientCredentials};
 use gatehouse_domain::ports::{ConnectionStore, StoreError, StoreResult};
 use sqlx::any::AnyRow;
 
 use crate::rows::{ms, RowExt};
-use crate::{map_err, SqlStore};
+use crate::{map_err, ory_sync, SqlStore};
 
 const COLUMNS: &str = "id, product_id, tenant, name, description, protocol, idp_config, idp_entity_id, redirect_urls, \
     default_redirect_url, client_id, client_secret_hash, allow_idp_initiated, enabled, source, setup_link_id, created_at, updated_at";
+/// Read only: written by `ory_sync.rs`.
+const ORY_COLUMNS: &str = "ory_client_id, ory_client_secret, ory_redirect_url";
 
 fn connection_from(row: &AnyRow) -> StoreResult<Connection> {
     let idp: IdpConfig = row.json("idp_config")?;
@@ -27,6 +30,17 @@ fn connection_from(row: &AnyRow) -> StoreResult<Connection> {
         enabled: row.int("enabled")? != 0,
         source: ConnectionSource::parse(&row.text("source")?),
         setup_link_id: row.opt_text("setup_link_id")?,
+        ory_client: match (
+            row.opt_text("ory_client_id")?,
+            row.opt_text("ory_client_secret")?,
+        ) {
+            (Some(client_id), Some(client_secret_sealed)) => Some(OryClientCredentials {
+                client_id,
+                client_secret_sealed,
+                redirect_url: row.opt_text("ory_redirect_url")?,
+            }),
+            _ => None,
+        },
         created_at: row.time("created_at")?,
         updated_at: row.time("updated_at")?,
     })
@@ -48,8 +62,9 @@ impl SqlStore {
         clause: &str,
         binds: &[&str],
     ) -> StoreResult<Vec<Connection>> {
-        let sql =
-            format!("SELECT {COLUMNS} FROM connections WHERE {clause} ORDER BY created_at, id");
+        let sql = format!(
+            "SELECT {COLUMNS}, {ORY_COLUMNS} FROM connections WHERE {clause} ORDER BY created_at, id"
+        );
         let mut q = sqlx::query(&sql);
         for b in binds {
             q = q.bind(*b);
@@ -62,7 +77,8 @@ impl SqlStore {
 #[async_trait]
 impl ConnectionStore for SqlStore {
     async fn create_connection(&self, c: &Connection) -> StoreResult<()> {
-        let done = sqlx::query(&format!(
+        let mut tx = self.write_tx().await?;
+        sqlx::query(&format!(
             "INSERT INTO connections ({COLUMNS}) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18)"
         ))
         .bind(&c.id)
@@ -83,15 +99,17 @@ impl ConnectionStore for SqlStore {
         .bind(c.setup_link_id.clone())
         .bind(ms(c.created_at))
         .bind(ms(c.updated_at))
-        .execute(self.writer())
+        .execute(&mut *tx)
         .await
-        .map(|_| ())
-        .map_err(map_err);
+        .map_err(map_err)?;
+        ory_sync::mark_due(&mut tx, &c.id, &c.product_id, &c.tenant, c.updated_at).await?;
+        let done = tx.commit().await.map_err(map_err);
         self.cache.invalidate();
         done
     }
 
     async fn update_connection(&self, c: &Connection) -> StoreResult<bool> {
+        let mut tx = self.write_tx().await?;
         let done = sqlx::query(
             "UPDATE connections SET tenant = $1, name = $2, description = $3, protocol = $4, idp_config = $5, \
              idp_entity_id = $6, redirect_urls = $7, default_redirect_url = $8, client_secret_hash = $9, \
@@ -111,22 +129,38 @@ impl ConnectionStore for SqlStore {
         .bind(ms(c.updated_at))
         .bind(&c.id)
         .bind(&c.product_id)
-        .execute(self.writer())
+        .execute(&mut *tx)
         .await
-        .map_err(map_err);
+        .map_err(map_err)?;
+        let updated = done.rows_affected() == 1;
+        if updated {
+            ory_sync::mark_due(&mut tx, &c.id, &c.product_id, &c.tenant, c.updated_at).await?;
+        }
+        let committed = tx.commit().await.map_err(map_err);
         self.cache.invalidate();
-        Ok(done?.rows_affected() == 1)
+        committed.map(|()| updated)
     }
 
-    async fn delete_connection(&self, product_id: &str, id: &str) -> StoreResult<bool> {
+    async fn delete_connection(
+        &self,
+        product_id: &str,
+        id: &str,
+        now: DateTime<Utc>,
+    ) -> StoreResult<bool> {
+        let mut tx = self.write_tx().await?;
         let done = sqlx::query("DELETE FROM connections WHERE id = $1 AND product_id = $2")
             .bind(id)
             .bind(product_id)
-            .execute(self.writer())
+            .execute(&mut *tx)
             .await
-            .map_err(map_err);
+            .map_err(map_err)?;
+        let deleted = done.rows_affected() == 1;
+        if deleted {
+            ory_sync::mark_deleted(&mut tx, id, now).await?;
+        }
+        let committed = tx.commit().await.map_err(map_err);
         self.cache.invalidate();
-        Ok(done?.rows_affected() == 1)
+        committed.map(|()| deleted)
     }
 
     async fn connections(&self, product_id: &str) -> StoreResult<Vec<Connection>> {
@@ -152,7 +186,7 @@ impl ConnectionStore for SqlStore {
 
     async fn connection_by_client_id(&self, client_id: &str) -> StoreResult<Option<Connection>> {
         Ok(self
-            .connections_where("client_id = $1", &[client_id])
+            .connections_where("client_id = $1 OR ory_client_id = $1", &[client_id])
             .await?
             .into_iter()
             .next())

@@ -20,6 +20,7 @@ mod accounts;
 mod cache;
 mod connections;
 mod logins;
+mod ory_sync;
 mod products;
 mod rows;
 mod sessions;

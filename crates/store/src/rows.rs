@@ -36,6 +36,7 @@ pub(crate) trait RowExt {
     fn text(&self, col: &str) -> Result<String, StoreError>;
     fn opt_text(&self, col: &str) -> Result<Option<String>, StoreError>;
     fn int(&self, col: &str) -> Result<i64, StoreError>;
+    fn opt_int(&self, col: &str) -> Result<Option<i64>, StoreError>;
     fn time(&self, col: &str) -> Result<DateTime<Utc>, StoreError>;
     fn opt_time(&self, col: &str) -> Result<Option<DateTime<Utc>>, StoreError>;
     fn role(&self, col: &str) -> Result<Role, StoreError>;
@@ -52,6 +53,9 @@ impl RowExt for AnyRow {
     }
     fn int(&self, col: &str) -> Result<i64, StoreError> {
         self.try_get::<i64, _>(col).map_err(crate::map_err)
+    }
+    fn opt_int(&self, col: &str) -> Result<Option<i64>, StoreError> {
+        self.try_get::<Option<i64>, _>(col).map_err(crate::map_err)
     }
     fn time(&self, col: &str) -> Result<DateTime<Utc>, StoreError> {
         self.int(col).map(from_millis)

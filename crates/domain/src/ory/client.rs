@@ -328,6 +328,7 @@ fn unreachable(url: &Url, e: &reqwest::Error) -> OryError {
     };
     let mut shown = url.clone();
     shown.set_path("");
+    shown.set_query(None);
     OryError::Unreachable {
         url: shown.as_str().trim_end_matches('/').to_string(),
         reason,

@@ -5,8 +5,11 @@
 //! workspace API key `ory_wak_…`).
 
 mod client;
+pub mod provider;
+pub mod sync;
 
 pub use client::{OryClient, OryError, OryOrganization, OryProject};
+pub use provider::provider_id;
 
 /// Is this a token kind the console API accepts?
 pub fn token_kind(token: &str) -> Option<&'static str> {

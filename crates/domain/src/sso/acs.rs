@@ -272,7 +272,8 @@ impl Services {
                     .await
                     .map_err(LoginError::internal)?
                     .ok_or_else(|| LoginError::rejected("product deleted"))?;
-                let (_, default) = Self::effective_redirects(connection, &product);
+                let (_, default) =
+                    Self::effective_redirects(connection, &product, &connection.client_id);
                 let redirect = default.ok_or_else(|| {
                     LoginError::rejected("IdP-initiated sign-in needs a default redirect URL on the connection or product")
                         .on(&connection.id)

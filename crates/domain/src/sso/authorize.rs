@@ -224,8 +224,9 @@ impl Services {
                     "redirect_uri is required",
                 ))
             })?;
+        let presented_id = client.client_id();
         let allowed = connections.iter().all(|c| {
-            let (urls, _) = Self::effective_redirects(c, &product);
+            let (urls, _) = Self::effective_redirects(c, &product, &presented_id);
             urls.contains(&redirect_uri)
         });
         if !allowed {

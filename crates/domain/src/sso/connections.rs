@@ -12,7 +12,15 @@ use crate::ports::StoreError;
 use crate::saml::metadata::IdpMetadata;
 use crate::services::Services;
 use crate::sso::metadata_fetch::fetch_metadata;
-use crate::tokens::{hash_secret, hex, new_id, new_secret, random_bytes, verify_secret};
+use crate::tokens::{
+    constant_time_eq, hash_secret, hex, new_id, new_secret, random_bytes, verify_secret,
+};
+use secrecy::ExposeSecret;
+
+/// The secret-box context of a connection's Ory client secret.
+pub fn ory_client_context(connection_id: &str) -> String {
+    format!("ory-client:{connection_id}")
+}
 
 /// Where the IdP metadata comes from.
 #[derive(Debug, Clone)]
@@ -136,6 +144,7 @@ impl Services {
             enabled: true,
             source,
             setup_link_id,
+            ory_client: None,
             created_at: now,
             updated_at: now,
         };
@@ -147,6 +156,7 @@ impl Services {
             Err(e) => return Err(e.into()),
         }
         tracing::info!(product_id = %product.id, connection_id = %connection.id, tenant = %connection.tenant, source = source.as_str(), "connection created");
+        self.wake_ory_sync();
         Ok(ConnectionWithSecret {
             connection,
             client_secret,
@@ -180,6 +190,7 @@ impl Services {
             return Err(DomainError::NotFound);
         }
         tracing::info!(connection_id = %connection.id, "connection updated");
+        self.wake_ory_sync();
         Ok(connection)
     }
 
@@ -194,6 +205,7 @@ impl Services {
             return Err(DomainError::NotFound);
         }
         tracing::info!(connection_id = %connection.id, enabled, "connection enabled state changed");
+        self.wake_ory_sync();
         Ok(connection)
     }
 
@@ -217,12 +229,13 @@ impl Services {
     pub async fn delete_connection(&self, connection: &Connection) -> DomainResult<()> {
         if !self
             .store
-            .delete_connection(&connection.product_id, &connection.id)
+            .delete_connection(&connection.product_id, &connection.id, self.clock.now())
             .await?
         {
             return Err(DomainError::NotFound);
         }
         tracing::info!(connection_id = %connection.id, "connection deleted");
+        self.wake_ory_sync();
         Ok(())
     }
 
@@ -238,16 +251,53 @@ impl Services {
             .ok_or(DomainError::NotFound)
     }
 
-    /// Constant-time check of a connection's client secret.
-    pub fn client_secret_matches(connection: &Connection, presented: &str) -> bool {
+    /// Constant-time check of the connection's own client secret (the admin API's
+    /// `clientSecret`).
+    pub fn own_client_secret_matches(connection: &Connection, presented: &str) -> bool {
         verify_secret(presented, &connection.client_secret_hash)
     }
 
-    /// The redirect allow-list in force: the connection's, else the product's.
+    /// Constant-time check of a client secret: the connection's own client, or the
+    /// client it gave Ory (`client_id` says which was presented).
+    pub fn client_secret_matches(
+        &self,
+        connection: &Connection,
+        client_id: &str,
+        presented: &str,
+    ) -> bool {
+        if client_id == connection.client_id {
+            return Self::own_client_secret_matches(connection, presented);
+        }
+        match &connection.ory_client {
+            Some(ory) if ory.client_id == client_id => self
+                .secrets
+                .open_str(
+                    &ory_client_context(&connection.id),
+                    &ory.client_secret_sealed,
+                )
+                .map(|secret| {
+                    constant_time_eq(secret.expose_secret().as_bytes(), presented.as_bytes())
+                })
+                .unwrap_or(false),
+            _ => false,
+        }
+    }
+
+    /// The redirect allow-list in force for `client_id`: for the connection's own
+    /// client the connection's list, else the product's; for the client given to Ory,
+    /// only Ory's callback.
     pub fn effective_redirects(
         connection: &Connection,
         product: &Product,
+        client_id: &str,
     ) -> (Vec<String>, Option<String>) {
+        if let Some(ory) = connection
+            .ory_client
+            .as_ref()
+            .filter(|o| o.client_id == client_id)
+        {
+            return (ory.redirect_url.iter().cloned().collect(), None);
+        }
         if connection.redirect_urls.is_empty() {
             (
                 product.redirect_urls.clone(),

@@ -31,6 +31,7 @@ impl Services {
             source: c.source.as_str().to_string(),
             created_at: c.created_at,
             cert_expires_at: saml.idp.certificates.iter().map(|c| c.not_after).min(),
+            ory_state: None,
         }
     }
 
@@ -67,7 +68,20 @@ impl Services {
             created_at: c.created_at,
             updated_at: c.updated_at,
             sp: self.sp_info(&c.product_id),
+            ory: None,
         }
+    }
+
+    /// [`Self::connection_detail`] with the connection's Ory sync state.
+    pub async fn connection_detail_with_sync(
+        &self,
+        c: &Connection,
+    ) -> DomainResult<ConnectionDetail> {
+        let mut detail = self.connection_detail(c);
+        if let Some(row) = self.store.ory_sync_row(&c.id).await? {
+            detail.ory = Some(self.ory_sync_view(&row, c));
+        }
+        Ok(detail)
     }
 
     fn credentials(&self, created: &ConnectionWithSecret) -> ConnectionCredentials {
@@ -125,7 +139,18 @@ impl Services {
             .dashboard_product(user_id, team_id, product_id, false)
             .await?;
         let all = self.store.connections(&product.id).await?;
-        Ok(all.iter().map(|c| self.connection_summary(c)).collect())
+        let sync = self.store.ory_sync_rows(&product.id).await?;
+        Ok(all
+            .iter()
+            .map(|c| {
+                let mut summary = self.connection_summary(c);
+                summary.ory_state = sync
+                    .iter()
+                    .find(|r| r.connection_id == c.id)
+                    .map(|r| r.state.as_str().to_string());
+                summary
+            })
+            .collect())
     }
 
     pub async fn connection_view(
@@ -138,7 +163,7 @@ impl Services {
         let c = self
             .dashboard_connection(user_id, team_id, product_id, connection_id, false)
             .await?;
-        Ok(self.connection_detail(&c))
+        self.connection_detail_with_sync(&c).await
     }
 
     pub async fn dashboard_create_connection(
@@ -169,7 +194,7 @@ impl Services {
             .dashboard_connection(user_id, team_id, product_id, connection_id, true)
             .await?;
         let updated = self.update_connection(c, input).await?;
-        Ok(self.connection_detail(&updated))
+        self.connection_detail_with_sync(&updated).await
     }
 
     pub async fn dashboard_set_connection_enabled(
@@ -184,7 +209,7 @@ impl Services {
             .dashboard_connection(user_id, team_id, product_id, connection_id, true)
             .await?;
         let updated = self.set_connection_enabled(c, enabled).await?;
-        Ok(self.connection_detail(&updated))
+        self.connection_detail_with_sync(&updated).await
     }
 
     pub async fn dashboard_rotate_connection_secret(
@@ -212,6 +237,30 @@ impl Services {
             .dashboard_connection(user_id, team_id, product_id, connection_id, true)
             .await?;
         self.delete_connection(&c).await
+    }
+
+    /// "Retry now": sync this connection with Ory at once.
+    pub async fn dashboard_retry_ory_sync(
+        &self,
+        user_id: &str,
+        team_id: &str,
+        product_id: &str,
+        connection_id: &str,
+    ) -> DomainResult<ConnectionDetail> {
+        let c = self
+            .dashboard_connection(user_id, team_id, product_id, connection_id, true)
+            .await?;
+        if !self
+            .store
+            .retry_ory_sync(&c.product_id, &c.id, self.clock.now())
+            .await?
+        {
+            self.store
+                .mark_all_ory_sync(&c.product_id, self.clock.now())
+                .await?;
+        }
+        self.wake_ory_sync();
+        self.connection_detail_with_sync(&c).await
     }
 
     pub async fn product_oauth(

@@ -112,7 +112,7 @@ impl Services {
                 .await
                 .map_err(|e| OAuthError::server_error(e.to_string()))?;
             let ok = match (&connection, client_secret.as_deref()) {
-                (Some(c), Some(s)) => Self::client_secret_matches(c, s),
+                (Some(c), Some(s)) => self.client_secret_matches(c, id, s),
                 _ => false,
             };
             if !ok {

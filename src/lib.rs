@@ -16,7 +16,9 @@ use std::time::Duration;
 
 use gatehouse_domain::clock::{Clock, SystemClock};
 use gatehouse_domain::ory::OryClient;
+use gatehouse_domain::rate_limit::RateLimiter;
 use gatehouse_domain::services::SsoSettings;
+use gatehouse_domain::setup_links::LOOKUPS_PER_MINUTE;
 use gatehouse_domain::sso::keys::KeyRing;
 use gatehouse_domain::{DomainSettings, Services};
 use gatehouse_store::{PoolSettings, SqlStore};
@@ -105,6 +107,7 @@ pub async fn build_with_clock(
         },
         keys: Arc::new(keys),
         ory_wake: Arc::new(tokio::sync::Notify::new()),
+        setup_lookups: Arc::new(RateLimiter::per_minute(LOOKUPS_PER_MINUTE)),
     };
 
     let leptos = LeptosOptions::builder()

@@ -54,12 +54,17 @@ async fn main() -> ExitCode {
         version = env!("CARGO_PKG_VERSION"),
         "Gatehouse is ready"
     );
-    let result = axum::serve(listener, server.router)
-        .with_graceful_shutdown(async {
-            let _ = tokio::signal::ctrl_c().await;
-            tracing::info!("shutting down");
-        })
-        .await;
+    let result = axum::serve(
+        listener,
+        server
+            .router
+            .into_make_service_with_connect_info::<std::net::SocketAddr>(),
+    )
+    .with_graceful_shutdown(async {
+        let _ = tokio::signal::ctrl_c().await;
+        tracing::info!("shutting down");
+    })
+    .await;
     cleanup.abort();
     purge.abort();
     ory_sync.abort();

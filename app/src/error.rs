@@ -21,6 +21,10 @@ pub enum AppError {
         "This team's trial has ended, so the dashboard is read-only. Nothing has been deleted."
     )]
     TrialExpired,
+    #[error("This setup link has expired or is no longer valid. Ask the vendor for a new one.")]
+    SetupLinkGone,
+    #[error("Too many requests. Try again in a minute.")]
+    RateLimited,
     #[error("Something went wrong on our side (reference {reference}).")]
     Internal { reference: String },
     #[error("Could not reach the server: {0}")]
@@ -97,6 +101,8 @@ mod from_domain {
                 ),
                 DomainError::Rejected(m) => (StatusCode::BAD_REQUEST, AppError::Rejected(m)),
                 DomainError::Ory(o) => (StatusCode::BAD_GATEWAY, AppError::Rejected(o.to_string())),
+                DomainError::SetupLinkGone => (StatusCode::GONE, AppError::SetupLinkGone),
+                DomainError::RateLimited => (StatusCode::TOO_MANY_REQUESTS, AppError::RateLimited),
                 other => {
                     let reference = gatehouse_domain::tokens::new_id("err");
                     tracing::error!(%reference, error = %other, "server function failed");

@@ -52,6 +52,7 @@ pub fn App() -> impl IntoView {
                 <Route path=path!("/signup") view=SignupPage ssr=SsrMode::Async />
                 <Route path=path!("/login") view=LoginPage ssr=SsrMode::Async />
                 <Route path=path!("/invite/:token") view=InvitePage ssr=SsrMode::Async />
+                <Route path=path!("/setup/:token") view=SetupPage ssr=SsrMode::Async />
                 <Route path=path!("/new-team") view=NewTeamPage ssr=SsrMode::Async />
                 <ParentRoute path=path!("/teams/:team") view=TeamLayout ssr=SsrMode::Async>
                     <Route path=path!("") view=TeamHome ssr=SsrMode::Async />

@@ -110,6 +110,31 @@ export async function eventually(fn, { timeout = 10_000, interval = 100 } = {}) 
   }
 }
 
+/** Wait until the page has hydrated (the app sets body[data-hydrated]). */
+export async function hydrated(page) {
+  await page.waitForSelector('body[data-hydrated="true"]', { timeout: 15_000 });
+}
+
+/**
+ * Sign up a new vendor in the browser and create a product; the page ends on the
+ * product's Settings → General. Returns the product's base URL
+ * (`{gh}/teams/{team}/products/{product}`).
+ */
+export async function signUpWithProduct(page, gh, tag, product = 'Portal') {
+  await page.goto(`${gh.url}/signup`);
+  await hydrated(page);
+  await page.fill('#email', uniqueEmail(tag));
+  await page.fill('#password', 'a sufficiently long password');
+  await page.fill('#team_name', 'Vendor Inc');
+  await page.click('button[type=submit]');
+  await page.waitForURL(/\/products$/);
+  await hydrated(page);
+  await page.fill('#product-name', product);
+  await page.click('text=Create product');
+  await page.waitForURL(/\/settings\/general$/);
+  return page.url().replace(/\/settings\/general$/, '');
+}
+
 export function uniqueEmail(tag) {
   return `${tag}-${Date.now().toString(36)}${Math.random().toString(36).slice(2, 6)}@example.com`;
 }

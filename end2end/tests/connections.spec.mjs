@@ -6,7 +6,7 @@ import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import path from 'node:path';
 import { mkdirSync, writeFileSync } from 'node:fs';
-import { launchBrowser, startGatehouse, startPeer, uniqueEmail, ROOT } from '../support/harness.mjs';
+import { hydrated, signUpWithProduct, launchBrowser, startGatehouse, startPeer, ROOT } from '../support/harness.mjs';
 
 let idp, gh, browser;
 const artifacts = path.join(ROOT, 'end2end', '.artifacts');
@@ -24,25 +24,12 @@ after(async () => {
   await idp?.stop();
 });
 
-async function hydrated(page) {
-  await page.waitForSelector('body[data-hydrated="true"]', { timeout: 15_000 });
-}
 
 test('an admin creates a SAML connection and tests it', async () => {
   const context = await browser.newContext();
   const page = await context.newPage();
 
-  await page.goto(`${gh.url}/signup`);
-  await hydrated(page);
-  await page.fill('#email', uniqueEmail('conn'));
-  await page.fill('#password', 'a sufficiently long password');
-  await page.fill('#team_name', 'Vendor Inc');
-  await page.click('button[type=submit]');
-  await page.waitForURL(/\/products$/);
-  await hydrated(page);
-  await page.fill('#product-name', 'Portal');
-  await page.click('text=Create product');
-  await page.waitForURL(/\/settings\/general$/);
+  await signUpWithProduct(page, gh, 'conn');
 
   // SSO Connections tab → New connection
   await page.click('text=SSO Connections');

@@ -6,7 +6,7 @@ import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import path from 'node:path';
 import { mkdirSync } from 'node:fs';
-import { launchBrowser, startGatehouse, startPeer, freePort, eventually, uniqueEmail, ROOT } from '../support/harness.mjs';
+import { hydrated, signUpWithProduct, launchBrowser, startGatehouse, startPeer, freePort, eventually, ROOT } from '../support/harness.mjs';
 
 const PROJECT = '5d1e2f3a-4b5c-4d6e-8f70-8192a3b4c5d6';
 const SLUG = 'gallant-hopper-q9w8e7';
@@ -42,9 +42,6 @@ after(async () => {
   await ory?.stop();
 });
 
-async function hydrated(page) {
-  await page.waitForSelector('body[data-hydrated="true"]', { timeout: 15_000 });
-}
 
 /** Dashboard → New connection, pasting the test IdP's metadata; returns the connection page URL. */
 async function createConnection(page, productBase, tenant, name) {
@@ -70,18 +67,7 @@ test('connections are mirrored to Ory, wait while Ory is down, and catch up', as
   const context = await browser.newContext();
   const page = await context.newPage();
 
-  await page.goto(`${gh.url}/signup`);
-  await hydrated(page);
-  await page.fill('#email', uniqueEmail('ory-sync'));
-  await page.fill('#password', 'a sufficiently long password');
-  await page.fill('#team_name', 'Vendor Inc');
-  await page.click('button[type=submit]');
-  await page.waitForURL(/\/products$/);
-  await hydrated(page);
-  await page.fill('#product-name', 'Portal');
-  await page.click('text=Create product');
-  await page.waitForURL(/\/settings\/general$/);
-  const productBase = page.url().replace(/\/settings\/general$/, '');
+  const productBase = await signUpWithProduct(page, gh, 'ory-sync');
 
   // Ory settings
   await page.goto(`${productBase}/settings/ory`);

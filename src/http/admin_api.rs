@@ -32,11 +32,20 @@ pub fn routes() -> Router<AppState> {
                 .patch(sso_patch)
                 .delete(sso_delete),
         )
+        .route(
+            "/api/v1/sso/setuplinks",
+            get(super::setup_links_api::get)
+                .post(super::setup_links_api::post)
+                .delete(super::setup_links_api::delete),
+        )
         .route("/api/v1/openapi.json", get(openapi_get))
 }
 
 /// The product behind `Authorization: Api-Key <key>`.
-async fn authenticate(services: &Services, headers: &HeaderMap) -> Result<Product, WebError> {
+pub(super) async fn authenticate(
+    services: &Services,
+    headers: &HeaderMap,
+) -> Result<Product, WebError> {
     let key = headers
         .get(header::AUTHORIZATION)
         .and_then(|v| v.to_str().ok())
@@ -57,7 +66,7 @@ async fn authenticate(services: &Services, headers: &HeaderMap) -> Result<Produc
 }
 
 /// The `product` named in a request must be the key's own product.
-fn same_product(product: &Product, named: Option<&str>) -> Result<(), WebError> {
+pub(super) fn same_product(product: &Product, named: Option<&str>) -> Result<(), WebError> {
     match named.map(str::trim) {
         None | Some("") => Err(WebError::api(
             StatusCode::BAD_REQUEST,
@@ -69,7 +78,10 @@ fn same_product(product: &Product, named: Option<&str>) -> Result<(), WebError> 
 }
 
 /// JSON or form body → a JSON object.
-fn body_object(headers: &HeaderMap, body: &Bytes) -> Result<Map<String, Value>, WebError> {
+pub(super) fn body_object(
+    headers: &HeaderMap,
+    body: &Bytes,
+) -> Result<Map<String, Value>, WebError> {
     let ct = headers
         .get(header::CONTENT_TYPE)
         .and_then(|v| v.to_str().ok())
@@ -89,7 +101,7 @@ fn body_object(headers: &HeaderMap, body: &Bytes) -> Result<Map<String, Value>, 
     }
 }
 
-fn text(m: &Map<String, Value>, k: &str) -> Option<String> {
+pub(super) fn text(m: &Map<String, Value>, k: &str) -> Option<String> {
     match m.get(k) {
         Some(Value::String(s)) => Some(s.clone()),
         Some(Value::Number(n)) => Some(n.to_string()),
@@ -470,6 +482,30 @@ fn openapi(server: &str) -> Value {
                         { "name": "product", "in": "query", "schema": { "type": "string" } }
                     ],
                     "responses": { "204": { "description": "Deleted" }, "401": { "description": "Wrong API key or clientSecret" }, "404": { "description": "Not found" } }
+                }
+            },
+            "/api/v1/sso/setuplinks": {
+                "post": {
+                    "summary": "Create a setup link for a tenant (the URL, with its token, is returned only here)",
+                    "requestBody": { "content": { "application/json": { "schema": { "type": "object", "required": ["tenant", "product"], "properties": {
+                        "tenant": { "type": "string" }, "product": { "type": "string" }, "name": { "type": "string" },
+                        "service": { "type": "string", "enum": ["sso"] }, "expiryDays": { "type": "integer", "minimum": 1, "maximum": 30, "default": 3 }
+                    } } } } },
+                    "responses": { "201": { "description": "Created: {data: {setupID, tenant, product, name, service, validTill, status, url}}" }, "400": { "description": "Invalid input" }, "401": { "description": "Wrong API key" } }
+                },
+                "get": {
+                    "summary": "One link by setupID, or the product's links (optionally of one tenant)",
+                    "parameters": [
+                        { "name": "setupID", "in": "query", "schema": { "type": "string" } },
+                        { "name": "product", "in": "query", "schema": { "type": "string" } },
+                        { "name": "tenant", "in": "query", "schema": { "type": "string" } }
+                    ],
+                    "responses": { "200": { "description": "{data: link} or {data: [link]}" }, "401": { "description": "Wrong API key" }, "404": { "description": "Not found" } }
+                },
+                "delete": {
+                    "summary": "Revoke a setup link (it stops working at once)",
+                    "parameters": [{ "name": "setupID", "in": "query", "required": true, "schema": { "type": "string" } }],
+                    "responses": { "200": { "description": "Revoked" }, "401": { "description": "Wrong API key" }, "404": { "description": "Not found" } }
                 }
             }
         }

@@ -21,7 +21,16 @@ use super::html::{escape, page};
 pub enum WebError {
     Login(LoginError),
     OAuth(OAuthError),
-    Api { status: StatusCode, message: String },
+    Api {
+        status: StatusCode,
+        message: String,
+    },
+    /// A plain browser page (setup links): a title and a sentence.
+    Page {
+        status: StatusCode,
+        title: String,
+        message: String,
+    },
     NotFound,
 }
 
@@ -49,6 +58,40 @@ impl WebError {
         }
     }
 
+    pub fn page(status: StatusCode, title: &str, message: &str) -> Self {
+        WebError::Page {
+            status,
+            title: title.to_string(),
+            message: message.to_string(),
+        }
+    }
+
+    /// Domain errors met by a browser page outside the dashboard.
+    pub fn from_domain_page(e: DomainError) -> Self {
+        match e {
+            DomainError::SetupLinkGone => Self::page(
+                StatusCode::GONE,
+                "This setup link has expired",
+                "It has expired or is no longer valid. Ask the vendor for a new link.",
+            ),
+            DomainError::RateLimited => Self::page(
+                StatusCode::TOO_MANY_REQUESTS,
+                "Too many requests",
+                "Try again in a minute.",
+            ),
+            DomainError::NotFound => WebError::NotFound,
+            other => {
+                let reference = reference_id();
+                tracing::error!(%reference, error = %other, "page failed");
+                Self::page(
+                    StatusCode::INTERNAL_SERVER_ERROR,
+                    "Something went wrong",
+                    &format!("Reference {reference}."),
+                )
+            }
+        }
+    }
+
     /// Domain errors met by the admin API.
     pub fn from_domain_api(e: DomainError) -> Self {
         match e {
@@ -59,6 +102,13 @@ impl WebError {
                 format!("{}: {}", f.field, f.message),
             ),
             DomainError::Rejected(m) => Self::api(StatusCode::BAD_REQUEST, m),
+            DomainError::SetupLinkGone => {
+                Self::api(StatusCode::GONE, DomainError::SetupLinkGone.to_string())
+            }
+            DomainError::RateLimited => Self::api(
+                StatusCode::TOO_MANY_REQUESTS,
+                DomainError::RateLimited.to_string(),
+            ),
             DomainError::TrialExpired => {
                 Self::api(StatusCode::FORBIDDEN, DomainError::TrialExpired.to_string())
             }
@@ -138,6 +188,22 @@ impl IntoResponse for WebError {
             WebError::Api { status, message } => {
                 (status, Json(json!({ "error": { "message": message } }))).into_response()
             }
+            WebError::Page {
+                status,
+                title,
+                message,
+            } => (
+                status,
+                page(
+                    &title,
+                    &format!(
+                        r#"<div class="rounded-xl border border-slate-200 bg-white p-8 shadow-sm" data-testid="page-error"><h1 class="text-lg font-semibold">{}</h1><p class="mt-3 text-sm text-slate-600">{}</p></div>"#,
+                        escape(&title),
+                        escape(&message)
+                    ),
+                ),
+            )
+                .into_response(),
             WebError::NotFound => (
                 StatusCode::NOT_FOUND,
                 page("Not found", "<h1>Not found</h1>"),

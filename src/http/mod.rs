@@ -7,6 +7,7 @@ pub mod health;
 pub mod html;
 pub mod oauth;
 pub mod saml;
+pub mod setup_links_api;
 pub mod sso_test;
 
 use axum::http::{header, HeaderValue};

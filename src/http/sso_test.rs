@@ -1,7 +1,10 @@
 //! "Test connection" from the dashboard: start a real sign-in in a new tab and show
 //! the profile that came back (or the precise reason it failed).
 
-use axum::extract::{Path, Query, State};
+use std::net::SocketAddr;
+
+use axum::extract::{ConnectInfo, Path, Query, State};
+use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 use axum::Router;
@@ -18,6 +21,7 @@ pub fn routes() -> Router<AppState> {
     Router::new()
         .route("/sso-test/start/{connection}", get(test_start_get))
         .route("/sso-test/{result}", get(test_result_get))
+        .route("/setup/{token}/test", get(setup_test_get))
 }
 
 use gatehouse_core::session::{SETUP_LINK as SESSION_SETUP_LINK, USER_ID as SESSION_USER};
@@ -65,6 +69,53 @@ async fn test_start_get(
             Err(e) => WebError::Login(e).into_response(),
         },
         Err(_) => WebError::NotFound.into_response(),
+    }
+}
+
+/// "Test" on a setup page: a real sign-in through the connection saved by the link,
+/// whose result only this browser (the one holding the link) can see.
+async fn setup_test_get(
+    State(state): State<AppState>,
+    session: Session,
+    ConnectInfo(peer): ConnectInfo<SocketAddr>,
+    Path(token): Path<String>,
+) -> Response {
+    let services = &state.services;
+    let open = match services
+        .open_setup_link(&token, &peer.ip().to_string())
+        .await
+    {
+        Ok(open) => open,
+        Err(e) => return WebError::from_domain_page(e).into_response(),
+    };
+    let connection = match services.setup_connection(&open).await {
+        Ok(Some(c)) => c,
+        Ok(None) => {
+            return WebError::page(
+                StatusCode::CONFLICT,
+                "Save the IdP metadata first",
+                "There is nothing to test yet: save your identity provider's metadata on the setup page, then run the test.",
+            )
+            .into_response()
+        }
+        Err(e) => return WebError::from_domain_page(e).into_response(),
+    };
+    if session
+        .insert(SESSION_SETUP_LINK, &open.link.id)
+        .await
+        .is_err()
+    {
+        return WebError::from_domain_page(gatehouse_domain::DomainError::Internal(
+            "session unavailable".into(),
+        ))
+        .into_response();
+    }
+    match services
+        .start_test_login(&format!("setup:{}", open.link.id), &connection)
+        .await
+    {
+        Ok(outcome) => outcome_response(outcome),
+        Err(e) => WebError::Login(e).into_response(),
     }
 }
 

@@ -15,4 +15,5 @@ mod ory_sync;
 mod products;
 mod saml_security;
 mod server;
+mod setup_links;
 mod sso_flows;

@@ -83,7 +83,11 @@ pub async fn spawn_app_with(engine: Engine, extra: &[(&str, String)]) -> TestApp
     let store = server.store.clone();
     let router = server.router;
     let handle = tokio::spawn(async move {
-        let _ = axum::serve(listener, router).await;
+        let _ = axum::serve(
+            listener,
+            router.into_make_service_with_connect_info::<std::net::SocketAddr>(),
+        )
+        .await;
     });
     TestApp {
         base: format!("http://{addr}"),
@@ -125,6 +129,8 @@ impl Client {
         let http = reqwest::Client::builder()
             .cookie_store(true)
             .redirect(reqwest::redirect::Policy::none())
+            // a request that never gets an answer fails the test instead of hanging it
+            .timeout(std::time::Duration::from_secs(60))
             .build()
             .unwrap();
         Self {

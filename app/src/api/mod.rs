@@ -7,6 +7,7 @@ pub mod auth;
 pub mod connections;
 pub mod ory;
 pub mod products;
+pub mod setup;
 pub mod teams;
 
 #[cfg(feature = "ssr")]
@@ -54,6 +55,24 @@ pub(crate) mod ssr {
         session.cycle_id().await.map_err(internal)?;
         session.insert(USER_ID, user_id).await.map_err(internal)?;
         Ok(())
+    }
+
+    /// Who is calling, for rate limits: the peer's IP address.
+    pub async fn client_key() -> String {
+        use axum::extract::ConnectInfo;
+        match leptos_axum::extract::<ConnectInfo<std::net::SocketAddr>>().await {
+            Ok(ConnectInfo(addr)) => addr.ip().to_string(),
+            Err(_) => "unknown".to_string(),
+        }
+    }
+
+    /// This browser opened a setup link: it may see that link's test results.
+    pub async fn remember_setup_link(link_id: &str) -> Result<(), AppError> {
+        let session = session().await?;
+        session
+            .insert(gatehouse_core::session::SETUP_LINK, link_id)
+            .await
+            .map_err(internal)
     }
 
     pub fn internal(e: impl std::fmt::Display) -> AppError {

@@ -7,11 +7,15 @@ mod invite;
 mod members;
 mod product_settings;
 mod products;
+mod setup;
 
 pub use auth::{LoginPage, SignupPage};
-pub use connections::{ConnectionPage, ConnectionsPage, NewConnectionPage, OAuthPanel};
+pub use connections::{
+    ConnectionPage, ConnectionsPage, MetadataInput, NewConnectionPage, OAuthPanel,
+};
 pub use home::{HomePage, NewTeamPage, NotFoundPage, TeamHome};
 pub use invite::InvitePage;
 pub use members::MembersPage;
 pub use product_settings::{ProductHome, ProductSettingsPage};
 pub use products::ProductsPage;
+pub use setup::SetupPage;

@@ -266,3 +266,45 @@ pub struct ConnectionCredentials {
     pub connection: ConnectionDetail,
     pub client_secret: String,
 }
+
+/// A setup link in the admin's list (the token itself is shown only once).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct SetupLinkView {
+    pub id: String,
+    pub tenant: String,
+    pub name: String,
+    pub created_at: DateTime<Utc>,
+    pub expires_at: DateTime<Utc>,
+    pub revoked_at: Option<DateTime<Utc>>,
+    /// When a connection was last saved through it.
+    pub used_at: Option<DateTime<Utc>>,
+    pub connection_id: Option<String>,
+    /// `active`, `expired` or `revoked`.
+    pub status: String,
+}
+
+/// Returned once, when a link is created or regenerated.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct CreatedSetupLink {
+    pub link: SetupLinkView,
+    /// `{public URL}/setup/{token}`
+    pub url: String,
+}
+
+/// What the setup page shows to the customer's IT admin: only their own tenant.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct SetupPage {
+    pub product_name: String,
+    pub tenant: String,
+    pub expires_at: DateTime<Utc>,
+    pub sp: SpInfo,
+    /// The connection saved through this link, if any.
+    pub saved: Option<SetupSaved>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct SetupSaved {
+    pub idp_entity_id: String,
+    pub certificates: Vec<CertView>,
+    pub saved_at: DateTime<Utc>,
+}

@@ -28,6 +28,11 @@ pub enum DomainError {
     OwnerOnly,
     #[error("{0}")]
     Rejected(String),
+    /// A setup link that does not exist, has expired or was revoked (never says which).
+    #[error("this setup link has expired or is no longer valid")]
+    SetupLinkGone,
+    #[error("too many requests; try again in a minute")]
+    RateLimited,
     #[error(transparent)]
     Ory(#[from] OryError),
     #[error("storage: {0}")]

@@ -378,3 +378,25 @@ pub enum OrySyncOutcome {
         next_attempt_at: DateTime<Utc>,
     },
 }
+
+/// A setup link: lets a customer's IT admin configure the SSO connection of one
+/// tenant of one product, without an account. Only the token's hash is stored.
+#[derive(Debug, Clone, PartialEq)]
+pub struct SetupLink {
+    pub id: String,
+    pub product_id: String,
+    pub tenant: String,
+    pub name: String,
+    pub token_hash: String,
+    pub created_at: DateTime<Utc>,
+    pub expires_at: DateTime<Utc>,
+    pub revoked_at: Option<DateTime<Utc>>,
+    pub used_at: Option<DateTime<Utc>>,
+    pub connection_id: Option<String>,
+}
+
+impl SetupLink {
+    pub fn is_active(&self, now: DateTime<Utc>) -> bool {
+        self.revoked_at.is_none() && now < self.expires_at
+    }
+}

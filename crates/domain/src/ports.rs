@@ -145,6 +145,7 @@ pub trait Store:
     + LoginStore
     + KeyStore
     + OrySyncStore
+    + SetupLinkStore
 {
     /// `Ok` when the database answers.
     async fn ping(&self) -> StoreResult<()>;
@@ -313,4 +314,27 @@ pub trait OrySyncStore: Send + Sync {
     /// Forget the Ory mirror of a product: its rows and, when `revoke_clients`, the
     /// Ory OAuth clients of its connections. In one transaction with the settings.
     async fn delete_ory_mirror(&self, product_id: &str, revoke_clients: bool) -> StoreResult<()>;
+}
+
+#[async_trait]
+pub trait SetupLinkStore: Send + Sync {
+    async fn create_setup_link(&self, link: &SetupLink) -> StoreResult<()>;
+    /// Newest first.
+    async fn setup_links(&self, product_id: &str) -> StoreResult<Vec<SetupLink>>;
+    /// The link only if it belongs to `product_id`.
+    async fn setup_link(&self, product_id: &str, id: &str) -> StoreResult<Option<SetupLink>>;
+    async fn setup_link_by_token_hash(&self, token_hash: &str) -> StoreResult<Option<SetupLink>>;
+    /// `false` if there is no such link of the product (or it was already revoked).
+    async fn revoke_setup_link(
+        &self,
+        product_id: &str,
+        id: &str,
+        at: DateTime<Utc>,
+    ) -> StoreResult<bool>;
+    async fn mark_setup_link_used(
+        &self,
+        id: &str,
+        connection_id: &str,
+        at: DateTime<Utc>,
+    ) -> StoreResult<()>;
 }

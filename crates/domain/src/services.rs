@@ -96,6 +96,8 @@ pub struct Services {
     pub keys: Arc<crate::sso::keys::KeyRing>,
     /// Wakes the Ory sync worker (see [`crate::ory::sync`]).
     pub ory_wake: Arc<tokio::sync::Notify>,
+    /// Setup-link token lookups per client (see [`crate::setup_links`]).
+    pub setup_lookups: Arc<crate::rate_limit::RateLimiter>,
 }
 
 impl std::fmt::Debug for Services {

@@ -24,6 +24,7 @@ mod ory_sync;
 mod products;
 mod rows;
 mod sessions;
+mod setup_links;
 mod teams;
 pub mod testing;
 

@@ -7,9 +7,25 @@ use gatehouse_core::views::{
 };
 
 use crate::error::DomainResult;
-use crate::model::{Connection, ConnectionSource, IdpConfig, Product};
+use chrono::{DateTime, Utc};
+
+use crate::model::{Connection, ConnectionSource, IdpConfig, Product, SamlIdpConfig};
 use crate::services::{Services, TeamAccess};
 use crate::sso::connections::{ConnectionInput, ConnectionWithSecret};
+
+/// The IdP's signing certificates as the dashboard and setup page show them.
+pub fn cert_views(saml: &SamlIdpConfig, now: DateTime<Utc>) -> Vec<CertView> {
+    saml.idp
+        .certificates
+        .iter()
+        .map(|cert| CertView {
+            subject: cert.subject.clone(),
+            not_after: cert.not_after,
+            expired: cert.is_expired(now),
+            sha256: cert.sha256.clone(),
+        })
+        .collect()
+}
 
 impl Services {
     pub fn sp_info(&self, product_id: &str) -> SpInfo {
@@ -47,17 +63,7 @@ impl Services {
             idp_entity_id: c.idp_entity_id.clone(),
             sso_redirect_url: saml.idp.sso_redirect_url.clone(),
             sso_post_url: saml.idp.sso_post_url.clone(),
-            certificates: saml
-                .idp
-                .certificates
-                .iter()
-                .map(|cert| CertView {
-                    subject: cert.subject.clone(),
-                    not_after: cert.not_after,
-                    expired: cert.is_expired(now),
-                    sha256: cert.sha256.clone(),
-                })
-                .collect(),
+            certificates: cert_views(saml, now),
             metadata_url: saml.metadata_url.clone(),
             redirect_urls: c.redirect_urls.clone(),
             default_redirect_url: c.default_redirect_url.clone(),
@@ -91,7 +97,7 @@ impl Services {
         }
     }
 
-    async fn dashboard_product(
+    pub(crate) async fn dashboard_product(
         &self,
         user_id: &str,
         team_id: &str,

@@ -1,0 +1,434 @@
+//! Issue 5, setup links: made by the admin (dashboard and Jackson's API), opened by a
+//! customer's IT admin without an account, reaching only their own tenant.
+
+use chrono::Duration;
+use gatehouse_domain::model::ConnectionSource;
+use reqwest::Method;
+use serde_json::{json, Value};
+
+use crate::idp::idp;
+use crate::sso_support::*;
+use crate::support::*;
+
+async fn create_link(s: &Sso, tenant: &str, days: &str) -> (String, String, Value) {
+    let r = s
+        .owner
+        .rpc(
+            "setup-links/create",
+            &[
+                ("team", &s.team),
+                ("product", &s.product),
+                ("tenant", tenant),
+                ("name", "Globex"),
+                ("expiry_days", days),
+            ],
+        )
+        .await;
+    assert_eq!(r.status, 200, "{:?}", r.body);
+    let url = r.body["url"].as_str().unwrap().to_string();
+    let token = url.rsplit('/').next().unwrap().to_string();
+    (
+        token,
+        r.body["link"]["id"].as_str().unwrap().to_string(),
+        r.body.clone(),
+    )
+}
+
+/// A browser without an account (its own cookie jar).
+fn customer(app: &TestApp) -> Client {
+    Client::new(app)
+}
+
+#[tokio::test]
+async fn a_setup_link_configures_its_own_tenant_and_nothing_else() {
+    each_engine(|engine| async move {
+        let s = Sso::new(engine).await; // product "Portal" with an acme.com connection
+        let acme_before = s
+            .app
+            .services
+            .store
+            .connection_by_client_id(&s.client_id)
+            .await
+            .unwrap()
+            .unwrap();
+        let (token, link_id, created) = create_link(&s, "Globex.com", "").await;
+        assert!(token.starts_with("gsl_"), "{token}");
+        assert_eq!(created["link"]["tenant"], "globex.com");
+        assert_eq!(created["link"]["status"], "active");
+        let expires = created["link"]["expires_at"].as_str().unwrap();
+        let made = created["link"]["created_at"].as_str().unwrap();
+        let days = chrono::DateTime::parse_from_rfc3339(expires).unwrap()
+            - chrono::DateTime::parse_from_rfc3339(made).unwrap();
+        assert_eq!(days.num_days(), 3, "default expiry");
+
+        // only the hash is stored; the list never shows the token
+        let list = s
+            .owner
+            .rpc(
+                "setup-links/list",
+                &[("team", &s.team), ("product", &s.product)],
+            )
+            .await;
+        assert!(!list.body.to_string().contains(&token));
+        let stored = s
+            .app
+            .services
+            .store
+            .setup_link(&s.product, &link_id)
+            .await
+            .unwrap()
+            .unwrap();
+        assert_ne!(stored.token_hash, token);
+        assert!(!stored.token_hash.contains(&token));
+
+        // the customer opens it: product name and their tenant, nothing else
+        let it = customer(&s.app);
+        let page = it.rpc("setup/get", &[("token", &token)]).await;
+        assert_eq!(page.status, 200, "{:?}", page.body);
+        assert_eq!(page.body["product_name"], "Portal");
+        assert_eq!(page.body["tenant"], "globex.com");
+        assert!(page.body["saved"].is_null());
+        assert!(!page.body.to_string().contains("acme.com"));
+
+        // broken metadata: a clear error, nothing saved
+        let bad = it
+            .rpc(
+                "setup/save",
+                &[
+                    ("token", &token),
+                    ("metadata_source", "xml"),
+                    ("metadata_xml", "<x/>"),
+                    ("metadata_url", ""),
+                ],
+            )
+            .await;
+        assert_eq!(bad.status, 422, "{:?}", bad.body);
+        assert_eq!(bad.body["Invalid"]["field"], "metadata");
+        assert_eq!(
+            s.app
+                .services
+                .store
+                .connections(&s.product)
+                .await
+                .unwrap()
+                .len(),
+            1
+        );
+
+        // save: a connection for globex.com, from the link; a stray tenant field is ignored
+        let metadata = idp().metadata("keys=primary").await;
+        let saved = it
+            .rpc(
+                "setup/save",
+                &[
+                    ("token", &token),
+                    ("metadata_source", "xml"),
+                    ("metadata_xml", &metadata),
+                    ("metadata_url", ""),
+                    ("tenant", "acme.com"),
+                ],
+            )
+            .await;
+        assert_eq!(saved.status, 200, "{:?}", saved.body);
+        assert_eq!(
+            saved.body["saved"]["idp_entity_id"],
+            idp().entity_id.as_str()
+        );
+        let all = s.app.services.store.connections(&s.product).await.unwrap();
+        assert_eq!(all.len(), 2);
+        let globex = all.iter().find(|c| c.tenant == "globex.com").unwrap();
+        assert_eq!(globex.source, ConnectionSource::SetupLink);
+        assert_eq!(globex.setup_link_id.as_deref(), Some(link_id.as_str()));
+        let acme_after = all.iter().find(|c| c.tenant == "acme.com").unwrap();
+        assert_eq!(
+            acme_after.updated_at, acme_before.updated_at,
+            "acme.com untouched"
+        );
+
+        // saving again updates the same connection
+        let again = it
+            .rpc(
+                "setup/save",
+                &[
+                    ("token", &token),
+                    ("metadata_source", "xml"),
+                    ("metadata_xml", &idp().metadata("keys=both").await),
+                    ("metadata_url", ""),
+                ],
+            )
+            .await;
+        assert_eq!(again.status, 200);
+        assert_eq!(
+            s.app
+                .services
+                .store
+                .connections(&s.product)
+                .await
+                .unwrap()
+                .len(),
+            2
+        );
+        let listed = s
+            .owner
+            .rpc(
+                "connections/list",
+                &[("team", &s.team), ("product", &s.product)],
+            )
+            .await;
+        let row = listed
+            .body
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|c| c["tenant"] == "globex.com")
+            .unwrap()
+            .clone();
+        assert_eq!(row["source"], "setup_link");
+        let links = s
+            .owner
+            .rpc(
+                "setup-links/list",
+                &[("team", &s.team), ("product", &s.product)],
+            )
+            .await;
+        assert!(links.body[0]["used_at"].is_string(), "{:?}", links.body);
+
+        // Test: a real sign-in, whose result only this browser sees
+        let res = it.get(&format!("/setup/{token}/test")).await;
+        assert_eq!(res.status().as_u16(), 303);
+        let to = res.headers()["location"].to_str().unwrap().to_string();
+        let (_, relay, response) = idp().answer(&to).await;
+        let mut form = vec![("SAMLResponse", response)];
+        if let Some(r) = relay {
+            form.push(("RelayState", r));
+        }
+        let acs = it
+            .http
+            .post(format!("{}/api/oauth/saml", s.app.base))
+            .form(&form)
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(acs.status().as_u16(), 303);
+        let result = acs.headers()["location"].to_str().unwrap().to_string();
+        assert!(result.starts_with("/sso-test/"), "{result}");
+        let shown = it.get(&result).await.text().await.unwrap();
+        assert!(shown.contains("data-testid=\"test-success\""), "{shown}");
+        assert!(shown.contains("jane@acme.test"));
+        let stranger = customer(&s.app);
+        assert_eq!(stranger.get(&result).await.status().as_u16(), 404);
+
+        // revoked: the page and the save both refuse, with no data
+        let r = s
+            .owner
+            .rpc(
+                "setup-links/revoke",
+                &[
+                    ("team", &s.team),
+                    ("product", &s.product),
+                    ("link", &link_id),
+                ],
+            )
+            .await;
+        assert_eq!(r.status, 200, "{:?}", r.body);
+        let gone = it.rpc("setup/get", &[("token", &token)]).await;
+        assert_eq!(gone.status, 410, "{:?}", gone.body);
+        assert!(!gone.body.to_string().contains("Portal"));
+        let refused = it
+            .rpc(
+                "setup/save",
+                &[
+                    ("token", &token),
+                    ("metadata_source", "xml"),
+                    ("metadata_xml", &metadata),
+                    ("metadata_url", ""),
+                ],
+            )
+            .await;
+        assert_eq!(refused.status, 410);
+        assert_eq!(
+            it.get(&format!("/setup/{token}/test"))
+                .await
+                .status()
+                .as_u16(),
+            410
+        );
+    })
+    .await;
+}
+
+#[tokio::test]
+async fn expired_regenerated_and_forged_links_show_nothing() {
+    each_engine(|engine| async move {
+        let s = Sso::new(engine).await;
+        let it = customer(&s.app);
+
+        // bad expiry values are refused in place
+        let r = s
+            .owner
+            .rpc(
+                "setup-links/create",
+                &[
+                    ("team", &s.team),
+                    ("product", &s.product),
+                    ("tenant", "globex.com"),
+                    ("name", ""),
+                    ("expiry_days", "31"),
+                ],
+            )
+            .await;
+        assert_eq!(r.status, 422);
+        assert_eq!(r.body["Invalid"]["field"], "expiry_days");
+
+        let (token, link_id, _) = create_link(&s, "globex.com", "1").await;
+        assert_eq!(it.rpc("setup/get", &[("token", &token)]).await.status, 200);
+        s.app.clock.advance(Duration::hours(25));
+        assert_eq!(it.rpc("setup/get", &[("token", &token)]).await.status, 410);
+
+        // regenerate: a new working link, the old one stops at once
+        let (token, link_id2, _) = create_link(&s, "globex.com", "5").await;
+        assert_ne!(link_id, link_id2);
+        let r = s
+            .owner
+            .rpc(
+                "setup-links/regenerate",
+                &[
+                    ("team", &s.team),
+                    ("product", &s.product),
+                    ("link", &link_id2),
+                ],
+            )
+            .await;
+        assert_eq!(r.status, 200, "{:?}", r.body);
+        let new_token = r.body["url"]
+            .as_str()
+            .unwrap()
+            .rsplit('/')
+            .next()
+            .unwrap()
+            .to_string();
+        assert_eq!(it.rpc("setup/get", &[("token", &token)]).await.status, 410);
+        assert_eq!(
+            it.rpc("setup/get", &[("token", &new_token)]).await.status,
+            200
+        );
+
+        // forged tokens
+        for forged in [
+            "gsl_AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA",
+            "nope",
+            "",
+        ] {
+            assert_eq!(
+                it.rpc("setup/get", &[("token", forged)]).await.status,
+                410,
+                "{forged}"
+            );
+        }
+
+        // another team's admin cannot see or touch the links
+        let other = Client::new(&s.app);
+        let other_team = other.sign_up(&unique_email("other"), "Other").await;
+        let r = other
+            .rpc(
+                "setup-links/list",
+                &[("team", &other_team), ("product", &s.product)],
+            )
+            .await;
+        assert_eq!(r.status, 404);
+        let r = other
+            .rpc(
+                "setup-links/list",
+                &[("team", &s.team), ("product", &s.product)],
+            )
+            .await;
+        assert_eq!(r.status, 404);
+    })
+    .await;
+}
+
+#[tokio::test]
+async fn token_lookups_are_rate_limited() {
+    each_engine(|engine| async move {
+        let s = Sso::new(engine).await;
+        let it = customer(&s.app);
+        let mut statuses = Vec::new();
+        for i in 0..32 {
+            let token = format!("gsl_guess{i}");
+            statuses.push(it.rpc("setup/get", &[("token", &token)]).await.status);
+        }
+        assert!(statuses[..30].iter().all(|s| *s == 410), "{statuses:?}");
+        assert_eq!(statuses[31], 429, "{statuses:?}");
+        s.app.clock.advance(Duration::seconds(61));
+        assert_eq!(it.rpc("setup/get", &[("token", "gsl_x")]).await.status, 410);
+    })
+    .await;
+}
+
+#[tokio::test]
+async fn setup_links_over_the_jackson_admin_api() {
+    each_engine(|engine| async move {
+        let s = Sso::new(engine).await;
+        let call = |method: Method, query: Vec<(&'static str, String)>, body: Option<Value>| {
+            let s = &s;
+            async move {
+                let mut req = s
+                    .http
+                    .request(method, format!("{}/api/v1/sso/setuplinks", s.app.base))
+                    .header("Authorization", format!("Api-Key {}", s.api_key))
+                    .query(&query);
+                if let Some(b) = body {
+                    req = req.json(&b);
+                }
+                let res = req.send().await.unwrap();
+                let status = res.status().as_u16();
+                (status, res.json::<Value>().await.unwrap_or(Value::Null))
+            }
+        };
+        let (status, body) = call(
+            Method::POST,
+            vec![],
+            Some(json!({"tenant": "globex.com", "product": s.product, "name": "Globex", "service": "sso", "expiryDays": 7})),
+        )
+        .await;
+        assert_eq!(status, 201, "{body}");
+        let id = body["data"]["setupID"].as_str().unwrap().to_string();
+        let url = body["data"]["url"].as_str().unwrap().to_string();
+        assert!(url.starts_with(&format!("{}/setup/gsl_", s.app.base)), "{url}");
+        assert_eq!(body["data"]["tenant"], "globex.com");
+
+        let (status, body) = call(
+            Method::GET,
+            vec![("product", s.product.clone()), ("tenant", "globex.com".into())],
+            None,
+        )
+        .await;
+        assert_eq!(status, 200);
+        assert_eq!(body["data"].as_array().unwrap().len(), 1);
+        assert!(body["data"][0].get("url").is_none(), "the token is shown once");
+        let (status, body) = call(Method::GET, vec![("setupID", id.clone())], None).await;
+        assert_eq!(status, 200);
+        assert_eq!(body["data"]["status"], "active");
+
+        // a product's key cannot name another product
+        let (status, _) = call(Method::GET, vec![("product", "prod_other".into())], None).await;
+        assert_eq!(status, 404);
+        // bad input
+        let (status, _) = call(
+            Method::POST,
+            vec![],
+            Some(json!({"tenant": "globex.com", "product": s.product, "expiryDays": 90})),
+        )
+        .await;
+        assert_eq!(status, 400);
+
+        let (status, _) = call(Method::DELETE, vec![("setupID", id.clone())], None).await;
+        assert_eq!(status, 200);
+        let (_, body) = call(Method::GET, vec![("setupID", id)], None).await;
+        assert_eq!(body["data"]["status"], "revoked");
+        let token = url.rsplit('/').next().unwrap().to_string();
+        let it = customer(&s.app);
+        assert_eq!(it.rpc("setup/get", &[("token", &token)]).await.status, 410);
+    })
+    .await;
+}

@@ -472,8 +472,8 @@ async fn a_sync_cut_off_halfway_resumes_after_its_lease_without_duplicates() {
 async fn removals_are_guarded_so_a_moving_list_never_loses_someone_elses_provider() {
     each_engine(|engine| async move {
         let m = mirrored(engine).await;
-        let (cid_b, secret_b, _) = m.add_connection("b-corp.com", "B").await;
-        let (_, _, id_c) = m.add_connection("c-corp.com", "C").await;
+        let (cid_b, secret_b, id_b) = m.add_connection("b-corp.com", "B").await;
+        let (cid_c, secret_c, id_c) = m.add_connection("c-corp.com", "C").await;
         while m.sync().await > 0 {}
         assert_eq!(m.ory.providers().await.len(), 3);
 
@@ -496,15 +496,18 @@ async fn removals_are_guarded_so_a_moving_list_never_loses_someone_elses_provide
         m.fault(json!({"mode": "stale", "count": 1, "method": "GET"})).await;
 
         m.delete_connection(&m.s.client_id, &m.s.client_secret).await;
-        m.delete_connection(&cid_b, &secret_b).await;
-        let services = m.s.app.services.clone();
-        let (a, b) = tokio::join!(m.sync(), services.run_ory_sync_once());
-        assert_eq!(a + b.unwrap(), 2);
-
+        assert_eq!(m.sync().await, 1);
         let providers = m.ory.providers().await;
-        let ids: Vec<&str> = providers.iter().filter_map(|p| p["id"].as_str()).collect();
-        assert_eq!(ids, vec!["hand-made".to_string(), format!("gatehouse-{id_c}")]);
-        // the guard did its job: one patch was refused by its `test`
+        let mut ids: Vec<String> = providers
+            .iter()
+            .filter_map(|p| p["id"].as_str().map(String::from))
+            .collect();
+        assert_eq!(ids.remove(0), "hand-made", "the hand-made provider stays first");
+        ids.sort();
+        let mut expected = vec![format!("gatehouse-{id_b}"), format!("gatehouse-{id_c}")];
+        expected.sort();
+        assert_eq!(ids, expected);
+        // the guard did its job: the patch built on the stale index was refused by its `test`
         let log = m.ory.state().await["log"].clone();
         assert!(
             log.as_array()
@@ -513,6 +516,18 @@ async fn removals_are_guarded_so_a_moving_list_never_loses_someone_elses_provide
                 .any(|e| e["method"] == "PATCH" && e["status"] == 400),
             "the stale index must have been caught by the test op"
         );
+
+        // two workers removing two providers at once, with Ory slow enough to interleave
+        m.ory.admin("latency", json!({"ms": 40})).await;
+        m.delete_connection(&cid_b, &secret_b).await;
+        m.delete_connection(&cid_c, &secret_c).await;
+        let services = m.s.app.services.clone();
+        let (a, b) = tokio::join!(m.sync(), services.run_ory_sync_once());
+        assert_eq!(a + b.unwrap(), 2);
+        let providers = m.ory.providers().await;
+        let ids: Vec<&str> = providers.iter().filter_map(|p| p["id"].as_str()).collect();
+        assert_eq!(ids, vec!["hand-made"]);
+        assert!(m.ory.organizations().await.is_empty());
     })
     .await;
 }

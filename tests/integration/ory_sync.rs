@@ -830,3 +830,57 @@ fn run_jsonnet(source: &str, claims: &Value) -> Value {
     );
     serde_json::from_slice(&out.stdout).unwrap()
 }
+
+#[tokio::test]
+async fn a_project_without_a_provider_list_gets_one_and_an_invalid_config_is_reported() {
+    each_engine(|engine| async move {
+        let m = mirrored(engine).await;
+        let project = |identity_config: Value| {
+            json!({
+                "id": ORY_PROJECT_ID, "slug": SLUG, "name": "Acme Login",
+                "tokens": [ORY_TOKEN], "identity_config": identity_config,
+            })
+        };
+        // a new Ory project may have no providers array at all
+        m.ory
+            .admin(
+                "projects",
+                project(
+                    json!({"selfservice": {"methods": {"oidc": {"enabled": true, "config": {}}}}}),
+                ),
+            )
+            .await;
+        assert_eq!(m.sync().await, 1);
+        assert_eq!(m.state().await.state, OrySyncState::Synced);
+        assert_eq!(m.ory.providers().await.len(), 1);
+
+        // a project whose config Ory refuses (someone saved a broken provider): failed,
+        // with Ory's status and reason, retried later
+        m.ory
+            .admin(
+                "projects",
+                project(
+                    json!({"selfservice": {"methods": {"oidc": {"enabled": true, "config": {
+                        "providers": [{"id": "broken", "provider": "generic"}]
+                    }}}}}),
+                ),
+            )
+            .await;
+        m.patch_connection(
+            &m.s.client_id,
+            &m.s.client_secret,
+            json!({"name": "Renamed"}),
+        )
+        .await;
+        assert_eq!(m.sync().await, 1);
+        let row = m.state().await;
+        assert_eq!(row.state, OrySyncState::Failed, "{row:?}");
+        assert_eq!(row.last_status, Some(400));
+        assert!(
+            row.last_error.as_deref().unwrap_or("").contains("validate"),
+            "{row:?}"
+        );
+        assert!(row.next_attempt_at.is_some());
+    })
+    .await;
+}

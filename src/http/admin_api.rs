@@ -65,6 +65,19 @@ pub(super) async fn authenticate(
         .map_err(|_| WebError::api(StatusCode::UNAUTHORIZED, "Unauthorized"))
 }
 
+/// [`authenticate`], for writes: the product's team must still be writable (trial).
+pub(super) async fn authenticate_for_write(
+    services: &Services,
+    headers: &HeaderMap,
+) -> Result<Product, WebError> {
+    let product = authenticate(services, headers).await?;
+    services
+        .require_product_writable(&product)
+        .await
+        .map_err(WebError::from_domain_api)?;
+    Ok(product)
+}
+
 /// The `product` named in a request must be the key's own product.
 pub(super) fn same_product(product: &Product, named: Option<&str>) -> Result<(), WebError> {
     match named.map(str::trim) {
@@ -213,11 +226,7 @@ pub fn connection_json(services: &Services, c: &Connection, secret: Option<&str>
 async fn sso_post(State(state): State<AppState>, headers: HeaderMap, body: Bytes) -> Response {
     let run = async {
         let services = &state.services;
-        let product = authenticate(services, &headers).await?;
-        services
-            .require_product_writable(&product)
-            .await
-            .map_err(WebError::from_domain_api)?;
+        let product = authenticate_for_write(services, &headers).await?;
         let m = body_object(&headers, &body)?;
         same_product(&product, text(&m, "product").as_deref())?;
         let input = ConnectionInput {
@@ -301,11 +310,7 @@ async fn sso_get(
 async fn sso_patch(State(state): State<AppState>, headers: HeaderMap, body: Bytes) -> Response {
     let run = async {
         let services = &state.services;
-        let product = authenticate(services, &headers).await?;
-        services
-            .require_product_writable(&product)
-            .await
-            .map_err(WebError::from_domain_api)?;
+        let product = authenticate_for_write(services, &headers).await?;
         let m = body_object(&headers, &body)?;
         let client_id = text(&m, "clientID")
             .ok_or_else(|| WebError::api(StatusCode::BAD_REQUEST, "clientID is required"))?;
@@ -359,11 +364,7 @@ async fn sso_delete(
 ) -> Response {
     let run = async {
         let services = &state.services;
-        let product = authenticate(services, &headers).await?;
-        services
-            .require_product_writable(&product)
-            .await
-            .map_err(WebError::from_domain_api)?;
+        let product = authenticate_for_write(services, &headers).await?;
         let targets = if let Some(client_id) = text(&q, "clientID").filter(|s| !s.is_empty()) {
             let secret = text(&q, "clientSecret").ok_or_else(|| {
                 WebError::api(

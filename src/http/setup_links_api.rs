@@ -12,7 +12,7 @@ use gatehouse_core::views::SetupLinkView;
 use gatehouse_domain::setup_links::parse_expiry_days;
 use serde_json::{json, Value};
 
-use super::admin_api::{authenticate, body_object, same_product, text};
+use super::admin_api::{authenticate, authenticate_for_write, body_object, same_product, text};
 use super::error::WebError;
 use crate::state::AppState;
 
@@ -37,11 +37,7 @@ fn link_json(product_id: &str, l: &SetupLinkView, url: Option<&str>) -> Value {
 pub async fn post(State(state): State<AppState>, headers: HeaderMap, body: Bytes) -> Response {
     let run = async {
         let services = &state.services;
-        let product = authenticate(services, &headers).await?;
-        services
-            .require_product_writable(&product)
-            .await
-            .map_err(WebError::from_domain_api)?;
+        let product = authenticate_for_write(services, &headers).await?;
         let m = body_object(&headers, &body)?;
         same_product(&product, text(&m, "product").as_deref())?;
         if let Some(service) = text(&m, "service").filter(|s| s != "sso") {
@@ -129,11 +125,7 @@ pub async fn delete(
 ) -> Response {
     let run = async {
         let services = &state.services;
-        let product = authenticate(services, &headers).await?;
-        services
-            .require_product_writable(&product)
-            .await
-            .map_err(WebError::from_domain_api)?;
+        let product = authenticate_for_write(services, &headers).await?;
         let id = q
             .setup_id
             .filter(|s| !s.trim().is_empty())

@@ -34,6 +34,18 @@ async fn create_link(s: &Sso, tenant: &str, days: &str) -> (String, String, Valu
     )
 }
 
+/// The setup page's Save with pasted metadata XML (and any extra form fields).
+async fn save_xml(it: &Client, token: &str, xml: &str, extra: &[(&str, &str)]) -> RpcResponse {
+    let mut form = vec![
+        ("token", token),
+        ("metadata_source", "xml"),
+        ("metadata_xml", xml),
+        ("metadata_url", ""),
+    ];
+    form.extend_from_slice(extra);
+    it.rpc("setup/save", &form).await
+}
+
 /// A browser without an account (its own cookie jar).
 fn customer(app: &TestApp) -> Client {
     Client::new(app)
@@ -91,17 +103,7 @@ async fn a_setup_link_configures_its_own_tenant_and_nothing_else() {
         assert!(!page.body.to_string().contains("acme.com"));
 
         // broken metadata: a clear error, nothing saved
-        let bad = it
-            .rpc(
-                "setup/save",
-                &[
-                    ("token", &token),
-                    ("metadata_source", "xml"),
-                    ("metadata_xml", "<x/>"),
-                    ("metadata_url", ""),
-                ],
-            )
-            .await;
+        let bad = save_xml(&it, &token, "<x/>", &[]).await;
         assert_eq!(bad.status, 422, "{:?}", bad.body);
         assert_eq!(bad.body["Invalid"]["field"], "metadata");
         assert_eq!(
@@ -117,18 +119,7 @@ async fn a_setup_link_configures_its_own_tenant_and_nothing_else() {
 
         // save: a connection for globex.com, from the link; a stray tenant field is ignored
         let metadata = idp().metadata("keys=primary").await;
-        let saved = it
-            .rpc(
-                "setup/save",
-                &[
-                    ("token", &token),
-                    ("metadata_source", "xml"),
-                    ("metadata_xml", &metadata),
-                    ("metadata_url", ""),
-                    ("tenant", "acme.com"),
-                ],
-            )
-            .await;
+        let saved = save_xml(&it, &token, &metadata, &[("tenant", "acme.com")]).await;
         assert_eq!(saved.status, 200, "{:?}", saved.body);
         assert_eq!(
             saved.body["saved"]["idp_entity_id"],
@@ -146,17 +137,8 @@ async fn a_setup_link_configures_its_own_tenant_and_nothing_else() {
         );
 
         // saving again updates the same connection
-        let again = it
-            .rpc(
-                "setup/save",
-                &[
-                    ("token", &token),
-                    ("metadata_source", "xml"),
-                    ("metadata_xml", &idp().metadata("keys=both").await),
-                    ("metadata_url", ""),
-                ],
-            )
-            .await;
+        let both_keys = idp().metadata("keys=both").await;
+        let again = save_xml(&it, &token, &both_keys, &[]).await;
         assert_eq!(again.status, 200);
         assert_eq!(
             s.app
@@ -234,17 +216,7 @@ async fn a_setup_link_configures_its_own_tenant_and_nothing_else() {
         let gone = it.rpc("setup/get", &[("token", &token)]).await;
         assert_eq!(gone.status, 410, "{:?}", gone.body);
         assert!(!gone.body.to_string().contains("Portal"));
-        let refused = it
-            .rpc(
-                "setup/save",
-                &[
-                    ("token", &token),
-                    ("metadata_source", "xml"),
-                    ("metadata_xml", &metadata),
-                    ("metadata_url", ""),
-                ],
-            )
-            .await;
+        let refused = save_xml(&it, &token, &metadata, &[]).await;
         assert_eq!(refused.status, 410);
         assert_eq!(
             it.get(&format!("/setup/{token}/test"))

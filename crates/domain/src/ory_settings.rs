@@ -25,11 +25,16 @@ impl Services {
     ) -> DomainResult<OrySettingsView> {
         let access = self.team_access(user_id, team_id).await?;
         let product = self.product_access(&access, product_id).await?;
-        let settings = self.store.ory_settings(&product.id).await?;
-        let mut view = ory_settings_view(settings.as_ref());
-        if settings.is_some() {
-            view.sync = self.ory_sync_counts(&product.id).await?;
+        match self.store.ory_settings(&product.id).await? {
+            Some(settings) => self.connected_view(&settings).await,
+            None => Ok(ory_settings_view(None)),
         }
+    }
+
+    /// The tab's view of saved settings, with the connections counted by sync state.
+    async fn connected_view(&self, settings: &OrySettings) -> DomainResult<OrySettingsView> {
+        let mut view = ory_settings_view(Some(settings));
+        view.sync = self.ory_sync_counts(&settings.product_id).await?;
         Ok(view)
     }
 
@@ -75,8 +80,7 @@ impl Services {
         if let Err(e) = self.check_ory_drift(&product.id).await {
             tracing::warn!(product_id = %product.id, error = %e, "drift check before re-sync failed");
         }
-        let mut view = ory_settings_view(Some(&settings));
-        view.sync = self.ory_sync_counts(&product.id).await?;
+        let mut view = self.connected_view(&settings).await?;
         let queued = self
             .store
             .mark_all_ory_sync(&product.id, self.clock.now())
@@ -165,8 +169,7 @@ impl Services {
         let queued = self.store.mark_all_ory_sync(&product.id, now).await?;
         self.wake_ory_sync();
         tracing::info!(product_id = %product.id, project_id = %settings.project_id, queued, "Ory integration saved");
-        let mut view = ory_settings_view(Some(&settings));
-        view.sync = self.ory_sync_counts(&product.id).await?;
+        let mut view = self.connected_view(&settings).await?;
         view.queued = Some(queued);
         Ok(view)
     }

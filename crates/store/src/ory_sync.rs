@@ -113,18 +113,7 @@ impl OrySyncStore for SqlStore {
     }
 
     async fn all_ory_settings(&self) -> StoreResult<Vec<OrySettings>> {
-        let rows = sqlx::query("SELECT product_id FROM ory_settings ORDER BY product_id")
-            .fetch_all(&self.pool)
-            .await
-            .map_err(map_err)?;
-        let mut all = Vec::new();
-        for r in &rows {
-            let id = r.text("product_id")?;
-            if let Some(s) = gatehouse_domain::ports::ProductStore::ory_settings(self, &id).await? {
-                all.push(s);
-            }
-        }
-        Ok(all)
+        self.ory_settings_where("1 = 1", &[]).await
     }
 
     async fn claim_ory_sync(

@@ -43,6 +43,39 @@ fn key_from(row: &AnyRow) -> StoreResult<ApiKey> {
     })
 }
 
+const ORY_COLUMNS: &str = "product_id, token_ciphertext, token_hint, project_id, project_name, project_slug, verified_at, updated_at";
+
+fn ory_settings_from(r: &AnyRow) -> StoreResult<OrySettings> {
+    Ok(OrySettings {
+        product_id: r.text("product_id")?,
+        token_ciphertext: r.text("token_ciphertext")?,
+        token_hint: r.text("token_hint")?,
+        project_id: r.text("project_id")?,
+        project_name: r.text("project_name")?,
+        project_slug: r.text("project_slug")?,
+        verified_at: r.time("verified_at")?,
+        updated_at: r.time("updated_at")?,
+    })
+}
+
+impl SqlStore {
+    /// Ory settings rows matching `clause` (all of them for `"1 = 1"`).
+    pub(crate) async fn ory_settings_where(
+        &self,
+        clause: &str,
+        binds: &[&str],
+    ) -> StoreResult<Vec<OrySettings>> {
+        let sql =
+            format!("SELECT {ORY_COLUMNS} FROM ory_settings WHERE {clause} ORDER BY product_id");
+        let mut q = sqlx::query(&sql);
+        for b in binds {
+            q = q.bind(*b);
+        }
+        let rows = q.fetch_all(&self.pool).await.map_err(map_err)?;
+        rows.iter().map(ory_settings_from).collect()
+    }
+}
+
 #[async_trait]
 impl ProductStore for SqlStore {
     async fn create_product(&self, p: &Product) -> StoreResult<()> {
@@ -252,28 +285,11 @@ impl ProductStore for SqlStore {
     }
 
     async fn ory_settings(&self, product_id: &str) -> StoreResult<Option<OrySettings>> {
-        let row = sqlx::query(
-            "SELECT product_id, token_ciphertext, token_hint, project_id, project_name, project_slug, verified_at, updated_at \
-             FROM ory_settings WHERE product_id = $1",
-        )
-        .bind(product_id)
-        .fetch_optional(&self.pool)
-        .await
-        .map_err(map_err)?;
-        row.as_ref()
-            .map(|r| {
-                Ok(OrySettings {
-                    product_id: r.text("product_id")?,
-                    token_ciphertext: r.text("token_ciphertext")?,
-                    token_hint: r.text("token_hint")?,
-                    project_id: r.text("project_id")?,
-                    project_name: r.text("project_name")?,
-                    project_slug: r.text("project_slug")?,
-                    verified_at: r.time("verified_at")?,
-                    updated_at: r.time("updated_at")?,
-                })
-            })
-            .transpose()
+        Ok(self
+            .ory_settings_where("product_id = $1", &[product_id])
+            .await?
+            .into_iter()
+            .next())
     }
 
     async fn put_ory_settings(&self, s: &OrySettings) -> StoreResult<()> {

@@ -411,12 +411,13 @@ impl Services {
         let organizations = self.ory.organizations(&t.token, &t.project_id).await?;
         let now = self.clock.now();
         let issuer = self.settings.issuer();
+        let connections = self.store.connections(product_id).await?;
         let mut drifted = 0;
         for row in self.store.ory_sync_rows(product_id).await? {
             if row.deleted || row.state != OrySyncState::Synced {
                 continue;
             }
-            let Some(c) = self.store.connection_by_id(&row.connection_id).await? else {
+            let Some(c) = connections.iter().find(|c| c.id == row.connection_id) else {
                 continue;
             };
             let mut found = Vec::new();

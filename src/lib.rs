@@ -108,6 +108,7 @@ pub async fn build_with_clock(
         keys: Arc::new(keys),
         ory_wake: Arc::new(tokio::sync::Notify::new()),
         setup_lookups: Arc::new(RateLimiter::per_minute(LOOKUPS_PER_MINUTE)),
+        oidc_docs: Arc::default(),
     };
 
     let leptos = LeptosOptions::builder()

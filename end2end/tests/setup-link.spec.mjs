@@ -1,12 +1,12 @@
 // Issue 5, setup links in the browser: the admin creates a link; in a fresh browser
 // context the customer opens it, picks generic SAML, pastes the test IdP's metadata,
-// saves, runs the test and sees the profile; the admin sees the new connection; the
-// link, once revoked, shows the expired page.
+// runs Test and sees the profile (nothing saved yet), saves; the admin sees the new
+// connection; the link, once revoked, shows the expired page.
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import path from 'node:path';
 import { mkdirSync } from 'node:fs';
-import { hydrated, signUpWithProduct, launchBrowser, startGatehouse, startPeer, ROOT } from '../support/harness.mjs';
+import { hydrated, signUpWithProduct, launchBrowser, startGatehouse, startPeer, eventually, ROOT } from '../support/harness.mjs';
 
 const artifacts = path.join(ROOT, 'end2end', '.artifacts');
 mkdirSync(artifacts, { recursive: true });
@@ -54,24 +54,33 @@ test('a customer configures their own connection through a setup link', async ()
   assert.match(await it.locator('[data-testid=idp-steps]').textContent(), /Reply URL/);
   await it.click('[data-idp=saml]');
 
-  // broken metadata first: the error is shown in place
+  // broken metadata first: Test shows the error in place (and the tab it opened closes)
   await it.fill('[data-testid=metadata-xml]', '<x/>');
-  await it.click('[data-testid=setup-save]');
+  await it.click('[data-testid=setup-try]');
   await it.locator('#metadata-error').waitFor();
-  // then the IdP's real metadata
+  await eventually(async () => assert.equal(customer.pages().length, 1, 'the test tab was closed'));
+  // then the IdP's real metadata: Test signs in for real in a new tab and shows the profile
   const metadataXml = await (await fetch(`${idp.url}/metadata?keys=primary`)).text();
   await it.fill('[data-testid=metadata-xml]', metadataXml);
+  const [popup] = await Promise.all([customer.waitForEvent('page'), it.click('[data-testid=setup-try]')]);
+  await popup.waitForURL(/\/sso-test\/test_[a-z2-7]+$/, { timeout: 20_000 });
+  await popup.locator('[data-testid=test-success]').waitFor();
+  assert.equal(await popup.locator('[data-testid=profile-email]').textContent(), 'jane@acme.test');
+  await it.locator('[data-testid=setup-test-started]').waitFor();
+  assert.equal(await it.locator('[data-testid=setup-not-saved]').count(), 1, 'a test saves nothing');
+  await popup.close();
+
+  // Save: the form still holds the tested metadata
   await it.click('[data-testid=setup-save]');
   await it.locator('[data-testid=setup-saved]').waitFor();
   assert.equal(await it.locator('[data-testid=setup-idp-entity]').textContent(), idp.entityId);
   await it.setViewportSize({ width: 1280, height: 1000 });
   await it.screenshot({ path: path.join(artifacts, 'setup-link.png'), fullPage: true });
 
-  // Test: a real sign-in in a new tab shows the profile
-  const [popup] = await Promise.all([customer.waitForEvent('page'), it.click('[data-testid=setup-test]')]);
-  await popup.waitForURL(/\/sso-test\/test_[a-z2-7]+$/, { timeout: 20_000 });
-  await popup.locator('[data-testid=test-success]').waitFor();
-  assert.equal(await popup.locator('[data-testid=profile-email]').textContent(), 'jane@acme.test');
+  // the saved connection can be tested again from the page
+  const [again] = await Promise.all([customer.waitForEvent('page'), it.click('[data-testid=setup-test]')]);
+  await again.waitForURL(/\/sso-test\/test_[a-z2-7]+$/, { timeout: 20_000 });
+  await again.locator('[data-testid=test-success]').waitFor();
 
   // the admin sees the new connection, marked as made through a setup link
   await page.goto(connections);

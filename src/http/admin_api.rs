@@ -16,7 +16,9 @@ use axum::{Json, Router};
 use base64::engine::general_purpose::STANDARD;
 use base64::Engine;
 use gatehouse_domain::model::{Connection, ConnectionSource, IdpConfig, Product};
-use gatehouse_domain::sso::connections::{parse_tenant, ConnectionInput, MetadataSource};
+use gatehouse_domain::sso::connections::{
+    parse_tenant, ConnectionInput, MetadataSource, OidcSource,
+};
 use gatehouse_domain::Services;
 use serde_json::{json, Map, Value};
 
@@ -178,17 +180,18 @@ fn metadata_source(m: &Map<String, Value>) -> Result<Option<MetadataSource>, Web
     if let Some(url) = text(m, "metadataUrl").filter(|s| !s.trim().is_empty()) {
         return Ok(Some(MetadataSource::Url(url)));
     }
+    // Jackson's OIDC connection fields.
+    if let Some(discovery) = text(m, "oidcDiscoveryUrl").filter(|s| !s.trim().is_empty()) {
+        return Ok(Some(MetadataSource::Oidc(OidcSource {
+            discovery_url: discovery,
+            client_id: text(m, "oidcClientId").unwrap_or_default(),
+            client_secret: text(m, "oidcClientSecret"),
+        })));
+    }
     Ok(None)
 }
 
 pub fn connection_json(services: &Services, c: &Connection, secret: Option<&str>) -> Value {
-    let IdpConfig::Saml(saml) = &c.idp;
-    let certs: Vec<Value> = saml
-        .idp
-        .certificates
-        .iter()
-        .map(|cert| json!({ "subject": cert.subject, "validTo": cert.not_after.to_rfc3339(), "sha256": cert.sha256 }))
-        .collect();
     let mut v = json!({
         "id": c.id,
         "clientID": c.client_id,
@@ -200,15 +203,6 @@ pub fn connection_json(services: &Services, c: &Connection, secret: Option<&str>
         "defaultRedirectUrl": c.default_redirect_url,
         "deactivated": !c.enabled,
         "allowIdpInitiated": c.allow_idp_initiated,
-        "metadataUrl": saml.metadata_url,
-        "idpMetadata": {
-            "entityID": saml.idp.entity_id,
-            "sso": { "redirectUrl": saml.idp.sso_redirect_url, "postUrl": saml.idp.sso_post_url },
-            "validTo": saml.idp.certificates.first().map(|c| c.not_after.to_rfc3339()),
-            "thumbprint": saml.idp.certificates.first().map(|c| c.sha256.clone()),
-            "certificates": certs,
-            "loginType": "idp",
-        },
         "sp": {
             "acsUrl": services.settings.acs_url(),
             "entityId": services.settings.sp_entity_id(&c.product_id),
@@ -217,8 +211,45 @@ pub fn connection_json(services: &Services, c: &Connection, secret: Option<&str>
         "createdAt": c.created_at.to_rfc3339(),
         "updatedAt": c.updated_at.to_rfc3339(),
     });
-    if let (Some(s), Value::Object(map)) = (secret, &mut v) {
-        map.insert("clientSecret".into(), Value::String(s.to_string()));
+    if let Value::Object(map) = &mut v {
+        match &c.idp {
+            IdpConfig::Saml(saml) => {
+                let certs: Vec<Value> = saml
+                    .idp
+                    .certificates
+                    .iter()
+                    .map(|cert| json!({ "subject": cert.subject, "validTo": cert.not_after.to_rfc3339(), "sha256": cert.sha256 }))
+                    .collect();
+                map.insert("metadataUrl".into(), json!(saml.metadata_url));
+                map.insert(
+                    "idpMetadata".into(),
+                    json!({
+                        "entityID": saml.idp.entity_id,
+                        "sso": { "redirectUrl": saml.idp.sso_redirect_url, "postUrl": saml.idp.sso_post_url },
+                        "validTo": saml.idp.certificates.first().map(|c| c.not_after.to_rfc3339()),
+                        "thumbprint": saml.idp.certificates.first().map(|c| c.sha256.clone()),
+                        "certificates": certs,
+                        "loginType": "idp",
+                    }),
+                );
+            }
+            IdpConfig::Oidc(oidc) => {
+                // As Jackson, without the client secret (it is stored sealed and never
+                // sent back).
+                map.insert(
+                    "oidcProvider".into(),
+                    json!({
+                        "provider": oidc.issuer,
+                        "discoveryUrl": oidc.discovery_url,
+                        "clientId": oidc.client_id,
+                        "redirectUrl": services.settings.oidc_callback_url(),
+                    }),
+                );
+            }
+        }
+        if let Some(s) = secret {
+            map.insert("clientSecret".into(), Value::String(s.to_string()));
+        }
     }
     v
 }
@@ -329,11 +360,31 @@ async fn sso_patch(State(state): State<AppState>, headers: HeaderMap, body: Byte
                 "clientSecret does not match",
             ));
         }
+        // An OIDC connection's fields left out of the PATCH keep their values.
+        let metadata = match (metadata_source(&m)?, &connection.idp) {
+            (Some(MetadataSource::Oidc(mut given)), IdpConfig::Oidc(current)) => {
+                if given.client_id.trim().is_empty() {
+                    given.client_id = current.client_id.clone();
+                }
+                Some(MetadataSource::Oidc(given))
+            }
+            (None, IdpConfig::Oidc(current))
+                if m.contains_key("oidcClientId") || m.contains_key("oidcClientSecret") =>
+            {
+                Some(MetadataSource::Oidc(OidcSource {
+                    discovery_url: current.discovery_url.clone(),
+                    client_id: text(&m, "oidcClientId")
+                        .unwrap_or_else(|| current.client_id.clone()),
+                    client_secret: text(&m, "oidcClientSecret"),
+                }))
+            }
+            (given, _) => given,
+        };
         let input = ConnectionInput {
             tenant: text(&m, "tenant").unwrap_or_else(|| connection.tenant.clone()),
             name: text(&m, "name").unwrap_or_else(|| connection.name.clone()),
             description: text(&m, "description").unwrap_or_else(|| connection.description.clone()),
-            metadata: metadata_source(&m)?,
+            metadata,
             redirect_urls: redirect_urls(&m)?.unwrap_or_else(|| connection.redirect_urls.clone()),
             default_redirect_url: text(&m, "defaultRedirectUrl")
                 .or_else(|| connection.default_redirect_url.clone())
@@ -416,6 +467,9 @@ fn openapi(server: &str) -> Value {
         "redirectUrl": { "oneOf": [{ "type": "array", "items": { "type": "string", "format": "uri" } }, { "type": "string" }] },
         "defaultRedirectUrl": { "type": "string", "format": "uri" },
         "allowIdpInitiated": { "type": "boolean" },
+        "oidcDiscoveryUrl": { "type": "string", "format": "uri", "description": "An OIDC IdP instead of SAML: its issuer or discovery URL (fetched and checked on save)" },
+        "oidcClientId": { "type": "string", "description": "The client id the OIDC IdP issued for Gatehouse (redirect URI: {issuer}/api/oauth/oidc)" },
+        "oidcClientSecret": { "type": "string", "description": "Its client secret (stored encrypted, never returned; omit on PATCH to keep it)" },
     });
     let error = json!({ "type": "object", "properties": { "error": { "type": "object", "properties": { "message": { "type": "string" } } } } });
     json!({
@@ -437,7 +491,9 @@ fn openapi(server: &str) -> Value {
                     "description": { "type": "string" }, "redirectUrl": { "type": "array", "items": { "type": "string" } },
                     "defaultRedirectUrl": { "type": "string", "nullable": true }, "deactivated": { "type": "boolean" },
                     "allowIdpInitiated": { "type": "boolean" }, "metadataUrl": { "type": "string", "nullable": true },
-                    "idpMetadata": { "type": "object" }, "sp": { "type": "object" },
+                    "idpMetadata": { "type": "object", "description": "SAML connections" },
+                    "oidcProvider": { "type": "object", "description": "OIDC connections: provider (issuer), discoveryUrl, clientId, redirectUrl" },
+                    "sp": { "type": "object" },
                     "createdAt": { "type": "string", "format": "date-time" }, "updatedAt": { "type": "string", "format": "date-time" }
                 } },
                 "Error": error,

@@ -6,6 +6,7 @@ pub mod error;
 pub mod health;
 pub mod html;
 pub mod oauth;
+pub mod oidc;
 pub mod saml;
 pub mod setup_links_api;
 pub mod sso_test;
@@ -50,6 +51,7 @@ pub fn router(state: AppState) -> Router {
         .route("/healthz", get(health::healthz_get))
         .merge(oauth::routes().layer(cors))
         .merge(saml::routes())
+        .merge(oidc::routes())
         .merge(admin_api::routes())
         .merge(sso_test::routes())
         .leptos_routes_with_context(&state, routes, context.clone(), shell)

@@ -44,11 +44,19 @@ async fn acs_post(
         ))
         .into_response();
     };
-    match state
-        .services
-        .saml_acs(&saml_response, form.relay_state.as_deref())
-        .await
-    {
+    sign_in_done(
+        state
+            .services
+            .saml_acs(&saml_response, form.relay_state.as_deref())
+            .await,
+    )
+}
+
+/// Where the browser goes when an IdP's answer has been handled (SAML or OIDC).
+pub(super) fn sign_in_done(
+    outcome: Result<AcsOutcome, gatehouse_domain::sso::error::LoginError>,
+) -> Response {
+    match outcome {
         Ok(AcsOutcome::ToApp(url)) => {
             let mut res = (StatusCode::SEE_OTHER, [(header::LOCATION, url)]).into_response();
             res.headers_mut()

@@ -72,13 +72,22 @@ async fn test_start_get(
     }
 }
 
-/// "Test" on a setup page: a real sign-in through the connection saved by the link,
-/// whose result only this browser (the one holding the link) can see.
+#[derive(Deserialize)]
+struct SetupTestQuery {
+    /// `1`: test the settings the page just checked (not saved yet).
+    #[serde(default)]
+    draft: Option<String>,
+}
+
+/// "Test" on a setup page: a real sign-in through the settings the customer is trying
+/// out (`?draft=1`) or the connection saved by the link, whose result only this
+/// browser (the one holding the link) can see.
 async fn setup_test_get(
     State(state): State<AppState>,
     session: Session,
     ConnectInfo(peer): ConnectInfo<SocketAddr>,
     Path(token): Path<String>,
+    Query(q): Query<SetupTestQuery>,
 ) -> Response {
     let services = &state.services;
     let open = match services
@@ -88,17 +97,22 @@ async fn setup_test_get(
         Ok(open) => open,
         Err(e) => return WebError::from_domain_page(e).into_response(),
     };
-    let connection = match services.setup_connection(&open).await {
-        Ok(Some(c)) => c,
-        Ok(None) => {
-            return WebError::page(
-                StatusCode::CONFLICT,
-                "Save the IdP metadata first",
-                "There is nothing to test yet: save your identity provider's metadata on the setup page, then run the test.",
-            )
-            .into_response()
+    let draft = q.draft.as_deref() == Some("1");
+    let connection = if draft {
+        None
+    } else {
+        match services.setup_connection(&open).await {
+            Ok(Some(c)) => Some(c),
+            Ok(None) => {
+                return WebError::page(
+                    StatusCode::CONFLICT,
+                    "Nothing to test yet",
+                    "There is nothing to test yet: fill in your identity provider's settings on the setup page and press Test.",
+                )
+                .into_response()
+            }
+            Err(e) => return WebError::from_domain_page(e).into_response(),
         }
-        Err(e) => return WebError::from_domain_page(e).into_response(),
     };
     if session
         .insert(SESSION_SETUP_LINK, &open.link.id)
@@ -110,10 +124,15 @@ async fn setup_test_get(
         ))
         .into_response();
     }
-    match services
-        .start_test_login(&format!("setup:{}", open.link.id), &connection)
-        .await
-    {
+    let started = match &connection {
+        Some(c) => {
+            services
+                .start_test_login(&format!("setup:{}", open.link.id), c)
+                .await
+        }
+        None => services.start_setup_draft_test(&open).await,
+    };
+    match started {
         Ok(outcome) => outcome_response(outcome),
         Err(e) => WebError::Login(e).into_response(),
     }

@@ -3,6 +3,7 @@
 //! Every test runs on each engine in `GATEHOUSE_TEST_ENGINES` (default: sqlite,postgres).
 
 mod idp;
+mod oidc_peers;
 mod sso_support;
 mod support;
 
@@ -10,6 +11,7 @@ mod accounts;
 mod admin_api;
 mod isolation;
 mod oauth_security;
+mod oidc_flows;
 mod ory_settings;
 mod ory_sync;
 mod products;

@@ -2,7 +2,8 @@
 //! customer's IT admin without an account, reaching only their own tenant.
 
 use chrono::Duration;
-use gatehouse_domain::model::ConnectionSource;
+use gatehouse_domain::clock::Clock;
+use gatehouse_domain::model::{ConnectionSource, LoginPurpose, LoginTarget, PendingLogin};
 use reqwest::Method;
 use serde_json::{json, Value};
 
@@ -10,7 +11,8 @@ use crate::idp::idp;
 use crate::sso_support::*;
 use crate::support::*;
 
-async fn create_link(s: &Sso, tenant: &str, days: &str) -> (String, String, Value) {
+/// A setup link for `tenant`: (token, link id, the whole answer).
+pub async fn create_link(s: &Sso, tenant: &str, days: &str) -> (String, String, Value) {
     let r = s
         .owner
         .rpc(
@@ -44,6 +46,33 @@ async fn save_xml(it: &Client, token: &str, xml: &str, extra: &[(&str, &str)]) -
     ];
     form.extend_from_slice(extra);
     it.rpc("setup/save", &form).await
+}
+
+/// The setup page's Test with pasted metadata XML: the settings are checked and kept
+/// for a test sign-in, not saved.
+async fn try_xml(it: &Client, token: &str, xml: &str) -> RpcResponse {
+    save_xml(it, token, xml, &[("intent", "test")]).await
+}
+
+/// A test sign-in from its start URL through the test IdP: the result page shows the
+/// profile to this browser, and to no other.
+async fn test_succeeds(s: &Sso, it: &Client, start: &str) {
+    let res = it.get(start).await;
+    assert_eq!(res.status().as_u16(), 303, "{start}");
+    let to = res.headers()["location"].to_str().unwrap().to_string();
+    let (_, relay, response) = idp().answer(&to).await;
+    let mut form = vec![("SAMLResponse", response)];
+    if let Some(r) = relay {
+        form.push(("RelayState", r));
+    }
+    let acs = it.http.post(s.acs()).form(&form).send().await.unwrap();
+    assert_eq!(acs.status().as_u16(), 303);
+    let result = acs.headers()["location"].to_str().unwrap().to_string();
+    assert!(result.starts_with("/sso-test/"), "{result}");
+    let shown = it.get(&result).await.text().await.unwrap();
+    assert!(shown.contains("data-testid=\"test-success\""), "{shown}");
+    assert!(shown.contains("jane@acme.test"));
+    assert_eq!(customer(&s.app).get(&result).await.status().as_u16(), 404);
 }
 
 /// A browser without an account (its own cookie jar).
@@ -176,29 +205,7 @@ async fn a_setup_link_configures_its_own_tenant_and_nothing_else() {
         assert!(links.body[0]["used_at"].is_string(), "{:?}", links.body);
 
         // Test: a real sign-in, whose result only this browser sees
-        let res = it.get(&format!("/setup/{token}/test")).await;
-        assert_eq!(res.status().as_u16(), 303);
-        let to = res.headers()["location"].to_str().unwrap().to_string();
-        let (_, relay, response) = idp().answer(&to).await;
-        let mut form = vec![("SAMLResponse", response)];
-        if let Some(r) = relay {
-            form.push(("RelayState", r));
-        }
-        let acs = it
-            .http
-            .post(format!("{}/api/oauth/saml", s.app.base))
-            .form(&form)
-            .send()
-            .await
-            .unwrap();
-        assert_eq!(acs.status().as_u16(), 303);
-        let result = acs.headers()["location"].to_str().unwrap().to_string();
-        assert!(result.starts_with("/sso-test/"), "{result}");
-        let shown = it.get(&result).await.text().await.unwrap();
-        assert!(shown.contains("data-testid=\"test-success\""), "{shown}");
-        assert!(shown.contains("jane@acme.test"));
-        let stranger = customer(&s.app);
-        assert_eq!(stranger.get(&result).await.status().as_u16(), 404);
+        test_succeeds(&s, &it, &format!("/setup/{token}/test")).await;
 
         // revoked: the page and the save both refuse, with no data
         let r = s
@@ -401,6 +408,159 @@ async fn setup_links_over_the_jackson_admin_api() {
         let token = url.rsplit('/').next().unwrap().to_string();
         let it = customer(&s.app);
         assert_eq!(it.rpc("setup/get", &[("token", &token)]).await.status, 410);
+    })
+    .await;
+}
+
+#[tokio::test]
+async fn test_before_save_tries_the_settings_without_saving_them() {
+    each_engine(|engine| async move {
+        let s = Sso::new(engine).await; // acme.com already has a connection
+        let (token, link_id, _) = create_link(&s, "globex.com", "").await;
+        let it = customer(&s.app);
+        let count = || async {
+            s.app
+                .services
+                .store
+                .connections(&s.product)
+                .await
+                .unwrap()
+                .len()
+        };
+
+        // nothing to test yet
+        let res = it.get(&format!("/setup/{token}/test?draft=1")).await;
+        assert_eq!(res.status().as_u16(), 400);
+        assert!(res.text().await.unwrap().contains("Nothing to test yet"));
+
+        // broken metadata: the error in place, nothing kept
+        let bad = try_xml(&it, &token, "<x/>").await;
+        assert_eq!(bad.status, 422, "{:?}", bad.body);
+        assert_eq!(bad.body["Invalid"]["field"], "metadata");
+        assert!(s
+            .app
+            .services
+            .store
+            .setup_draft(&link_id)
+            .await
+            .unwrap()
+            .is_none());
+
+        // good metadata: checked and kept for the test, not saved
+        let metadata = idp().metadata("keys=primary").await;
+        let tried = try_xml(&it, &token, &metadata).await;
+        assert_eq!(tried.status, 200, "{:?}", tried.body);
+        let start = tried.body["test_url"].as_str().unwrap().to_string();
+        assert_eq!(start, format!("/setup/{token}/test?draft=1"));
+        assert!(tried.body["saved"].is_null());
+        assert_eq!(count().await, 1, "no connection for globex.com yet");
+        let link = s
+            .app
+            .services
+            .store
+            .setup_link(&s.product, &link_id)
+            .await
+            .unwrap()
+            .unwrap();
+        assert!(link.used_at.is_none() && link.connection_id.is_none());
+
+        // the test sign-in runs through the draft and shows the profile to this browser only
+        test_succeeds(&s, &it, &start).await;
+        assert_eq!(count().await, 1, "a test saves nothing");
+
+        // the draft serves no app: no connection answers for globex.com ...
+        let res = s
+            .authorize(&[
+                ("client_id", ""),
+                ("tenant", "globex.com"),
+                ("product", &s.product),
+            ])
+            .await;
+        assert!(res.status().as_u16() >= 400, "{}", res.status());
+        // ... and an app sign-in forged onto the draft is refused at the ACS
+        let now = s.app.clock.now();
+        let forged = PendingLogin {
+            id: format!("_{}", gatehouse_domain::tokens::new_secret()),
+            target: LoginTarget::SetupDraft(link_id.clone()),
+            purpose: LoginPurpose::App,
+            client_id: s.client_id.clone(),
+            redirect_uri: APP_REDIRECT.into(),
+            state: "st4te".into(),
+            nonce: None,
+            code_challenge: None,
+            scope: "openid".into(),
+            idp_state: None,
+            created_at: now,
+            expires_at: now + Duration::minutes(5),
+        };
+        s.app
+            .services
+            .store
+            .create_pending_login(&forged)
+            .await
+            .unwrap();
+        let response = s.signed_for(&forged.id, json!({})).await;
+        let page = refused(s.post_acs(&response, Some(&forged.id)).await).await;
+        assert!(!page.contains("code="), "{page}");
+
+        // a test started before the link is revoked does not finish after it
+        let res = it.get(&start).await;
+        let to = res.headers()["location"].to_str().unwrap().to_string();
+        let (_, relay, response) = idp().answer(&to).await;
+        let r = s
+            .owner
+            .rpc(
+                "setup-links/regenerate",
+                &[
+                    ("team", &s.team),
+                    ("product", &s.product),
+                    ("link", &link_id),
+                ],
+            )
+            .await;
+        assert_eq!(r.status, 200, "{:?}", r.body);
+        let late = s.post_acs(&response, relay.as_deref()).await;
+        refused(late).await;
+        let new_token = r.body["url"]
+            .as_str()
+            .unwrap()
+            .rsplit('/')
+            .next()
+            .unwrap()
+            .to_string();
+
+        // the new link starts without a draft; Test then Save
+        let res = it.get(&format!("/setup/{new_token}/test?draft=1")).await;
+        assert_eq!(res.status().as_u16(), 400);
+        let tried = try_xml(&it, &new_token, &metadata).await;
+        assert_eq!(tried.status, 200, "{:?}", tried.body);
+        let new_link = r.body["link"]["id"].as_str().unwrap().to_string();
+        assert!(s
+            .app
+            .services
+            .store
+            .setup_draft(&new_link)
+            .await
+            .unwrap()
+            .is_some());
+        let saved = save_xml(&it, &new_token, &metadata, &[("intent", "save")]).await;
+        assert_eq!(saved.status, 200, "{:?}", saved.body);
+        assert!(saved.body["test_url"].is_null());
+        assert_eq!(
+            saved.body["saved"]["idp_entity_id"],
+            idp().entity_id.as_str()
+        );
+        assert_eq!(count().await, 2);
+        assert!(
+            s.app
+                .services
+                .store
+                .setup_draft(&new_link)
+                .await
+                .unwrap()
+                .is_none(),
+            "saving clears the draft"
+        );
     })
     .await;
 }

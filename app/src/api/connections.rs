@@ -30,7 +30,16 @@ pub async fn get_connection(
         .await?)
 }
 
-/// The connection form, as posted. `metadata_source` is `xml`, `file` or `url`.
+/// The OIDC fields of the connection form.
+#[derive(Debug, Clone, Default, serde::Serialize, serde::Deserialize)]
+pub struct OidcFields {
+    pub oidc_discovery_url: Option<String>,
+    pub oidc_client_id: Option<String>,
+    pub oidc_client_secret: Option<String>,
+}
+
+/// The connection form, as posted. `metadata_source` is `xml`, `file`, `url` or
+/// `oidc` (an OpenID Connect IdP: the `oidc_*` fields).
 #[cfg(feature = "ssr")]
 fn input(
     tenant: String,
@@ -42,11 +51,17 @@ fn input(
     redirect_urls: String,
     default_redirect_url: String,
     allow_idp_initiated: Option<String>,
+    oidc: OidcFields,
     require_metadata: bool,
 ) -> Result<gatehouse_domain::sso::connections::ConnectionInput, AppError> {
     use gatehouse_core::FieldError;
-    use gatehouse_domain::sso::connections::{ConnectionInput, MetadataSource};
+    use gatehouse_domain::sso::connections::{ConnectionInput, MetadataSource, OidcSource};
     let metadata = match metadata_source.as_str() {
+        "oidc" => Some(MetadataSource::Oidc(OidcSource {
+            discovery_url: oidc.oidc_discovery_url.unwrap_or_default(),
+            client_id: oidc.oidc_client_id.unwrap_or_default(),
+            client_secret: oidc.oidc_client_secret,
+        })),
         "url" if !metadata_url.trim().is_empty() => Some(MetadataSource::Url(metadata_url)),
         "url" if require_metadata => {
             return Err(FieldError::new("metadata_url", "Enter the metadata URL.").into())
@@ -87,6 +102,9 @@ pub async fn create_connection(
     redirect_urls: String,
     default_redirect_url: String,
     allow_idp_initiated: Option<String>,
+    oidc_discovery_url: Option<String>,
+    oidc_client_id: Option<String>,
+    oidc_client_secret: Option<String>,
 ) -> Result<v::ConnectionCredentials, AppError> {
     use super::ssr;
     let user_id = ssr::user_id().await?;
@@ -100,6 +118,11 @@ pub async fn create_connection(
         redirect_urls,
         default_redirect_url,
         allow_idp_initiated,
+        OidcFields {
+            oidc_discovery_url,
+            oidc_client_id,
+            oidc_client_secret,
+        },
         true,
     )?;
     Ok(ssr::services()?
@@ -121,6 +144,9 @@ pub async fn update_connection(
     redirect_urls: String,
     default_redirect_url: String,
     allow_idp_initiated: Option<String>,
+    oidc_discovery_url: Option<String>,
+    oidc_client_id: Option<String>,
+    oidc_client_secret: Option<String>,
 ) -> Result<v::ConnectionDetail, AppError> {
     use super::ssr;
     let user_id = ssr::user_id().await?;
@@ -134,6 +160,11 @@ pub async fn update_connection(
         redirect_urls,
         default_redirect_url,
         allow_idp_initiated,
+        OidcFields {
+            oidc_discovery_url,
+            oidc_client_id,
+            oidc_client_secret,
+        },
         false,
     )?;
     Ok(ssr::services()?

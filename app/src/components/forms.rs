@@ -22,6 +22,23 @@ where
     })
 }
 
+/// The first server error among `fields` (a group of inputs shown together).
+pub fn first_field_error<O, V>(value: V, fields: &'static [&'static str]) -> Signal<Option<String>>
+where
+    O: Send + Sync + 'static,
+    V: With<Value = Option<Result<O, AppError>>> + Send + Sync + 'static,
+{
+    Signal::derive(move || {
+        value.with(|v| match v {
+            Some(Err(e)) => fields.iter().find_map(|f| e.for_field(f)),
+            _ => None,
+        })
+    })
+}
+
+/// The fields of an OIDC IdP's settings.
+pub const OIDC_FIELDS: &[&str] = &["oidc_discovery_url", "oidc_client_id", "oidc_client_secret"];
+
 /// The message under one field of a form with a live check: what the check finds in
 /// what the user is typing wins, else the server's error for that field.
 pub fn live_field_error<O, V>(

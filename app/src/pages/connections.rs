@@ -3,8 +3,8 @@ use leptos::prelude::*;
 use leptos_router::hooks::use_params_map;
 
 use crate::api::connections::{
-    get_connection, list_connections, CreateConnection, DeleteConnection, RetryOrySync,
-    RotateConnectionSecret, SetConnectionEnabled, UpdateConnection,
+    get_connection, list_connections, product_oauth, CreateConnection, DeleteConnection,
+    RetryOrySync, RotateConnectionSecret, SetConnectionEnabled, UpdateConnection,
 };
 use crate::api::products::get_product;
 use crate::api::setup::{list_setup_links, CreateSetupLink, RegenerateSetupLink, RevokeSetupLink};
@@ -314,14 +314,29 @@ fn StatusBadge(enabled: bool) -> impl IntoView {
     }
 }
 
-/// The metadata inputs: paste XML, upload a file, or give a URL.
+/// The IdP inputs: SAML metadata (paste XML, upload a file, or give a URL), or an
+/// OpenID Connect IdP (issuer or discovery URL, client id and secret).
 #[component]
 pub fn MetadataInput(
     #[prop(into)] error_xml: Signal<Option<String>>,
     #[prop(into)] error_url: Signal<Option<String>>,
+    /// Errors of `oidc_discovery_url`, `oidc_client_id`, `oidc_client_secret`.
+    #[prop(into)]
+    error_oidc: Signal<Option<String>>,
     optional: bool,
+    /// Where the IdP sends users back (to register there), when known.
+    #[prop(into, optional)]
+    oidc_redirect_uri: Signal<Option<String>>,
+    /// `saml` or `oidc`: what the form starts with.
+    #[prop(optional)]
+    protocol: Option<&'static str>,
 ) -> impl IntoView {
-    let (source, set_source) = signal("xml".to_string());
+    let start = if protocol == Some("oidc") {
+        "oidc"
+    } else {
+        "xml"
+    };
+    let (source, set_source) = signal(start.to_string());
     let (xml, set_xml) = signal(String::new());
     let (file_note, set_file_note) = signal(None::<String>);
     let on_file = move |ev: leptos::ev::Event| {
@@ -357,13 +372,33 @@ pub fn MetadataInput(
     };
     view! {
         <fieldset>
-            <legend class=LABEL>"Identity provider metadata" {optional.then_some(" (leave empty to keep the current one)")}</legend>
-            <div class="mt-2 flex gap-5">
-                {choice("xml", "Paste XML")}
-                {choice("file", "Upload file")}
-                {choice("url", "Metadata URL")}
+            <legend class=LABEL>"Identity provider" {optional.then_some(" (leave empty to keep the current settings)")}</legend>
+            <div class="mt-2 flex flex-wrap gap-5">
+                {choice("xml", "SAML: paste XML")}
+                {choice("file", "SAML: upload file")}
+                {choice("url", "SAML: metadata URL")}
+                {choice("oidc", "OpenID Connect")}
             </div>
-            <div class="mt-3" class:hidden=move || source.get() == "url">
+            <div class="mt-3 space-y-3" class:hidden=move || source.get() != "oidc" data-testid="oidc-fields">
+                {move || oidc_redirect_uri.get().map(|uri| view! {
+                    <dl><CopyField label="Redirect URI to register at the IdP" value=uri testid="oidc-redirect-uri" /></dl>
+                })}
+                <div>
+                    <label class=LABEL for="oidc_discovery_url">"Issuer or discovery URL"</label>
+                    <input class=INPUT id="oidc_discovery_url" name="oidc_discovery_url" type="url" placeholder="https://idp.example.com" data-testid="oidc-discovery-url" />
+                </div>
+                <div>
+                    <label class=LABEL for="oidc_client_id">"Client ID"</label>
+                    <input class=INPUT id="oidc_client_id" name="oidc_client_id" autocomplete="off" data-testid="oidc-client-id" />
+                </div>
+                <div>
+                    <label class=LABEL for="oidc_client_secret">"Client secret" {optional.then_some(" (leave empty to keep it)")}</label>
+                    <input class=INPUT id="oidc_client_secret" name="oidc_client_secret" type="password" autocomplete="new-password" data-testid="oidc-client-secret" />
+                </div>
+                <p class="text-xs text-slate-500">"The discovery document and signing keys are fetched and checked when you save (https only)."</p>
+                <FieldMessage message=error_oidc id="oidc-error" />
+            </div>
+            <div class="mt-3" class:hidden=move || source.get() == "url" || source.get() == "oidc">
                 <div class:hidden=move || source.get() != "file">
                     <input type="file" accept=".xml,application/xml,text/xml" class="text-sm" data-testid="metadata-file" on:change=on_file />
                     <p class="mt-1 text-xs text-slate-600">{move || file_note.get()}</p>
@@ -387,6 +422,9 @@ const CONNECTION_FIELDS: &[&str] = &[
     "description",
     "metadata",
     "metadata_url",
+    "oidc_discovery_url",
+    "oidc_client_id",
+    "oidc_client_secret",
     "redirect_urls",
     "default_redirect_url",
 ];
@@ -395,13 +433,20 @@ const CONNECTION_FIELDS: &[&str] = &[
 pub fn NewConnectionPage() -> impl IntoView {
     let (team, product_id, _) = params();
     let create = ServerAction::<CreateConnection>::new();
+    // Awaited in its own Suspense below: read synchronously inside the page's
+    // Suspense, a resource still loading in the browser makes hydration disagree
+    // with the server-rendered page (the page then never becomes interactive).
+    let oauth = {
+        let (t, p) = (team.clone(), product_id.clone());
+        Resource::new(move || (t.clone(), p.clone()), |(t, p)| product_oauth(t, p))
+    };
     let value = create.value();
     let base = format!("/teams/{team}/products/{product_id}/connections");
     view! {
         <ProductPage active="connections" body=move |_p: ProductDetail| {
             let (team, product_id, base) = (team.clone(), product_id.clone(), base.clone());
             view! {
-                <h2 class="text-lg font-semibold">"New SAML connection"</h2>
+                <h2 class="text-lg font-semibold">"New SSO connection"</h2>
                 <ActionForm action=create attr:class="mt-4 max-w-2xl space-y-5" attr:data-testid="connection-form">
                     <input type="hidden" name="team" value=team.clone() />
                     <input type="hidden" name="product" value=product_id.clone() />
@@ -419,7 +464,14 @@ pub fn NewConnectionPage() -> impl IntoView {
                         <label class=LABEL for="description">"Description"</label>
                         <input class=INPUT id="description" name="description" maxlength="500" />
                     </div>
-                    <MetadataInput error_xml=field_error(value, "metadata") error_url=field_error(value, "metadata_url") optional=false />
+                    <Suspense fallback=|| ()>
+                        {move || Suspend::new(async move {
+                            let redirect_uri = oauth.await.ok().map(|o| o.sp.oidc_redirect_uri);
+                            view! {
+                                <MetadataInput error_xml=field_error(value, "metadata") error_url=field_error(value, "metadata_url") error_oidc=first_field_error(value, OIDC_FIELDS) oidc_redirect_uri=Signal::stored(redirect_uri) optional=false />
+                            }
+                        })}
+                    </Suspense>
                     <RedirectFields value=value urls=String::new() default=String::new() />
                     <label class="flex items-center gap-2 text-sm">
                         <input type="checkbox" name="allow_idp_initiated" />
@@ -558,6 +610,8 @@ fn ConnectionView(
     let rotate = ServerAction::<RotateConnectionSecret>::new();
     let delete = ServerAction::<DeleteConnection>::new();
     let (confirm_delete, set_confirm_delete) = signal(false);
+    let is_oidc = c.protocol == "oidc";
+    let oidc_redirect = StoredValue::new(c.sp.oidc_redirect_uri.clone());
     let test_href = format!(
         "/sso-test/start/{}?team={}&product={}",
         c.id,
@@ -605,7 +659,19 @@ fn ConnectionView(
         <ErrorBox message=form_error(delete.value(), &[]) />
 
         <div class="mt-6 grid gap-6 lg:grid-cols-2">
-            <SpPanel sp=c.sp.clone() title=format!("For {}'s IT admin: configure the IdP with", c.tenant) />
+            {if is_oidc {
+                view! {
+                    <section class="rounded-lg border border-slate-200 bg-white p-5" data-testid="oidc-rp-info">
+                        <h2 class="text-sm font-semibold text-slate-800">{format!("For {}'s IT admin: register Gatehouse at the IdP with", c.tenant)}</h2>
+                        <dl class="mt-2">
+                            <CopyField label="Redirect URI (sign-in redirect / callback URL)" value=c.sp.oidc_redirect_uri.clone() testid="oidc-redirect-uri" />
+                        </dl>
+                        <p class="text-xs text-slate-500">"Application type: web, authorization code flow with PKCE; scopes openid, email, profile."</p>
+                    </section>
+                }.into_any()
+            } else {
+                view! { <SpPanel sp=c.sp.clone() title=format!("For {}'s IT admin: configure the IdP with", c.tenant) /> }.into_any()
+            }}
             <section class="rounded-lg border border-slate-200 bg-white p-5">
                 <h2 class="text-sm font-semibold text-slate-800">"Your app's OAuth credentials"</h2>
                 <dl class="mt-2"><CopyField label="client_id" value=c.client_id.clone() testid="connection-client-id" /></dl>
@@ -639,7 +705,18 @@ fn ConnectionView(
             })}
         </Transition>
 
-        <section class="mt-6 rounded-lg border border-slate-200 bg-white p-5" data-testid="idp-info">
+        {c.oidc.clone().map(|o| view! {
+            <section class="mt-6 rounded-lg border border-slate-200 bg-white p-5" data-testid="oidc-idp-info">
+                <h2 class="text-sm font-semibold text-slate-800">"Identity provider (OpenID Connect)"</h2>
+                <dl class="mt-3 grid grid-cols-4 gap-x-4 gap-y-2 text-sm">
+                    <dt class="text-slate-500">"Issuer"</dt><dd class="col-span-3 break-all font-mono text-xs" data-testid="oidc-issuer">{o.issuer.clone()}</dd>
+                    <dt class="text-slate-500">"Discovery URL"</dt><dd class="col-span-3 break-all font-mono text-xs">{o.discovery_url.clone()}</dd>
+                    <dt class="text-slate-500">"Client ID"</dt><dd class="col-span-3 break-all font-mono text-xs" data-testid="oidc-client-id-shown">{o.client_id.clone()}</dd>
+                    <dt class="text-slate-500">"Client secret"</dt><dd class="col-span-3 text-xs text-slate-500">"stored encrypted; never shown"</dd>
+                </dl>
+            </section>
+        })}
+        <section class="mt-6 rounded-lg border border-slate-200 bg-white p-5" data-testid="idp-info" class:hidden=is_oidc>
             <h2 class="text-sm font-semibold text-slate-800">"Identity provider"</h2>
             <dl class="mt-3 grid grid-cols-4 gap-x-4 gap-y-2 text-sm">
                 <dt class="text-slate-500">"Entity ID"</dt><dd class="col-span-3 break-all font-mono text-xs" data-testid="idp-entity-id">{c.idp_entity_id.clone()}</dd>
@@ -682,7 +759,7 @@ fn ConnectionView(
                         <label class=LABEL for="edit-description">"Description"</label>
                         <input class=INPUT id="edit-description" name="description" value=c.description.clone() />
                     </div>
-                    <MetadataInput error_xml=field_error(value, "metadata") error_url=field_error(value, "metadata_url") optional=true />
+                    <MetadataInput error_xml=field_error(value, "metadata") error_url=field_error(value, "metadata_url") error_oidc=first_field_error(value, OIDC_FIELDS) oidc_redirect_uri=Signal::derive(move || Some(oidc_redirect.get_value())) protocol=if is_oidc { "oidc" } else { "saml" } optional=true />
                     <RedirectFields value=value urls=c.redirect_urls.join("\n") default=c.default_redirect_url.clone().unwrap_or_default() />
                     <label class="flex items-center gap-2 text-sm">
                         <input type="checkbox" name="allow_idp_initiated" prop:checked=c.allow_idp_initiated />

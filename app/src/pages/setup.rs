@@ -1,7 +1,7 @@
 //! `/setup/:token`: the customer's IT admin configures their SSO connection, with no
 //! account. They see the vendor's product and their tenant only, pick their IdP,
-//! follow its steps with the exact values to paste, give the IdP's metadata, save,
-//! and run a real test sign-in.
+//! follow its steps with the exact values to paste, give the IdP's settings, test
+//! them with a real sign-in, and save.
 
 use gatehouse_core::views::{SetupPage as SetupPageView, SpInfo};
 use leptos::prelude::*;
@@ -22,6 +22,7 @@ pub const IDPS: &[(&str, &str)] = &[
     ("adfs", "ADFS"),
     ("onelogin", "OneLogin"),
     ("saml", "Other SAML 2.0 IdP"),
+    ("oidc", "Generic OpenID Connect"),
 ];
 
 /// One instruction: the text, and (when there is one) the value to paste.
@@ -71,6 +72,13 @@ fn steps(idp: &str, sp: &SpInfo) -> Vec<Step> {
             ("SAML signature element: Assertion or Both. Parameters: add email (Email), firstName (First Name), lastName (Last Name), groups (User Roles, “Include in SAML assertion”).", None),
             ("SSO tab: copy the “Issuer URL” (the metadata URL) and give it below.", None),
         ],
+        "oidc" => vec![
+            ("In your IdP, register a web application (OpenID Connect, authorization code flow; PKCE is used).", None),
+            ("Sign-in redirect URI (callback URL):", Some(sp.oidc_redirect_uri.clone())),
+            ("Scopes: openid, email, profile. Client authentication: client secret (basic or post).", None),
+            ("Assign the application to the users who should sign in.", None),
+            ("Give the IdP's issuer (or its discovery URL, ending in /.well-known/openid-configuration), the client ID and the client secret below.", None),
+        ],
         _ => vec![
             ("Create a SAML 2.0 application (service provider) in your IdP.", None),
             ("Assertion Consumer Service URL (HTTP-POST binding):", acs),
@@ -88,7 +96,17 @@ pub fn SetupPage() -> impl IntoView {
     let params = use_params_map();
     let token = move || params.with(|p| p.get("token").unwrap_or_default());
     let save = ServerAction::<SaveSetup>::new();
-    let saved = successes(save.value());
+    // Reload the page's data after a Save, not after a Test (which must keep what
+    // the customer typed in the form).
+    let (saved, set_saved) = signal(0usize);
+    Effect::new(move |_| {
+        if save
+            .value()
+            .with(|v| matches!(v, Some(Ok(p)) if p.test_url.is_none()))
+        {
+            set_saved.update(|n| *n += 1);
+        }
+    });
     let data = Resource::new(move || (token(), saved.get()), |(t, _)| get_setup_page(t));
     let (idp, set_idp) = signal("okta".to_string());
 
@@ -123,7 +141,61 @@ fn SetupBody(
 ) -> impl IntoView {
     let sp = StoredValue::new(page.sp.clone());
     let value = save.value();
+    let is_oidc = Memo::new(move |_| idp.get() == "oidc");
     let test_href = format!("/setup/{token}/test");
+    let testing = move || {
+        save.pending().get()
+            && save
+                .input()
+                .with(|i| i.as_ref().and_then(|i| i.intent.as_deref()) == Some("test"))
+    };
+    let test_url = move || {
+        value.with(|v| {
+            v.as_ref()
+                .and_then(|r| r.as_ref().ok())
+                .and_then(|p| p.test_url.clone())
+        })
+    };
+
+    // "Test" opens its tab at the click (a tab opened only once the server has checked
+    // the settings would be blocked as a pop-up), then sends it to the test sign-in,
+    // or closes it if the settings have errors (shown in place).
+    #[cfg(feature = "hydrate")]
+    let popup = StoredValue::new_local(None::<web_sys::Window>);
+    let open_test_tab = move |_: leptos::ev::MouseEvent| {
+        #[cfg(feature = "hydrate")]
+        {
+            // one left blank by a click the browser's form checks stopped
+            if let Some(stale) = popup.try_update_value(Option::take).flatten() {
+                let _ = stale.close();
+            }
+            popup.set_value(
+                window()
+                    .open_with_url_and_target("about:blank", "_blank")
+                    .ok()
+                    .flatten(),
+            );
+        }
+    };
+    #[cfg(feature = "hydrate")]
+    Effect::new(move |_| {
+        let Some(result) = value.get() else { return };
+        let Some(tab) = popup.try_update_value(Option::take).flatten() else {
+            return;
+        };
+        match result {
+            Ok(SetupPageView {
+                test_url: Some(url),
+                ..
+            }) => {
+                let origin = window().location().origin().unwrap_or_default();
+                let _ = tab.location().set_href(&format!("{origin}{url}"));
+            }
+            _ => {
+                let _ = tab.close();
+            }
+        }
+    });
     view! {
         <header>
             <p class="text-sm text-slate-500">"Single sign-on setup"</p>
@@ -168,28 +240,48 @@ fn SetupBody(
         </section>
 
         <section class="mt-6 rounded-lg border border-slate-200 bg-white p-5">
-            <h2 class="text-sm font-semibold text-slate-800">"2. Your IdP's metadata"</h2>
+            <h2 class="text-sm font-semibold text-slate-800">"2. Your IdP's settings"</h2>
             <ActionForm action=save attr:class="mt-3 space-y-4" attr:data-testid="setup-form">
                 <input type="hidden" name="token" value=token.clone() />
-                <MetadataInput error_xml=field_error(value, "metadata") error_url=field_error(value, "metadata_url") optional=false />
-                <ErrorBox message=form_error(value, &["metadata", "metadata_url"]) />
-                <button type="submit" class=BUTTON data-testid="setup-save" disabled=move || save.pending().get()>
-                    {move || if save.pending().get() { "Checking…" } else { "Save" }}
-                </button>
+                {move || {
+                    let oidc = is_oidc.get();
+                    view! {
+                        <MetadataInput error_xml=field_error(value, "metadata") error_url=field_error(value, "metadata_url")
+                            error_oidc=first_field_error(value, OIDC_FIELDS) protocol=if oidc { "oidc" } else { "saml" } optional=false />
+                    }
+                }}
+                <ErrorBox message=form_error(value, &["metadata", "metadata_url", "oidc_discovery_url", "oidc_client_id", "oidc_client_secret"]) />
+                <p class="text-xs text-slate-500">"Test first: it checks these settings and signs you in once through your IdP in a new tab, showing the profile the vendor's app would receive (or the precise reason it failed). Nothing changes for your users until you save."</p>
+                <div class="flex flex-wrap items-center gap-3">
+                    <button type="submit" name="intent" value="test" class=BUTTON_SECONDARY data-testid="setup-try"
+                        disabled=move || save.pending().get() on:click=open_test_tab>
+                        {move || if testing() { "Checking…" } else { "Test" }}
+                    </button>
+                    <button type="submit" name="intent" value="save" class=BUTTON data-testid="setup-save" disabled=move || save.pending().get()>
+                        {move || if save.pending().get() && !testing() { "Checking…" } else { "Save" }}
+                    </button>
+                </div>
+                {move || test_url().map(|url| view! {
+                    <p class="text-sm text-slate-700" data-testid="setup-test-started">
+                        "The settings look right. The test sign-in runs in a new tab; "
+                        <a href=url target="_blank" rel="opener" class="text-indigo-600 hover:underline" data-testid="setup-test-open">"open it again"</a>
+                        " if your browser blocked it. Save when it works."
+                    </p>
+                })}
             </ActionForm>
         </section>
 
         <section class="mt-6 rounded-lg border border-slate-200 bg-white p-5">
-            <h2 class="text-sm font-semibold text-slate-800">"3. Test"</h2>
+            <h2 class="text-sm font-semibold text-slate-800">"3. Saved"</h2>
             {match page.saved.clone() {
-                None => view! { <p class="mt-2 text-sm text-slate-600">"Save your IdP's metadata first; then sign in once to check that it works."</p> }.into_any(),
+                None => view! { <p class="mt-2 text-sm text-slate-600" data-testid="setup-not-saved">"Nothing saved yet: test your IdP's settings above, then save them."</p> }.into_any(),
                 Some(saved) => view! {
                     <div class="mt-2 text-sm" data-testid="setup-saved">
-                        <p class="text-slate-700">"Saved " {format::date_time(&saved.saved_at)} ": IdP " <code class="text-xs" data-testid="setup-idp-entity">{saved.idp_entity_id.clone()}</code></p>
+                        <p class="text-slate-700">"Saved " {format::date_time(&saved.saved_at)} ": " {if saved.protocol == "oidc" { "OpenID Connect issuer " } else { "IdP " }} <code class="text-xs" data-testid="setup-idp-entity">{saved.idp_entity_id.clone()}</code></p>
                         <ul class="mt-1 text-xs text-slate-500">
                             {saved.certificates.iter().map(|c| view! { <li>{c.subject.clone()} " — expires " {format::date(&c.not_after)}</li> }).collect_view()}
                         </ul>
-                        <a href=test_href.clone() target="_blank" rel="opener" class=format!("{BUTTON} mt-3 inline-block") data-testid="setup-test">"Test sign-in"</a>
+                        <a href=test_href.clone() target="_blank" rel="opener" class=format!("{BUTTON} mt-3 inline-block") data-testid="setup-test">"Test the saved connection"</a>
                         <p class="mt-2 text-xs text-slate-500">"Opens a new tab: sign in at your IdP, and see the profile the vendor's app will receive, or the precise reason it failed."</p>
                     </div>
                 }.into_any(),

@@ -195,6 +195,17 @@ pub struct SpInfo {
     pub acs_url: String,
     pub entity_id: String,
     pub metadata_url: String,
+    /// The redirect URI to register with an OIDC IdP.
+    #[serde(default)]
+    pub oidc_redirect_uri: String,
+}
+
+/// An OIDC IdP connection's settings (never its secret).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct OidcIdpView {
+    pub issuer: String,
+    pub discovery_url: String,
+    pub client_id: String,
 }
 
 /// OAuth facts of a product, for its Settings.
@@ -215,6 +226,9 @@ pub struct ConnectionSummary {
     pub tenant: String,
     pub name: String,
     pub idp_entity_id: String,
+    /// `saml` or `oidc`.
+    #[serde(default)]
+    pub protocol: String,
     pub enabled: bool,
     /// `dashboard`, `api` or `setup_link`.
     pub source: String,
@@ -255,6 +269,12 @@ pub struct ConnectionDetail {
     pub created_at: DateTime<Utc>,
     pub updated_at: DateTime<Utc>,
     pub sp: SpInfo,
+    /// `saml` or `oidc`.
+    #[serde(default)]
+    pub protocol: String,
+    /// For an OIDC IdP, its settings.
+    #[serde(default)]
+    pub oidc: Option<OidcIdpView>,
     /// Its mirror in Ory, when the product has the Ory integration.
     #[serde(default)]
     pub ory: Option<OrySyncView>,
@@ -300,11 +320,18 @@ pub struct SetupPage {
     pub sp: SpInfo,
     /// The connection saved through this link, if any.
     pub saved: Option<SetupSaved>,
+    /// After "Test": where the test sign-in starts (the settings were checked and
+    /// kept for it, not saved).
+    #[serde(default)]
+    pub test_url: Option<String>,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct SetupSaved {
     pub idp_entity_id: String,
     pub certificates: Vec<CertView>,
+    /// `saml` or `oidc`.
+    #[serde(default)]
+    pub protocol: String,
     pub saved_at: DateTime<Utc>,
 }

@@ -15,6 +15,7 @@ pub mod accounts;
 pub mod clock;
 pub mod error;
 pub mod model;
+pub mod oidc;
 pub mod ory;
 pub mod ory_settings;
 pub mod password;

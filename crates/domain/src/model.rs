@@ -111,6 +111,28 @@ pub struct SessionRecord {
 #[serde(tag = "protocol", rename_all = "lowercase")]
 pub enum IdpConfig {
     Saml(SamlIdpConfig),
+    Oidc(OidcIdpConfig),
+}
+
+impl IdpConfig {
+    pub fn protocol(&self) -> &'static str {
+        match self {
+            IdpConfig::Saml(_) => "saml",
+            IdpConfig::Oidc(_) => "oidc",
+        }
+    }
+}
+
+/// An OpenID Connect IdP: Gatehouse is its relying party (see [`crate::oidc`]).
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub struct OidcIdpConfig {
+    /// The issuer, exactly as the discovery document states it (and id_tokens carry).
+    pub issuer: String,
+    /// `{issuer}/.well-known/openid-configuration`, or the URL the admin gave.
+    pub discovery_url: String,
+    pub client_id: String,
+    /// Sealed by [`crate::secret_box::SecretBox`] with context `oidc-idp:{connection_id}`.
+    pub client_secret_sealed: String,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
@@ -196,12 +218,38 @@ pub enum LoginPurpose {
     Test { owner: String },
 }
 
+/// What a sign-in goes through.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum LoginTarget {
+    /// A saved connection (its id).
+    Connection(String),
+    /// The IdP settings a customer is trying out on a setup link before saving them
+    /// (the link's id). Only ever for test sign-ins: never yields a code for an app.
+    SetupDraft(String),
+}
+
+impl LoginTarget {
+    pub fn connection_id(&self) -> Option<&str> {
+        match self {
+            LoginTarget::Connection(id) => Some(id),
+            LoginTarget::SetupDraft(_) => None,
+        }
+    }
+
+    pub fn setup_link_id(&self) -> Option<&str> {
+        match self {
+            LoginTarget::Connection(_) => None,
+            LoginTarget::SetupDraft(id) => Some(id),
+        }
+    }
+}
+
 /// An AuthnRequest sent to an IdP, waiting for its answer.
 #[derive(Debug, Clone, PartialEq)]
 pub struct PendingLogin {
     /// The AuthnRequest ID (also sent as RelayState).
     pub id: String,
-    pub connection_id: String,
+    pub target: LoginTarget,
     pub purpose: LoginPurpose,
     /// The OAuth client id as the app presented it.
     pub client_id: String,
@@ -210,6 +258,9 @@ pub struct PendingLogin {
     pub nonce: Option<String>,
     pub code_challenge: Option<String>,
     pub scope: String,
+    /// OIDC IdPs: the PKCE verifier and nonce sent upstream, sealed with context
+    /// `pending-oidc:{id}` (see [`crate::oidc::login`]).
+    pub idp_state: Option<String>,
     pub created_at: DateTime<Utc>,
     pub expires_at: DateTime<Utc>,
 }
@@ -288,7 +339,7 @@ pub enum CompletionOutcome {
 #[derive(Debug, Clone, PartialEq)]
 pub struct TestResult {
     pub id: String,
-    pub connection_id: String,
+    pub target: LoginTarget,
     pub owner: String,
     /// Profile JSON on success.
     pub profile: Option<String>,
@@ -393,6 +444,15 @@ pub struct SetupLink {
     pub revoked_at: Option<DateTime<Utc>>,
     pub used_at: Option<DateTime<Utc>>,
     pub connection_id: Option<String>,
+}
+
+/// IdP settings tried out on a setup link and not saved yet, with their link.
+#[derive(Debug, Clone, PartialEq)]
+pub struct SetupDraft {
+    pub link: SetupLink,
+    /// An OIDC client secret in it is sealed with context `oidc-idp:{link id}`.
+    pub idp: IdpConfig,
+    pub updated_at: DateTime<Utc>,
 }
 
 impl SetupLink {

@@ -325,16 +325,27 @@ pub trait SetupLinkStore: Send + Sync {
     async fn setup_link(&self, product_id: &str, id: &str) -> StoreResult<Option<SetupLink>>;
     async fn setup_link_by_token_hash(&self, token_hash: &str) -> StoreResult<Option<SetupLink>>;
     /// `false` if there is no such link of the product (or it was already revoked).
+    /// Clears the link's draft.
     async fn revoke_setup_link(
         &self,
         product_id: &str,
         id: &str,
         at: DateTime<Utc>,
     ) -> StoreResult<bool>;
+    /// Records the saved connection; clears the link's draft.
     async fn mark_setup_link_used(
         &self,
         id: &str,
         connection_id: &str,
         at: DateTime<Utc>,
     ) -> StoreResult<()>;
+    /// Replaces the link's draft IdP settings.
+    async fn save_setup_draft(
+        &self,
+        id: &str,
+        idp: &IdpConfig,
+        at: DateTime<Utc>,
+    ) -> StoreResult<()>;
+    /// The link (whatever its state) with its draft, if it has one.
+    async fn setup_draft(&self, id: &str) -> StoreResult<Option<SetupDraft>>;
 }

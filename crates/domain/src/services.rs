@@ -72,6 +72,11 @@ impl DomainSettings {
         self.public_url(&format!("/saml/{product_id}"))
     }
 
+    /// Where OIDC IdPs send the user back (the redirect URI to register with them).
+    pub fn oidc_callback_url(&self) -> String {
+        self.public_url("/api/oauth/oidc")
+    }
+
     pub fn sp_metadata_url(&self, product_id: &str) -> String {
         self.public_url(&format!("/saml/{product_id}/metadata"))
     }
@@ -98,6 +103,8 @@ pub struct Services {
     pub ory_wake: Arc<tokio::sync::Notify>,
     /// Setup-link token lookups per client (see [`crate::setup_links`]).
     pub setup_lookups: Arc<crate::rate_limit::RateLimiter>,
+    /// OIDC IdPs' discovery documents and keys (see [`crate::oidc::cache`]).
+    pub oidc_docs: Arc<crate::oidc::cache::DocCache>,
 }
 
 impl std::fmt::Debug for Services {

@@ -11,9 +11,9 @@ use gatehouse_core::views::{CreatedSetupLink, SetupLinkView, SetupPage, SetupSav
 use gatehouse_core::FieldError;
 
 use crate::error::{DomainError, DomainResult};
-use crate::model::{ConnectionSource, IdpConfig, Product, SetupLink};
+use crate::model::{Connection, ConnectionSource, IdpConfig, Product, SetupDraft, SetupLink};
 use crate::services::Services;
-use crate::sso::connections::{parse_tenant, ConnectionInput, MetadataSource};
+use crate::sso::connections::{idp_entity_id, parse_tenant, ConnectionInput, MetadataSource};
 use crate::sso::dashboard::cert_views;
 use crate::tokens::{hash_secret, new_id, new_secret};
 
@@ -47,6 +47,33 @@ pub fn setup_link_view(l: &SetupLink, now: DateTime<Utc>) -> SetupLinkView {
         used_at: l.used_at,
         connection_id: l.connection_id.clone(),
         status: status.to_string(),
+    }
+}
+
+/// The connection a draft would be, for checking a test sign-in's answer: its id is
+/// the link's (so an OIDC secret sealed for the draft opens), it has no OAuth client
+/// and no redirect URLs, and allows no IdP-initiated sign-in. It is never stored.
+pub fn draft_connection(draft: &SetupDraft) -> Connection {
+    let link = &draft.link;
+    Connection {
+        id: link.id.clone(),
+        product_id: link.product_id.clone(),
+        tenant: link.tenant.clone(),
+        name: link.name.clone(),
+        description: String::new(),
+        idp_entity_id: idp_entity_id(&draft.idp),
+        idp: draft.idp.clone(),
+        redirect_urls: Vec::new(),
+        default_redirect_url: None,
+        client_id: String::new(),
+        client_secret_hash: String::new(),
+        allow_idp_initiated: false,
+        enabled: true,
+        source: ConnectionSource::SetupLink,
+        setup_link_id: Some(link.id.clone()),
+        ory_client: None,
+        created_at: draft.updated_at,
+        updated_at: draft.updated_at,
     }
 }
 
@@ -189,11 +216,14 @@ impl Services {
     pub async fn setup_page(&self, open: &OpenLink) -> DomainResult<SetupPage> {
         let saved = match self.setup_connection(open).await? {
             Some(c) => {
-                let IdpConfig::Saml(saml) = &c.idp;
                 let now = self.clock.now();
                 Some(SetupSaved {
                     idp_entity_id: c.idp_entity_id.clone(),
-                    certificates: cert_views(saml, now),
+                    certificates: match &c.idp {
+                        IdpConfig::Saml(saml) => cert_views(saml, now),
+                        IdpConfig::Oidc(_) => Vec::new(),
+                    },
+                    protocol: c.idp.protocol().to_string(),
                     saved_at: c.updated_at,
                 })
             }
@@ -205,6 +235,7 @@ impl Services {
             expires_at: open.link.expires_at,
             sp: self.sp_info(&open.product.id),
             saved,
+            test_url: None,
         })
     }
 
@@ -222,6 +253,21 @@ impl Services {
             .connection(&open.product.id, id)
             .await?
             .filter(|c| c.tenant == open.link.tenant))
+    }
+
+    /// "Test" before "Save": check the IdP settings as Save would and keep them on the
+    /// link as its draft, for [`Services::start_setup_draft_test`]. Nothing a vendor's
+    /// app uses changes. An OIDC secret left empty keeps the previous draft's.
+    pub async fn setup_try(&self, open: &OpenLink, metadata: MetadataSource) -> DomainResult<()> {
+        let previous = self.store.setup_draft(&open.link.id).await?.map(|d| d.idp);
+        let idp = self
+            .resolve_idp(&metadata, &open.link.id, previous.as_ref())
+            .await?;
+        self.store
+            .save_setup_draft(&open.link.id, &idp, self.clock.now())
+            .await?;
+        tracing::info!(setup_link_id = %open.link.id, protocol = idp.protocol(), "setup link settings kept for a test sign-in");
+        Ok(())
     }
 
     /// Save the IdP metadata: create the tenant's connection (or update the one this

@@ -51,9 +51,7 @@ fn json<T: serde::Serialize>(v: &T) -> StoreResult<String> {
 }
 
 fn protocol(c: &Connection) -> &'static str {
-    match c.idp {
-        IdpConfig::Saml(_) => "saml",
-    }
+    c.idp.protocol()
 }
 
 impl SqlStore {

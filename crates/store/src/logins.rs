@@ -1,8 +1,8 @@
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 use gatehouse_domain::model::{
-    AccessToken, AuthCode, CompletionOutcome, LoginCompletion, LoginPurpose, PendingLogin,
-    RedeemIf, Redemption, StoredKey, TestResult,
+    AccessToken, AuthCode, CompletionOutcome, LoginCompletion, LoginPurpose, LoginTarget,
+    PendingLogin, RedeemIf, Redemption, StoredKey, TestResult,
 };
 use gatehouse_domain::ports::{KeyStore, LoginStore, StoreError, StoreResult};
 use sqlx::any::AnyRow;
@@ -10,11 +10,25 @@ use sqlx::any::AnyRow;
 use crate::rows::{ms, RowExt};
 use crate::{map_err, Engine, SqlStore};
 
+/// `connection_id` or `setup_link_id`: exactly one is set (a CHECK says so).
+fn target_from(row: &AnyRow) -> StoreResult<LoginTarget> {
+    match (
+        row.opt_text("connection_id")?,
+        row.opt_text("setup_link_id")?,
+    ) {
+        (Some(c), None) => Ok(LoginTarget::Connection(c)),
+        (None, Some(l)) => Ok(LoginTarget::SetupDraft(l)),
+        _ => Err(StoreError::Backend(
+            "a login row names neither or both of a connection and a setup link".into(),
+        )),
+    }
+}
+
 fn pending_from(row: &AnyRow) -> StoreResult<PendingLogin> {
     let purpose: LoginPurpose = row.json("purpose")?;
     Ok(PendingLogin {
         id: row.text("id")?,
-        connection_id: row.text("connection_id")?,
+        target: target_from(row)?,
         purpose,
         client_id: row.text("client_id")?,
         redirect_uri: row.text("redirect_uri")?,
@@ -22,6 +36,7 @@ fn pending_from(row: &AnyRow) -> StoreResult<PendingLogin> {
         nonce: row.opt_text("nonce")?,
         code_challenge: row.opt_text("code_challenge")?,
         scope: row.text("scope")?,
+        idp_state: row.opt_text("idp_state")?,
         created_at: row.time("created_at")?,
         expires_at: row.time("expires_at")?,
     })
@@ -45,7 +60,7 @@ fn code_from(row: &AnyRow) -> StoreResult<AuthCode> {
 fn test_from(row: &AnyRow) -> StoreResult<TestResult> {
     Ok(TestResult {
         id: row.text("id")?,
-        connection_id: row.text("connection_id")?,
+        target: target_from(row)?,
         owner: row.text("owner")?,
         profile: row.opt_text("profile")?,
         error: row.opt_text("error")?,
@@ -56,11 +71,12 @@ fn test_from(row: &AnyRow) -> StoreResult<TestResult> {
 
 async fn insert_test_result(conn: &mut sqlx::AnyConnection, r: &TestResult) -> StoreResult<()> {
     sqlx::query(
-        "INSERT INTO test_results (id, connection_id, owner, profile, error, created_at, expires_at) \
-         VALUES ($1, $2, $3, $4, $5, $6, $7)",
+        "INSERT INTO test_results (id, connection_id, setup_link_id, owner, profile, error, created_at, expires_at) \
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
     )
     .bind(&r.id)
-    .bind(&r.connection_id)
+    .bind(r.target.connection_id().map(str::to_string))
+    .bind(r.target.setup_link_id().map(str::to_string))
     .bind(&r.owner)
     .bind(r.profile.clone())
     .bind(r.error.clone())
@@ -273,11 +289,12 @@ impl LoginStore for SqlStore {
         let purpose =
             serde_json::to_string(&p.purpose).map_err(|e| StoreError::Backend(e.to_string()))?;
         sqlx::query(
-            "INSERT INTO pending_logins (id, connection_id, purpose, client_id, redirect_uri, state, nonce, code_challenge, scope, created_at, expires_at) \
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)",
+            "INSERT INTO pending_logins (id, connection_id, setup_link_id, purpose, client_id, redirect_uri, state, nonce, code_challenge, scope, created_at, expires_at, idp_state) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13)",
         )
         .bind(&p.id)
-        .bind(&p.connection_id)
+        .bind(p.target.connection_id().map(str::to_string))
+        .bind(p.target.setup_link_id().map(str::to_string))
         .bind(purpose)
         .bind(&p.client_id)
         .bind(&p.redirect_uri)
@@ -287,6 +304,7 @@ impl LoginStore for SqlStore {
         .bind(&p.scope)
         .bind(ms(p.created_at))
         .bind(ms(p.expires_at))
+        .bind(p.idp_state.clone())
         .execute(self.writer())
         .await
         .map(|_| ())
@@ -299,7 +317,7 @@ impl LoginStore for SqlStore {
         now: DateTime<Utc>,
     ) -> StoreResult<Option<PendingLogin>> {
         let row = sqlx::query(
-            "SELECT id, connection_id, purpose, client_id, redirect_uri, state, nonce, code_challenge, scope, created_at, expires_at \
+            "SELECT id, connection_id, setup_link_id, purpose, client_id, redirect_uri, state, nonce, code_challenge, scope, created_at, expires_at, idp_state \
              FROM pending_logins WHERE id = $1 AND used_at IS NULL AND expires_at > $2",
         )
         .bind(id)
@@ -508,7 +526,7 @@ impl LoginStore for SqlStore {
 
     async fn test_result(&self, id: &str, now: DateTime<Utc>) -> StoreResult<Option<TestResult>> {
         let row = sqlx::query(
-            "SELECT id, connection_id, owner, profile, error, created_at, expires_at FROM test_results WHERE id = $1 AND expires_at > $2",
+            "SELECT id, connection_id, setup_link_id, owner, profile, error, created_at, expires_at FROM test_results WHERE id = $1 AND expires_at > $2",
         )
         .bind(id)
         .bind(ms(now))

@@ -1,6 +1,7 @@
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
-use gatehouse_domain::model::SetupLink;
+use gatehouse_domain::model::{IdpConfig, SetupDraft, SetupLink};
+use gatehouse_domain::ports::StoreError;
 use gatehouse_domain::ports::{SetupLinkStore, StoreResult};
 use sqlx::any::AnyRow;
 
@@ -85,7 +86,7 @@ impl SetupLinkStore for SqlStore {
         at: DateTime<Utc>,
     ) -> StoreResult<bool> {
         let done = sqlx::query(
-            "UPDATE setup_links SET revoked_at = $1 WHERE product_id = $2 AND id = $3 AND revoked_at IS NULL",
+            "UPDATE setup_links SET revoked_at = $1, draft_idp = NULL, draft_at = NULL WHERE product_id = $2 AND id = $3 AND revoked_at IS NULL",
         )
         .bind(ms(at))
         .bind(product_id)
@@ -102,7 +103,9 @@ impl SetupLinkStore for SqlStore {
         connection_id: &str,
         at: DateTime<Utc>,
     ) -> StoreResult<()> {
-        sqlx::query("UPDATE setup_links SET used_at = $1, connection_id = $2 WHERE id = $3")
+        sqlx::query(
+            "UPDATE setup_links SET used_at = $1, connection_id = $2, draft_idp = NULL, draft_at = NULL WHERE id = $3",
+        )
             .bind(ms(at))
             .bind(connection_id)
             .bind(id)
@@ -110,5 +113,40 @@ impl SetupLinkStore for SqlStore {
             .await
             .map(|_| ())
             .map_err(map_err)
+    }
+
+    async fn save_setup_draft(
+        &self,
+        id: &str,
+        idp: &IdpConfig,
+        at: DateTime<Utc>,
+    ) -> StoreResult<()> {
+        let json = serde_json::to_string(idp).map_err(|e| StoreError::Backend(e.to_string()))?;
+        sqlx::query("UPDATE setup_links SET draft_idp = $1, draft_at = $2 WHERE id = $3")
+            .bind(json)
+            .bind(ms(at))
+            .bind(id)
+            .execute(self.writer())
+            .await
+            .map(|_| ())
+            .map_err(map_err)
+    }
+
+    async fn setup_draft(&self, id: &str) -> StoreResult<Option<SetupDraft>> {
+        let row = sqlx::query(&format!(
+            "SELECT {COLUMNS}, draft_idp, draft_at FROM setup_links WHERE id = $1 AND draft_idp IS NOT NULL"
+        ))
+        .bind(id)
+        .fetch_optional(&self.pool)
+        .await
+        .map_err(map_err)?;
+        row.map(|r| {
+            Ok(SetupDraft {
+                link: link_from(&r)?,
+                idp: r.json("draft_idp")?,
+                updated_at: r.time("draft_at")?,
+            })
+        })
+        .transpose()
     }
 }

@@ -11,7 +11,7 @@ use base64::engine::general_purpose::STANDARD;
 use base64::Engine;
 
 use crate::model::{
-    AuthCode, CompletionOutcome, Connection, IdpConfig, LoginCompletion, LoginPurpose,
+    AuthCode, CompletionOutcome, Connection, IdpConfig, LoginCompletion, LoginPurpose, LoginTarget,
     PendingLogin, TestResult,
 };
 use crate::saml::attributes;
@@ -20,6 +20,7 @@ use crate::saml::response::{
 };
 use crate::saml::{guard, SamlError};
 use crate::services::Services;
+use crate::setup_links::draft_connection;
 use crate::sso::error::LoginError;
 use crate::sso::profile::Profile;
 use crate::tokens::{hash_secret, new_id, new_secret};
@@ -92,20 +93,16 @@ impl Services {
 
         match pending {
             Some(p) => {
-                let connection = self
-                    .store
-                    .connection_for_login(&p.connection_id)
-                    .await
-                    .map_err(LoginError::internal)?
-                    .ok_or_else(|| {
-                        LoginError::rejected("the connection was deleted during sign-in")
-                    })?;
+                let connection = self.login_connection(&p).await?;
                 let verified =
                     self.verify_for(&connection, &xml, Solicitation::InResponseTo(&p.id));
                 match (verified, &p.purpose) {
-                    (Ok(assertion), _) => self.finish(&connection, Some(&p), assertion).await,
+                    (Ok(assertion), _) => {
+                        self.finish(&connection, Some(&p), saml_accepted(&connection, assertion))
+                            .await
+                    }
                     (Err(e), LoginPurpose::Test { owner }) => {
-                        self.save_failed_test(&connection, owner, &e).await
+                        self.save_failed_test(&p.target, owner, &e).await
                     }
                     (Err(e), LoginPurpose::App) => Err(e),
                 }
@@ -120,7 +117,12 @@ impl Services {
         xml: &str,
         solicitation: Solicitation<'_>,
     ) -> Result<VerifiedAssertion, LoginError> {
-        let IdpConfig::Saml(saml) = &connection.idp;
+        let IdpConfig::Saml(saml) = &connection.idp else {
+            return Err(LoginError::rejected(
+                "a SAML response arrived for a connection whose IdP speaks OpenID Connect",
+            )
+            .on(&connection.id));
+        };
         let sp_entity_id = self.settings.sp_entity_id(&connection.product_id);
         let acs_url = self.settings.acs_url();
         verify_response(
@@ -195,7 +197,8 @@ impl Services {
                         "Start sign-in from the application, not from your identity provider.",
                     ));
                 }
-                self.finish(&connection, None, assertion).await
+                let accepted = saml_accepted(&connection, assertion);
+                self.finish(&connection, None, accepted).await
             }
             None => {
                 Err(first_error.unwrap_or_else(|| LoginError::rejected("no matching connection")))
@@ -203,39 +206,78 @@ impl Services {
         }
     }
 
-    async fn finish(
+    /// What a pending login's answer is checked against: its connection, or (test
+    /// sign-ins only) the draft settings of an active setup link.
+    pub(crate) async fn login_connection(
+        &self,
+        pending: &PendingLogin,
+    ) -> Result<Connection, LoginError> {
+        match &pending.target {
+            LoginTarget::Connection(id) => self
+                .store
+                .connection_for_login(id)
+                .await
+                .map_err(LoginError::internal)?
+                .ok_or_else(|| LoginError::rejected("the connection was deleted during sign-in")),
+            LoginTarget::SetupDraft(link_id) => {
+                if !matches!(pending.purpose, LoginPurpose::Test { .. }) {
+                    return Err(LoginError::rejected(
+                        "an app sign-in through a setup link's unsaved settings",
+                    ));
+                }
+                let draft = self
+                    .store
+                    .setup_draft(link_id)
+                    .await
+                    .map_err(LoginError::internal)?
+                    .ok_or_else(|| {
+                        LoginError::rejected(
+                            "the settings under test were saved or replaced during sign-in; run the test again",
+                        )
+                    })?;
+                if !draft.link.is_active(self.clock.now()) {
+                    return Err(LoginError::rejected(
+                        "the setup link expired or was revoked during sign-in",
+                    ));
+                }
+                Ok(draft_connection(&draft))
+            }
+        }
+    }
+
+    /// Store the outcome of an accepted sign-in (SAML or OIDC): a code for the app,
+    /// or the result of a test; the pending login is consumed and the replay key
+    /// remembered in the same transaction.
+    pub(crate) async fn finish(
         &self,
         connection: &Connection,
         pending: Option<&PendingLogin>,
-        assertion: VerifiedAssertion,
+        accepted: Accepted,
     ) -> Result<AcsOutcome, LoginError> {
         if !connection.enabled {
             return Err(LoginError::rejected("the connection is disabled").on(&connection.id));
         }
         let now = self.clock.now();
-        let mapped = attributes::map(&assertion.attributes, &assertion.name_id);
-        let profile = Profile::from_saml(
-            &connection.product_id,
-            &connection.tenant,
-            &assertion.name_id,
-            &assertion.attributes,
-            mapped,
-        );
+        let Accepted {
+            profile,
+            replay_key,
+            replay_expires_at,
+        } = accepted;
         let profile_json = serde_json::to_string(&profile).map_err(LoginError::internal)?;
 
         let mut completion = LoginCompletion {
             pending_id: pending.map(|p| p.id.clone()),
             connection_id: connection.id.clone(),
-            assertion_id: assertion.assertion_id.clone(),
-            replay_expires_at: assertion.replay_expires_at,
+            assertion_id: replay_key,
+            replay_expires_at,
             code: None,
             test_result: None,
         };
         let outcome = match pending.map(|p| (&p.purpose, p)) {
-            Some((LoginPurpose::Test { owner }, _)) => {
+            Some((LoginPurpose::Test { owner }, p)) => {
                 let result = TestResult {
                     id: new_id("test"),
-                    connection_id: connection.id.clone(),
+                    target: p.target.clone(),
                     owner: owner.clone(),
                     profile: Some(profile_json),
                     error: None,
@@ -247,6 +289,14 @@ impl Services {
                 AcsOutcome::TestDone { result_id: id }
             }
             Some((LoginPurpose::App, p)) => {
+                if p.target.connection_id() != Some(connection.id.as_str()) {
+                    // Only a saved connection can sign a user in to an app; a setup
+                    // link's draft serves test sign-ins only.
+                    return Err(LoginError::rejected(
+                        "an app sign-in through settings that are not a saved connection",
+                    )
+                    .on(&connection.id));
+                }
                 let code = new_secret();
                 completion.code = Some(AuthCode {
                     code_hash: hash_secret(&code),
@@ -304,9 +354,10 @@ impl Services {
             CompletionOutcome::Done => {
                 tracing::info!(
                     connection_id = %connection.id,
+                    protocol = connection.idp.protocol(),
                     sub = %profile.sub,
                     idp_initiated = pending.is_none(),
-                    "SAML sign-in accepted"
+                    "sign-in accepted"
                 );
                 Ok(outcome)
             }
@@ -319,23 +370,23 @@ impl Services {
         }
     }
 
-    async fn save_failed_test(
+    pub(crate) async fn save_failed_test(
         &self,
-        connection: &Connection,
+        target: &LoginTarget,
         owner: &str,
         e: &LoginError,
     ) -> Result<AcsOutcome, LoginError> {
         let now = self.clock.now();
         let result = TestResult {
             id: new_id("test"),
-            connection_id: connection.id.clone(),
+            target: target.clone(),
             owner: owner.to_string(),
             profile: None,
             error: Some(e.detail.clone()),
             created_at: now,
             expires_at: now + chrono::Duration::hours(1),
         };
-        tracing::warn!(connection_id = %connection.id, error = %e.detail, "test sign-in failed");
+        tracing::warn!(target = ?target, error = %e.detail, "test sign-in failed");
         self.store
             .save_test_result(&result)
             .await
@@ -343,6 +394,30 @@ impl Services {
         Ok(AcsOutcome::TestDone {
             result_id: result.id,
         })
+    }
+}
+
+/// A sign-in the IdP vouched for, ready to be stored.
+#[derive(Debug, Clone)]
+pub(crate) struct Accepted {
+    pub profile: Profile,
+    /// Accepted once: the SAML assertion id, or a digest of the OIDC id_token.
+    pub replay_key: String,
+    pub replay_expires_at: chrono::DateTime<chrono::Utc>,
+}
+
+fn saml_accepted(connection: &Connection, assertion: VerifiedAssertion) -> Accepted {
+    let mapped = attributes::map(&assertion.attributes, &assertion.name_id);
+    Accepted {
+        profile: Profile::from_saml(
+            &connection.product_id,
+            &connection.tenant,
+            &assertion.name_id,
+            &assertion.attributes,
+            mapped,
+        ),
+        replay_key: assertion.assertion_id,
+        replay_expires_at: assertion.replay_expires_at,
     }
 }
 

@@ -14,7 +14,7 @@
 
 use chrono::Duration;
 
-use crate::model::{Connection, IdpConfig, LoginPurpose, PendingLogin, Product};
+use crate::model::{Connection, IdpConfig, LoginPurpose, LoginTarget, PendingLogin, Product};
 use crate::saml::request::{self, AuthnRequestParams};
 use crate::services::Services;
 use crate::sso::error::{LoginError, OAuthError};
@@ -305,7 +305,7 @@ impl Services {
         let now = self.clock.now();
         let pending = PendingLogin {
             id: request::new_request_id(),
-            connection_id: connection.id.clone(),
+            target: LoginTarget::Connection(connection.id.clone()),
             purpose,
             client_id: client.client_id(),
             redirect_uri: redirect_uri.clone(),
@@ -313,6 +313,7 @@ impl Services {
             nonce: params.nonce.clone(),
             code_challenge,
             scope,
+            idp_state: None,
             created_at: now,
             expires_at: now + self.settings.sso.pending_ttl,
         };
@@ -334,7 +335,21 @@ impl Services {
         pending: &PendingLogin,
         force_authn: bool,
     ) -> Result<AuthorizeOutcome, LoginError> {
-        let IdpConfig::Saml(saml) = &connection.idp;
+        let saml = match &connection.idp {
+            IdpConfig::Saml(saml) => saml,
+            IdpConfig::Oidc(cfg) => {
+                let (url, sealed) = self.oidc_authorize_url(cfg, pending, force_authn).await?;
+                let pending = PendingLogin {
+                    idp_state: Some(sealed),
+                    ..pending.clone()
+                };
+                self.store
+                    .create_pending_login(&pending)
+                    .await
+                    .map_err(LoginError::internal)?;
+                return Ok(AuthorizeOutcome::Redirect(url));
+            }
+        };
         self.store
             .create_pending_login(pending)
             .await

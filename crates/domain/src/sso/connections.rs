@@ -7,7 +7,11 @@
 use gatehouse_core::{FieldError, RedirectUrlList};
 
 use crate::error::{DomainError, DomainResult};
-use crate::model::{Connection, ConnectionSource, IdpConfig, Product, SamlIdpConfig};
+use crate::model::{
+    Connection, ConnectionSource, IdpConfig, OidcIdpConfig, Product, SamlIdpConfig,
+};
+use crate::oidc::login::client_secret_context;
+use crate::oidc::provider::locate;
 use crate::ports::StoreError;
 use crate::saml::metadata::IdpMetadata;
 use crate::services::Services;
@@ -22,11 +26,22 @@ pub fn ory_client_context(connection_id: &str) -> String {
     format!("ory-client:{connection_id}")
 }
 
-/// Where the IdP metadata comes from.
+/// Where the IdP's configuration comes from: SAML metadata (XML or URL), or an OIDC
+/// IdP's issuer/discovery URL and the client Gatehouse has there.
 #[derive(Debug, Clone)]
 pub enum MetadataSource {
     Xml(String),
     Url(String),
+    Oidc(OidcSource),
+}
+
+#[derive(Debug, Clone)]
+pub struct OidcSource {
+    /// The issuer (`https://idp.example.com`) or its discovery URL.
+    pub discovery_url: String,
+    pub client_id: String,
+    /// `None` (or empty) on update: keep the stored secret.
+    pub client_secret: Option<String>,
 }
 
 /// The editable fields of a connection.
@@ -72,27 +87,104 @@ pub fn parse_tenant(raw: &str) -> Result<String, FieldError> {
     Ok(t)
 }
 
+/// SAML metadata, parsed and checked; errors name the field it came from.
+fn saml_config(xml: String, url: Option<String>) -> DomainResult<SamlIdpConfig> {
+    let field = if url.is_some() {
+        "metadata_url"
+    } else {
+        "metadata"
+    };
+    let idp = IdpMetadata::parse(&xml).map_err(|e| FieldError::new(field, e.to_string()))?;
+    Ok(SamlIdpConfig {
+        metadata_xml: xml,
+        metadata_url: url,
+        idp,
+    })
+}
+
+/// The IdP's identity: its SAML entity id or OIDC issuer.
+pub fn idp_entity_id(idp: &IdpConfig) -> String {
+    match idp {
+        IdpConfig::Saml(saml) => saml.idp.entity_id.clone(),
+        IdpConfig::Oidc(oidc) => oidc.issuer.clone(),
+    }
+}
+
 impl Services {
-    async fn resolve_metadata(&self, source: &MetadataSource) -> DomainResult<SamlIdpConfig> {
-        let (xml, url) = match source {
-            MetadataSource::Xml(xml) => (xml.clone(), None),
+    /// The IdP configuration `source` describes, fully checked (metadata parsed, or
+    /// the OIDC discovery document and keys fetched). `current` is the connection's
+    /// configuration on update (an OIDC secret left empty is kept).
+    pub(crate) async fn resolve_idp(
+        &self,
+        source: &MetadataSource,
+        connection_id: &str,
+        current: Option<&IdpConfig>,
+    ) -> DomainResult<IdpConfig> {
+        Ok(match source {
+            MetadataSource::Oidc(oidc) => {
+                IdpConfig::Oidc(self.resolve_oidc(oidc, connection_id, current).await?)
+            }
+            MetadataSource::Xml(xml) => IdpConfig::Saml(saml_config(xml.clone(), None)?),
             MetadataSource::Url(url) => {
                 let xml = fetch_metadata(url, self.settings.sso.allow_private_metadata_urls)
                     .await
                     .map_err(|e| FieldError::new("metadata_url", e.to_string()))?;
-                (xml, Some(url.trim().to_string()))
+                IdpConfig::Saml(saml_config(xml, Some(url.trim().to_string()))?)
+            }
+        })
+    }
+
+    async fn resolve_oidc(
+        &self,
+        source: &OidcSource,
+        connection_id: &str,
+        current: Option<&IdpConfig>,
+    ) -> DomainResult<OidcIdpConfig> {
+        let location =
+            locate(&source.discovery_url).map_err(|e| FieldError::new("oidc_discovery_url", e))?;
+        let client_id = source.client_id.trim().to_string();
+        if client_id.is_empty() || client_id.len() > 512 {
+            return Err(FieldError::new(
+                "oidc_client_id",
+                "Enter the client ID the IdP gave Gatehouse.",
+            )
+            .into());
+        }
+        let new_secret = source
+            .client_secret
+            .as_deref()
+            .map(str::trim)
+            .filter(|s| !s.is_empty());
+        let client_secret_sealed = match (new_secret, current) {
+            (Some(secret), _) => {
+                if secret.len() > 4096 {
+                    return Err(
+                        FieldError::new("oidc_client_secret", "This secret is too long.").into(),
+                    );
+                }
+                self.secrets.seal_str(
+                    &client_secret_context(connection_id),
+                    &secrecy::SecretString::from(secret.to_string()),
+                )?
+            }
+            (None, Some(IdpConfig::Oidc(cur))) => cur.client_secret_sealed.clone(),
+            (None, _) => {
+                return Err(FieldError::new(
+                    "oidc_client_secret",
+                    "Enter the client secret the IdP gave Gatehouse.",
+                )
+                .into())
             }
         };
-        let field = if url.is_some() {
-            "metadata_url"
-        } else {
-            "metadata"
-        };
-        let idp = IdpMetadata::parse(&xml).map_err(|e| FieldError::new(field, e.to_string()))?;
-        Ok(SamlIdpConfig {
-            metadata_xml: xml,
-            metadata_url: url,
-            idp,
+        let metadata = self
+            .check_oidc_location(&location)
+            .await
+            .map_err(|e| FieldError::new("oidc_discovery_url", e.to_string()))?;
+        Ok(OidcIdpConfig {
+            issuer: metadata.issuer().as_str().to_string(),
+            discovery_url: location.discovery_url,
+            client_id,
+            client_secret_sealed,
         })
     }
 
@@ -121,21 +213,23 @@ impl Services {
                 "Paste the IdP metadata XML, upload the file, or give its URL.",
             )
         })?;
-        let saml = self.resolve_metadata(metadata).await?;
+        let id = new_id("conn");
+        let idp = self.resolve_idp(metadata, &id, None).await?;
         let now = self.clock.now();
         let client_secret = new_secret();
+        let entity_id = idp_entity_id(&idp);
         let connection = Connection {
-            id: new_id("conn"),
+            id,
             product_id: product.id.clone(),
             tenant,
             name: if name.is_empty() {
-                saml.idp.entity_id.clone()
+                entity_id.clone()
             } else {
                 name
             },
             description: input.description.trim().chars().take(500).collect(),
-            idp_entity_id: saml.idp.entity_id.clone(),
-            idp: IdpConfig::Saml(saml),
+            idp_entity_id: entity_id,
+            idp,
             redirect_urls: redirects.urls.iter().map(|u| u.to_string()).collect(),
             default_redirect_url: redirects.default.map(|u| u.to_string()),
             client_id: hex(&random_bytes(20)),
@@ -172,9 +266,11 @@ impl Services {
         let tenant = parse_tenant(&input.tenant)?;
         let redirects = Self::check_redirects(&input)?;
         if let Some(source) = &input.metadata {
-            let saml = self.resolve_metadata(source).await?;
-            connection.idp_entity_id = saml.idp.entity_id.clone();
-            connection.idp = IdpConfig::Saml(saml);
+            let idp = self
+                .resolve_idp(source, &connection.id, Some(&connection.idp))
+                .await?;
+            connection.idp_entity_id = idp_entity_id(&idp);
+            connection.idp = idp;
         }
         let name = input.name.trim();
         if !name.is_empty() {

@@ -3,7 +3,8 @@
 //! team's connection is `NotFound`.
 
 use gatehouse_core::views::{
-    CertView, ConnectionCredentials, ConnectionDetail, ConnectionSummary, ProductOAuth, SpInfo,
+    CertView, ConnectionCredentials, ConnectionDetail, ConnectionSummary, OidcIdpView,
+    ProductOAuth, SpInfo,
 };
 
 use crate::error::DomainResult;
@@ -33,27 +34,41 @@ impl Services {
             acs_url: self.settings.acs_url(),
             entity_id: self.settings.sp_entity_id(product_id),
             metadata_url: self.settings.sp_metadata_url(product_id),
+            oidc_redirect_uri: self.settings.oidc_callback_url(),
         }
     }
 
     pub fn connection_summary(&self, c: &Connection) -> ConnectionSummary {
-        let IdpConfig::Saml(saml) = &c.idp;
         ConnectionSummary {
             id: c.id.clone(),
             tenant: c.tenant.clone(),
             name: c.name.clone(),
             idp_entity_id: c.idp_entity_id.clone(),
+            protocol: c.idp.protocol().to_string(),
             enabled: c.enabled,
             source: c.source.as_str().to_string(),
             created_at: c.created_at,
-            cert_expires_at: saml.idp.certificates.iter().map(|c| c.not_after).min(),
+            cert_expires_at: match &c.idp {
+                IdpConfig::Saml(saml) => saml.idp.certificates.iter().map(|c| c.not_after).min(),
+                IdpConfig::Oidc(_) => None,
+            },
             ory_state: None,
         }
     }
 
     pub fn connection_detail(&self, c: &Connection) -> ConnectionDetail {
-        let IdpConfig::Saml(saml) = &c.idp;
         let now = self.clock.now();
+        let (saml, oidc) = match &c.idp {
+            IdpConfig::Saml(saml) => (Some(saml), None),
+            IdpConfig::Oidc(o) => (
+                None,
+                Some(OidcIdpView {
+                    issuer: o.issuer.clone(),
+                    discovery_url: o.discovery_url.clone(),
+                    client_id: o.client_id.clone(),
+                }),
+            ),
+        };
         ConnectionDetail {
             id: c.id.clone(),
             product_id: c.product_id.clone(),
@@ -61,10 +76,10 @@ impl Services {
             name: c.name.clone(),
             description: c.description.clone(),
             idp_entity_id: c.idp_entity_id.clone(),
-            sso_redirect_url: saml.idp.sso_redirect_url.clone(),
-            sso_post_url: saml.idp.sso_post_url.clone(),
-            certificates: cert_views(saml, now),
-            metadata_url: saml.metadata_url.clone(),
+            sso_redirect_url: saml.and_then(|s| s.idp.sso_redirect_url.clone()),
+            sso_post_url: saml.and_then(|s| s.idp.sso_post_url.clone()),
+            certificates: saml.map(|s| cert_views(s, now)).unwrap_or_default(),
+            metadata_url: saml.and_then(|s| s.metadata_url.clone()),
             redirect_urls: c.redirect_urls.clone(),
             default_redirect_url: c.default_redirect_url.clone(),
             allow_idp_initiated: c.allow_idp_initiated,
@@ -74,6 +89,8 @@ impl Services {
             created_at: c.created_at,
             updated_at: c.updated_at,
             sp: self.sp_info(&c.product_id),
+            protocol: c.idp.protocol().to_string(),
+            oidc,
             ory: None,
         }
     }

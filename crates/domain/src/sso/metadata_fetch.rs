@@ -1,4 +1,6 @@
-//! Fetching IdP metadata from a URL, safely.
+//! Fetching from a URL an admin (or a customer, through a setup link) gave us, safely:
+//! SAML metadata, and an OIDC IdP's discovery document, JWKS, token and userinfo
+//! endpoints.
 //!
 //! * https only. Private, loopback, link-local and other non-public addresses are
 //!   refused (server-side request forgery) unless the operator allows them
@@ -16,23 +18,23 @@ use crate::saml::guard::MAX_METADATA_BYTES;
 
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum FetchError {
-    #[error("the metadata URL is not valid")]
+    #[error("the URL is not valid")]
     BadUrl,
-    #[error("the metadata URL must use https")]
+    #[error("the URL must use https")]
     NotHttps,
-    #[error("the metadata URL points to a private or local address ({0}), which is not allowed")]
+    #[error("the URL points to a private or local address ({0}), which is not allowed")]
     PrivateAddress(IpAddr),
     #[error("could not resolve {0}")]
     Dns(String),
-    #[error("could not fetch the metadata: {0}")]
+    #[error("could not fetch it: {0}")]
     Http(String),
-    #[error("the metadata URL answered {0}")]
+    #[error("the URL answered {0}")]
     Status(u16),
-    #[error("the metadata URL redirects to {0}; use that URL instead")]
+    #[error("the URL redirects to {0}; use that URL instead")]
     Redirect(String),
-    #[error("the metadata is larger than 1 MB")]
+    #[error("the answer is larger than 1 MB")]
     TooLarge,
-    #[error("fetching the metadata took longer than 10 seconds")]
+    #[error("no answer within 10 seconds")]
     Timeout,
 }
 
@@ -69,8 +71,47 @@ pub fn is_public(ip: IpAddr) -> bool {
     }
 }
 
+/// SAML metadata at `raw_url` (GET, 2xx, text).
 pub async fn fetch_metadata(raw_url: &str, allow_private: bool) -> Result<String, FetchError> {
-    let url = Url::parse(raw_url.trim()).map_err(|_| FetchError::BadUrl)?;
+    let fetched = send(Outbound::get(raw_url), allow_private).await?;
+    if !(200..300).contains(&fetched.status) {
+        return Err(FetchError::Status(fetched.status));
+    }
+    String::from_utf8(fetched.body)
+        .map_err(|_| FetchError::Http("the answer is not UTF-8 text".into()))
+}
+
+/// A request to a URL we do not control.
+#[derive(Debug, Clone)]
+pub struct Outbound {
+    pub method: reqwest::Method,
+    pub url: String,
+    pub headers: Vec<(String, String)>,
+    pub body: Vec<u8>,
+}
+
+impl Outbound {
+    pub fn get(url: &str) -> Self {
+        Self {
+            method: reqwest::Method::GET,
+            url: url.to_string(),
+            headers: Vec::new(),
+            body: Vec::new(),
+        }
+    }
+}
+
+/// Its answer (any status but a redirect; redirects are refused).
+#[derive(Debug, Clone)]
+pub struct Fetched {
+    pub status: u16,
+    pub headers: reqwest::header::HeaderMap,
+    pub body: Vec<u8>,
+}
+
+/// Send `request` under the rules above.
+pub async fn send(request: Outbound, allow_private: bool) -> Result<Fetched, FetchError> {
+    let url = Url::parse(request.url.trim()).map_err(|_| FetchError::BadUrl)?;
     let host = url.host_str().ok_or(FetchError::BadUrl)?.to_string();
     let port = url.port_or_known_default().ok_or(FetchError::BadUrl)?;
     match url.scheme() {
@@ -112,7 +153,14 @@ pub async fn fetch_metadata(raw_url: &str, allow_private: bool) -> Result<String
         .user_agent(concat!("gatehouse/", env!("CARGO_PKG_VERSION")))
         .build()
         .map_err(|e| FetchError::Http(e.to_string()))?;
-    let mut response = client.get(url.clone()).send().await.map_err(map_reqwest)?;
+    let mut builder = client.request(request.method, url.clone());
+    for (k, v) in &request.headers {
+        builder = builder.header(k.as_str(), v.as_str());
+    }
+    if !request.body.is_empty() {
+        builder = builder.body(request.body);
+    }
+    let mut response = builder.send().await.map_err(map_reqwest)?;
     let status = response.status();
     if status.is_redirection() {
         let to = response
@@ -123,15 +171,13 @@ pub async fn fetch_metadata(raw_url: &str, allow_private: bool) -> Result<String
             .to_string();
         return Err(FetchError::Redirect(to));
     }
-    if !status.is_success() {
-        return Err(FetchError::Status(status.as_u16()));
-    }
     if response
         .content_length()
         .is_some_and(|n| n > MAX_METADATA_BYTES as u64)
     {
         return Err(FetchError::TooLarge);
     }
+    let headers = response.headers().clone();
     let mut body = Vec::new();
     while let Some(chunk) = response.chunk().await.map_err(map_reqwest)? {
         body.extend_from_slice(&chunk);
@@ -139,7 +185,11 @@ pub async fn fetch_metadata(raw_url: &str, allow_private: bool) -> Result<String
             return Err(FetchError::TooLarge);
         }
     }
-    String::from_utf8(body).map_err(|_| FetchError::Http("the metadata is not UTF-8 text".into()))
+    Ok(Fetched {
+        status: status.as_u16(),
+        headers,
+        body,
+    })
 }
 
 fn map_reqwest(e: reqwest::Error) -> FetchError {

@@ -72,6 +72,42 @@ impl Profile {
         }
     }
 
+    /// From an OIDC IdP's verified id_token claims merged with its userinfo (protocol
+    /// claims such as `iss`, `aud`, `nonce` already removed). The IdP's `sub` plays the
+    /// NameID's part.
+    pub fn from_oidc(
+        product_id: &str,
+        tenant: &str,
+        idp_sub: &str,
+        claims: &serde_json::Map<String, Value>,
+    ) -> Self {
+        let attributes: Vec<(String, Vec<String>)> = claims
+            .iter()
+            .filter_map(|(k, v)| {
+                let values = match v {
+                    Value::String(s) => vec![s.clone()],
+                    Value::Array(items) => items
+                        .iter()
+                        .filter_map(|i| match i {
+                            Value::String(s) => Some(s.clone()),
+                            Value::Number(n) => Some(n.to_string()),
+                            _ => None,
+                        })
+                        .collect(),
+                    Value::Number(n) => vec![n.to_string()],
+                    Value::Bool(b) => vec![b.to_string()],
+                    Value::Null | Value::Object(_) => return None,
+                };
+                Some((k.clone(), values))
+            })
+            .collect();
+        let mapped = crate::saml::attributes::map(&attributes, idp_sub);
+        Self {
+            raw: claims.iter().map(|(k, v)| (k.clone(), v.clone())).collect(),
+            ..Self::from_saml(product_id, tenant, idp_sub, &[], mapped)
+        }
+    }
+
     /// `/api/oauth/userinfo`: Jackson's fields and the OIDC standard claims.
     pub fn userinfo(&self, client_id: &str) -> Value {
         json!({

@@ -1,0 +1,7 @@
+//! OpenID Connect identity providers: a connection can point at an OIDC IdP instead
+//! of a SAML one. Gatehouse is then that IdP's relying party (the `openidconnect`
+//! crate does the protocol); to the vendor's app nothing changes.
+
+pub mod cache;
+pub mod login;
+pub mod provider;

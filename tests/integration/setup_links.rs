@@ -75,6 +75,15 @@ async fn test_succeeds(s: &Sso, it: &Client, start: &str) {
     assert_eq!(customer(&s.app).get(&result).await.status().as_u16(), 404);
 }
 
+/// The product owner's call to `setup-links/{endpoint}` (`link`: a link's id).
+async fn owner_links(s: &Sso, endpoint: &str, link: Option<&str>) -> RpcResponse {
+    let mut form = vec![("team", s.team.as_str()), ("product", s.product.as_str())];
+    if let Some(link) = link {
+        form.push(("link", link));
+    }
+    s.owner.rpc(&format!("setup-links/{endpoint}"), &form).await
+}
+
 /// A browser without an account (its own cookie jar).
 fn customer(app: &TestApp) -> Client {
     Client::new(app)
@@ -103,13 +112,7 @@ async fn a_setup_link_configures_its_own_tenant_and_nothing_else() {
         assert_eq!(days.num_days(), 3, "default expiry");
 
         // only the hash is stored; the list never shows the token
-        let list = s
-            .owner
-            .rpc(
-                "setup-links/list",
-                &[("team", &s.team), ("product", &s.product)],
-            )
-            .await;
+        let list = owner_links(&s, "list", None).await;
         assert!(!list.body.to_string().contains(&token));
         let stored = s
             .app
@@ -195,30 +198,14 @@ async fn a_setup_link_configures_its_own_tenant_and_nothing_else() {
             .unwrap()
             .clone();
         assert_eq!(row["source"], "setup_link");
-        let links = s
-            .owner
-            .rpc(
-                "setup-links/list",
-                &[("team", &s.team), ("product", &s.product)],
-            )
-            .await;
+        let links = owner_links(&s, "list", None).await;
         assert!(links.body[0]["used_at"].is_string(), "{:?}", links.body);
 
         // Test: a real sign-in, whose result only this browser sees
         test_succeeds(&s, &it, &format!("/setup/{token}/test")).await;
 
         // revoked: the page and the save both refuse, with no data
-        let r = s
-            .owner
-            .rpc(
-                "setup-links/revoke",
-                &[
-                    ("team", &s.team),
-                    ("product", &s.product),
-                    ("link", &link_id),
-                ],
-            )
-            .await;
+        let r = owner_links(&s, "revoke", Some(&link_id)).await;
         assert_eq!(r.status, 200, "{:?}", r.body);
         let gone = it.rpc("setup/get", &[("token", &token)]).await;
         assert_eq!(gone.status, 410, "{:?}", gone.body);
@@ -267,17 +254,7 @@ async fn expired_regenerated_and_forged_links_show_nothing() {
         // regenerate: a new working link, the old one stops at once
         let (token, link_id2, _) = create_link(&s, "globex.com", "5").await;
         assert_ne!(link_id, link_id2);
-        let r = s
-            .owner
-            .rpc(
-                "setup-links/regenerate",
-                &[
-                    ("team", &s.team),
-                    ("product", &s.product),
-                    ("link", &link_id2),
-                ],
-            )
-            .await;
+        let r = owner_links(&s, "regenerate", Some(&link_id2)).await;
         assert_eq!(r.status, 200, "{:?}", r.body);
         let new_token = r.body["url"]
             .as_str()
@@ -507,17 +484,7 @@ async fn test_before_save_tries_the_settings_without_saving_them() {
         let res = it.get(&start).await;
         let to = res.headers()["location"].to_str().unwrap().to_string();
         let (_, relay, response) = idp().answer(&to).await;
-        let r = s
-            .owner
-            .rpc(
-                "setup-links/regenerate",
-                &[
-                    ("team", &s.team),
-                    ("product", &s.product),
-                    ("link", &link_id),
-                ],
-            )
-            .await;
+        let r = owner_links(&s, "regenerate", Some(&link_id)).await;
         assert_eq!(r.status, 200, "{:?}", r.body);
         let late = s.post_acs(&response, relay.as_deref()).await;
         refused(late).await;

@@ -135,9 +135,21 @@ where
     O: Send + Sync + 'static,
     V: With<Value = Option<Result<O, AppError>>> + Send + Sync + 'static,
 {
+    successes_where(value, |_| true)
+}
+
+/// [`successes`], counting only the outputs `counts` accepts.
+pub fn successes_where<O, V>(
+    value: V,
+    counts: impl Fn(&O) -> bool + Send + Sync + 'static,
+) -> ReadSignal<usize>
+where
+    O: Send + Sync + 'static,
+    V: With<Value = Option<Result<O, AppError>>> + Send + Sync + 'static,
+{
     let (count, set_count) = signal(0usize);
     Effect::new(move |_| {
-        if value.with(|v| matches!(v, Some(Ok(_)))) {
+        if value.with(|v| matches!(v, Some(Ok(o)) if counts(o))) {
             set_count.update(|n| *n += 1);
         }
     });

@@ -98,15 +98,7 @@ pub fn SetupPage() -> impl IntoView {
     let save = ServerAction::<SaveSetup>::new();
     // Reload the page's data after a Save, not after a Test (which must keep what
     // the customer typed in the form).
-    let (saved, set_saved) = signal(0usize);
-    Effect::new(move |_| {
-        if save
-            .value()
-            .with(|v| matches!(v, Some(Ok(p)) if p.test_url.is_none()))
-        {
-            set_saved.update(|n| *n += 1);
-        }
-    });
+    let saved = successes_where(save.value(), |p: &SetupPageView| p.test_url.is_none());
     let data = Resource::new(move || (token(), saved.get()), |(t, _)| get_setup_page(t));
     let (idp, set_idp) = signal("okta".to_string());
 

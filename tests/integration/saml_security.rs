@@ -364,3 +364,27 @@ async fn idp_initiated_sign_in_refuses_to_guess_between_tenants() {
     })
     .await;
 }
+
+/// libxmlsec1 keys are loaded once per thread and reused (vendor/samael,
+/// GATEHOUSE-PATCH.md): a key loaded for one certificate never verifies for another.
+/// The servers below share this test's thread, so the second and third checks run
+/// with both keys already loaded.
+#[tokio::test]
+async fn a_loaded_key_only_ever_verifies_for_its_own_certificate() {
+    each_engine(|engine| async move {
+        let primary = Sso::with(engine, "keys=primary", "acme.com", json!({})).await;
+        let secondary = Sso::with(engine, "keys=secondary", "acme.com", json!({})).await;
+        for (s, good, other) in [
+            (&primary, "primary", "secondary"),
+            (&secondary, "secondary", "primary"),
+            (&primary, "primary", "secondary"),
+        ] {
+            let (_, relay) = s.start(&[]).await;
+            let response = s.signed_for(&relay, json!({ "key": good })).await;
+            code_from(s.post_acs(&response, Some(&relay)).await).await;
+            refused_with(s, json!({ "key": other })).await;
+            refused_with(s, json!({ "key": other, "sign": "assertion" })).await;
+        }
+    })
+    .await;
+}

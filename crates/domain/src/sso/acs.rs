@@ -55,9 +55,10 @@ impl Services {
         saml_response: &str,
         relay_state: Option<&str>,
     ) -> Result<AcsOutcome, LoginError> {
-        let cleaned: String = saml_response
-            .chars()
-            .filter(|c| !c.is_whitespace())
+        // Base64 is ASCII: line breaks and spaces some IdPs add are ASCII whitespace.
+        let cleaned: Vec<u8> = saml_response
+            .bytes()
+            .filter(|b| !b.is_ascii_whitespace())
             .collect();
         if cleaned.is_empty() {
             return Err(LoginError::bad_request(
@@ -74,7 +75,7 @@ impl Services {
                 .to_string(),
             ));
         }
-        let bytes = STANDARD.decode(cleaned.as_bytes()).map_err(|_| {
+        let bytes = STANDARD.decode(&cleaned).map_err(|_| {
             LoginError::bad_request("Invalid SAML response", "SAMLResponse is not base64")
         })?;
         let xml = String::from_utf8(bytes).map_err(|_| {

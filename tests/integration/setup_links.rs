@@ -3,7 +3,9 @@
 
 use chrono::Duration;
 use gatehouse_domain::clock::Clock;
-use gatehouse_domain::model::{ConnectionSource, LoginPurpose, LoginTarget, PendingLogin};
+use gatehouse_domain::model::{
+    ConnectionSource, LoginPurpose, LoginTarget, PendingLogin, SetupLink,
+};
 use reqwest::Method;
 use serde_json::{json, Value};
 
@@ -27,10 +29,8 @@ pub async fn create_link(s: &Sso, tenant: &str, days: &str) -> (String, String, 
         )
         .await;
     assert_eq!(r.status, 200, "{:?}", r.body);
-    let url = r.body["url"].as_str().unwrap().to_string();
-    let token = url.rsplit('/').next().unwrap().to_string();
     (
-        token,
+        token_in_url(r.body["url"].as_str().unwrap()),
         r.body["link"]["id"].as_str().unwrap().to_string(),
         r.body.clone(),
     )
@@ -85,6 +85,17 @@ async fn owner_links(s: &Sso, endpoint: &str, link: Option<&str>) -> RpcResponse
 }
 
 /// A browser without an account (its own cookie jar).
+/// The link as stored (hashes, use and draft state).
+async fn stored_link(s: &Sso, link_id: &str) -> SetupLink {
+    s.app
+        .services
+        .store
+        .setup_link(&s.product, link_id)
+        .await
+        .unwrap()
+        .unwrap()
+}
+
 fn customer(app: &TestApp) -> Client {
     Client::new(app)
 }
@@ -114,14 +125,7 @@ async fn a_setup_link_configures_its_own_tenant_and_nothing_else() {
         // only the hash is stored; the list never shows the token
         let list = owner_links(&s, "list", None).await;
         assert!(!list.body.to_string().contains(&token));
-        let stored = s
-            .app
-            .services
-            .store
-            .setup_link(&s.product, &link_id)
-            .await
-            .unwrap()
-            .unwrap();
+        let stored = stored_link(&s, &link_id).await;
         assert_ne!(stored.token_hash, token);
         assert!(!stored.token_hash.contains(&token));
 
@@ -256,13 +260,7 @@ async fn expired_regenerated_and_forged_links_show_nothing() {
         assert_ne!(link_id, link_id2);
         let r = owner_links(&s, "regenerate", Some(&link_id2)).await;
         assert_eq!(r.status, 200, "{:?}", r.body);
-        let new_token = r.body["url"]
-            .as_str()
-            .unwrap()
-            .rsplit('/')
-            .next()
-            .unwrap()
-            .to_string();
+        let new_token = token_in_url(r.body["url"].as_str().unwrap());
         assert_eq!(it.rpc("setup/get", &[("token", &token)]).await.status, 410);
         assert_eq!(
             it.rpc("setup/get", &[("token", &new_token)]).await.status,
@@ -382,7 +380,7 @@ async fn setup_links_over_the_jackson_admin_api() {
         assert_eq!(status, 200);
         let (_, body) = call(Method::GET, vec![("setupID", id)], None).await;
         assert_eq!(body["data"]["status"], "revoked");
-        let token = url.rsplit('/').next().unwrap().to_string();
+        let token = token_in_url(&url);
         let it = customer(&s.app);
         assert_eq!(it.rpc("setup/get", &[("token", &token)]).await.status, 410);
     })
@@ -431,14 +429,7 @@ async fn test_before_save_tries_the_settings_without_saving_them() {
         assert_eq!(start, format!("/setup/{token}/test?draft=1"));
         assert!(tried.body["saved"].is_null());
         assert_eq!(count().await, 1, "no connection for globex.com yet");
-        let link = s
-            .app
-            .services
-            .store
-            .setup_link(&s.product, &link_id)
-            .await
-            .unwrap()
-            .unwrap();
+        let link = stored_link(&s, &link_id).await;
         assert!(link.used_at.is_none() && link.connection_id.is_none());
 
         // the test sign-in runs through the draft and shows the profile to this browser only
@@ -488,13 +479,7 @@ async fn test_before_save_tries_the_settings_without_saving_them() {
         assert_eq!(r.status, 200, "{:?}", r.body);
         let late = s.post_acs(&response, relay.as_deref()).await;
         refused(late).await;
-        let new_token = r.body["url"]
-            .as_str()
-            .unwrap()
-            .rsplit('/')
-            .next()
-            .unwrap()
-            .to_string();
+        let new_token = token_in_url(r.body["url"].as_str().unwrap());
 
         // the new link starts without a draft; Test then Save
         let res = it.get(&format!("/setup/{new_token}/test?draft=1")).await;

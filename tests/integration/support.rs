@@ -202,6 +202,11 @@ impl Client {
     }
 }
 
+/// The token at the end of an invite or setup link (`…/invite/{token}`, `…/setup/{token}`).
+pub fn token_in_url(url: &str) -> String {
+    url.rsplit('/').next().unwrap().to_string()
+}
+
 pub fn unique_email(tag: &str) -> String {
     format!(
         "{tag}-{}@example.com",

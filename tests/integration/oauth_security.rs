@@ -451,3 +451,73 @@ async fn connection_edits_apply_to_the_next_sign_in_at_once() {
     })
     .await;
 }
+
+/// Deleting a connection, or the product it belongs to, ends its sign-ins at once:
+/// a sign-in under way cannot finish, an unredeemed code is refused, and an access
+/// token no longer reads the profile.
+#[tokio::test]
+async fn deleting_a_connection_or_its_product_ends_its_sign_ins() {
+    each_engine(|engine| async move {
+        for delete_product in [false, true] {
+            let s = Sso::new(engine).await;
+            let (status, token) = s.token_for(&s.login(&[]).await).await;
+            assert_eq!(status, 200, "{token}");
+            let access_token = token["access_token"].as_str().unwrap().to_string();
+            assert_eq!(s.userinfo(&access_token).await.0, 200);
+            let code = s.login(&[]).await;
+            let (_, relay) = s.start(&[]).await;
+            let answer = s.signed_for(&relay, json!({})).await;
+
+            if delete_product {
+                let r = s
+                    .owner
+                    .rpc(
+                        "products/delete",
+                        &[
+                            ("team", &s.team),
+                            ("product", &s.product),
+                            ("confirm_name", "Portal"),
+                        ],
+                    )
+                    .await;
+                assert_eq!(r.status, 200, "{:?}", r.body);
+            } else {
+                let (status, _) = s
+                    .api(
+                        reqwest::Method::DELETE,
+                        &[
+                            ("clientID", &s.client_id),
+                            ("clientSecret", &s.client_secret),
+                        ],
+                        None,
+                    )
+                    .await;
+                assert!(status < 300);
+            }
+
+            let (status, body) = s.userinfo(&access_token).await;
+            assert_eq!(status, 401, "{body}");
+            let (status, body) = s.token_for(&code).await;
+            assert!(status == 400 || status == 401, "{status} {body}");
+            refused(s.post_acs(&answer, Some(&relay)).await).await;
+            // and nothing of it is left in the store
+            use gatehouse_domain::clock::Clock;
+            use gatehouse_domain::ports::LoginStore;
+            use gatehouse_domain::tokens::hash_secret;
+            let store = &s.app.store;
+            let now = s.app.clock.now();
+            assert!(store.code(&hash_secret(&code)).await.unwrap().is_none());
+            assert!(store
+                .access_token(&hash_secret(&access_token), now)
+                .await
+                .unwrap()
+                .is_none());
+            assert!(store
+                .pending_login(request_id(&relay), now)
+                .await
+                .unwrap()
+                .is_none());
+        }
+    })
+    .await;
+}

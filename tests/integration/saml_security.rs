@@ -251,6 +251,85 @@ async fn in_response_to_must_match_a_pending_unused_request() {
     .await;
 }
 
+/// The ACS verifies an app sign-in with the certificates of the connection its
+/// RelayState names, before reading anything; naming another connection must gain
+/// nothing. Here the attacker runs the IdP of another tenant of the same product.
+#[tokio::test]
+async fn a_relay_state_naming_another_connection_gains_nothing() {
+    each_engine(|engine| async move {
+        let s = Sso::new(engine).await;
+        let (status, evil) = s
+            .api(
+                reqwest::Method::POST,
+                &[],
+                Some(json!({ "tenant": "evil.example", "product": s.product, "rawMetadata": s.idp().metadata("keys=secondary").await, "redirectUrl": [APP_REDIRECT] })),
+            )
+            .await;
+        assert_eq!(status, 200, "{evil}");
+        let evil_client = evil["clientID"].as_str().unwrap();
+        let (_, evil_relay) = s.start(&[("client_id", evil_client)]).await;
+        let evil_connection = relay_connection(&evil_relay);
+
+        // the victim's request, on acme.com's connection
+        let (_, relay) = s.start(&[]).await;
+        assert_ne!(relay_connection(&relay), evil_connection);
+        // the attacker's IdP answers it, and the RelayState names the attacker's connection
+        let forged = s.signed_for(&relay, json!({ "key": "secondary" })).await;
+        let swapped = format!("{}.{evil_connection}", request_id(&relay));
+        let body = refused(s.post_acs(&forged, Some(&swapped)).await).await;
+        assert!(body.contains("expired"), "{body}");
+        // naming acme.com's connection, the attacker's signature does not verify
+        refused(s.post_acs(&forged, Some(&relay)).await).await;
+        // a made-up connection id: the request is read, and the signature checked
+        // against its own connection
+        let made_up = format!("{}.conn_aaaaaaaaaaaaaaaaaaaaaaaaaa", request_id(&relay));
+        refused(s.post_acs(&forged, Some(&made_up)).await).await;
+
+        // none of that used the request up: acme.com's IdP can still answer it
+        let genuine = s.signed_for(&relay, json!({})).await;
+        code_from(s.post_acs(&genuine, Some(&made_up)).await).await;
+    })
+    .await;
+}
+
+/// A "Test connection" sign-in's request cannot be answered as an app sign-in (which
+/// would send a code to an app), whatever the RelayState says.
+#[tokio::test]
+async fn a_test_sign_in_cannot_be_answered_as_an_app_sign_in() {
+    each_engine(|engine| async move {
+        let s = Sso::new(engine).await;
+        let (_, app_relay) = s.start(&[]).await;
+        let connection = relay_connection(&app_relay);
+        let start = format!(
+            "/sso-test/start/{connection}?team={}&product={}",
+            s.team, s.product
+        );
+        let res = s.owner.get(&start).await;
+        assert_eq!(res.status().as_u16(), 303, "{start}");
+        let to = url::Url::parse(res.headers()["location"].to_str().unwrap()).unwrap();
+        let test_relay = to
+            .query_pairs()
+            .find(|(k, _)| k == "RelayState")
+            .map(|(_, v)| v.to_string())
+            .unwrap();
+        assert!(
+            !test_relay.contains('.'),
+            "a test sign-in's RelayState is its request id: {test_relay}"
+        );
+
+        let response = s.signed_for(&test_relay, json!({})).await;
+        let as_app = format!("{test_relay}.{connection}");
+        let body = refused(s.post_acs(&response, Some(&as_app)).await).await;
+        assert!(body.contains("expired"), "{body}");
+        // the test itself still completes
+        let res = s.post_acs(&response, Some(&test_relay)).await;
+        assert_eq!(res.status().as_u16(), 303);
+        let result = res.headers()["location"].to_str().unwrap().to_string();
+        assert!(result.starts_with("/sso-test/"), "{result}");
+    })
+    .await;
+}
+
 #[tokio::test]
 async fn pending_requests_expire() {
     each_engine(|engine| async move {

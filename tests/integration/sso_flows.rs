@@ -11,7 +11,13 @@ async fn sp_initiated_login_gives_code_token_id_token_and_userinfo() {
     each_engine(|engine| async move {
         let s = Sso::new(engine).await;
         let (to, relay) = s.start(&[]).await;
-        assert!(relay.starts_with('_') && relay.len() == 41);
+        // RelayState: the request id and the connection, within SAML's 80 bytes
+        let id = request_id(&relay);
+        assert!(id.starts_with('_') && id.len() == 41, "{relay}");
+        assert!(
+            relay_connection(&relay).starts_with("conn_") && relay.len() <= 80,
+            "{relay}"
+        );
         // the AuthnRequest is signed (HTTP-Redirect binding)
         assert!(to.contains("SigAlg=") && to.contains("Signature="));
 

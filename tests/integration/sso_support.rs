@@ -191,10 +191,12 @@ impl Sso {
         code_from(res).await
     }
 
-    /// A response for a pending login, signed by the IdP with `overrides`.
+    /// A response for a pending login, signed by the IdP with `overrides`. `relay`: the
+    /// login's RelayState (`<request id>.<connection id>` for app sign-ins) or a bare
+    /// request id.
     pub async fn signed_for(&self, relay: &str, overrides: Value) -> String {
         let mut body = json!({
-            "inResponseTo": relay,
+            "inResponseTo": request_id(relay),
             "destination": self.acs(),
             "audience": self.sp_entity_id(),
         });
@@ -257,6 +259,16 @@ impl Sso {
         let status = res.status().as_u16();
         (status, res.json().await.unwrap_or(Value::Null))
     }
+}
+
+/// The request id in an app sign-in's RelayState (`<request id>.<connection id>`).
+pub fn request_id(relay: &str) -> &str {
+    relay.split_once('.').map_or(relay, |(id, _)| id)
+}
+
+/// The connection id in an app sign-in's RelayState.
+pub fn relay_connection(relay: &str) -> &str {
+    relay.split_once('.').map(|(_, c)| c).unwrap()
 }
 
 /// The `code` from the ACS's 303 to the app (panics with the page otherwise).

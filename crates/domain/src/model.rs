@@ -335,6 +335,31 @@ pub enum CompletionOutcome {
     Replay,
 }
 
+/// An app sign-in the IdP vouched for, answering pending request `pending_id`: the
+/// store consumes the request (only if it is unused, unexpired, an app sign-in and for
+/// `connection_id`), remembers the assertion id and stores a code whose client,
+/// redirect URI, PKCE challenge, nonce and scope are the request's own, in one step.
+#[derive(Debug, Clone, PartialEq)]
+pub struct AppLoginCompletion {
+    pub pending_id: String,
+    pub connection_id: String,
+    pub assertion_id: String,
+    pub replay_expires_at: DateTime<Utc>,
+    pub code_hash: String,
+    pub profile: String,
+    pub code_expires_at: DateTime<Utc>,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub enum AppCompletionOutcome {
+    /// The code was stored; the browser goes back to the app with it.
+    Done { redirect_uri: String, state: String },
+    /// No such request for this connection: answered, expired or never made.
+    PendingGone,
+    /// This assertion id was already accepted.
+    Replay,
+}
+
 /// What "Test connection" shows.
 #[derive(Debug, Clone, PartialEq)]
 pub struct TestResult {

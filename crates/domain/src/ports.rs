@@ -209,6 +209,13 @@ pub trait LoginStore: Send + Sync {
         c: &LoginCompletion,
         now: DateTime<Utc>,
     ) -> StoreResult<CompletionOutcome>;
+    /// An app sign-in's one write ([`AppLoginCompletion`]); the request is not read
+    /// before, so answering it takes one statement.
+    async fn complete_app_login(
+        &self,
+        c: &AppLoginCompletion,
+        now: DateTime<Utc>,
+    ) -> StoreResult<AppCompletionOutcome>;
     async fn code(&self, code_hash: &str) -> StoreResult<Option<AuthCode>>;
     /// Mark the code redeemed and store `token`, atomically; or report a replay.
     async fn redeem_code(

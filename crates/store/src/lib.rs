@@ -27,6 +27,7 @@ mod sessions;
 mod setup_links;
 mod teams;
 pub mod testing;
+mod write_queue;
 
 use std::str::FromStr;
 use std::sync::Arc;
@@ -72,6 +73,8 @@ pub struct SqlStore {
     /// handler (which made the latency tail). On PostgreSQL it is `pool`.
     writer: AnyPool,
     engine: Engine,
+    /// SQLite: the sign-in path's writes ([`write_queue`]).
+    writes: Option<Arc<write_queue::WriteQueue>>,
     cache: Arc<cache::ReadCache>,
     /// Dropped with the last clone: stops the background checkpointer.
     alive: Arc<()>,
@@ -118,10 +121,15 @@ impl SqlStore {
                 .map_err(map_err)?,
             Engine::Postgres => pool.clone(),
         };
+        let writes = match engine {
+            Engine::Sqlite => Some(Arc::new(write_queue::WriteQueue::start(writer.clone())?)),
+            Engine::Postgres => None,
+        };
         let store = Self {
             pool,
             writer,
             engine,
+            writes,
             cache: Arc::new(cache::ReadCache::new(settings.read_cache_ttl)),
             alive: Arc::new(()),
         };
@@ -222,8 +230,9 @@ impl SqlStore {
     /// coming back to the async runtime in between, so the write lock is never held
     /// while this task waits for its turn on a busy runtime (which is what made
     /// transactions of several round trips slow under load). On an error the
-    /// transaction is rolled back; the script runs in its own task so that a
-    /// cancelled request cannot leave it half done.
+    /// transaction is rolled back. Scripts go through the write queue
+    /// ([`write_queue`]), which runs them to their end even if the request is
+    /// cancelled.
     ///
     /// Only for scripts whose statements cannot fail halfway for reasons other than a
     /// broken database (use `ON CONFLICT DO NOTHING` and `WHERE changes() = 1` to
@@ -232,19 +241,29 @@ impl SqlStore {
         &self,
         query: sqlx::query::Query<'static, sqlx::Any, sqlx::any::AnyArguments<'static>>,
     ) -> StoreResult<Vec<sqlx::any::AnyRow>> {
-        let writer = self.writer.clone();
-        tokio::spawn(async move {
-            let mut conn = writer.acquire().await.map_err(map_err)?;
-            match query.fetch_all(&mut *conn).await {
-                Ok(rows) => Ok(rows),
-                Err(e) => {
-                    let _ = sqlx::query("ROLLBACK").execute(&mut *conn).await;
-                    Err(map_err(e))
-                }
-            }
-        })
-        .await
-        .map_err(|e| StoreError::Backend(format!("write task failed: {e}")))?
+        self.sqlite_queue()?.run(query, true).await
+    }
+
+    /// One sign-in write statement: through the write queue on SQLite, on the pool
+    /// on PostgreSQL.
+    pub(crate) async fn sign_in_write(
+        &self,
+        query: sqlx::query::Query<'static, sqlx::Any, sqlx::any::AnyArguments<'static>>,
+    ) -> StoreResult<()> {
+        match &self.writes {
+            Some(queue) => queue.run(query, false).await.map(|_| ()),
+            None => query
+                .execute(&self.writer)
+                .await
+                .map(|_| ())
+                .map_err(map_err),
+        }
+    }
+
+    fn sqlite_queue(&self) -> StoreResult<&write_queue::WriteQueue> {
+        self.writes
+            .as_deref()
+            .ok_or_else(|| StoreError::Backend("an SQLite script on another engine".into()))
     }
 
     /// A write transaction (`BEGIN IMMEDIATE` on SQLite).

@@ -1,8 +1,9 @@
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 use gatehouse_domain::model::{
-    AccessToken, AuthCode, CompletionOutcome, LoginCompletion, LoginPurpose, LoginTarget,
-    PendingLogin, RedeemIf, Redemption, StoredKey, TestResult,
+    AccessToken, AppCompletionOutcome, AppLoginCompletion, AuthCode, CompletionOutcome,
+    LoginCompletion, LoginPurpose, LoginTarget, PendingLogin, RedeemIf, Redemption, StoredKey,
+    TestResult,
 };
 use gatehouse_domain::ports::{KeyStore, LoginStore, StoreError, StoreResult};
 use sqlx::any::AnyRow;
@@ -88,30 +89,37 @@ async fn insert_test_result(conn: &mut sqlx::AnyConnection, r: &TestResult) -> S
     .map_err(map_err)
 }
 
-/// The values of a completed app login, as `$1`…`$15` of the engine's statement.
-fn completion_query(
+/// The values of an app sign-in's completion, as `$1`…`$9` of the engine's statement.
+fn app_completion_query(
     sql: &'static str,
-    c: &LoginCompletion,
-    pending: &str,
-    code: &AuthCode,
+    c: &AppLoginCompletion,
     now: DateTime<Utc>,
-) -> sqlx::query::Query<'static, sqlx::Any, sqlx::any::AnyArguments<'static>> {
-    sqlx::query(sql)
+) -> StoreResult<sqlx::query::Query<'static, sqlx::Any, sqlx::any::AnyArguments<'static>>> {
+    let app = serde_json::to_string(&LoginPurpose::App)
+        .map_err(|e| StoreError::Backend(e.to_string()))?;
+    Ok(sqlx::query(sql)
         .bind(ms(now))
-        .bind(pending.to_string())
+        .bind(c.pending_id.clone())
         .bind(c.connection_id.clone())
         .bind(c.assertion_id.clone())
         .bind(ms(c.replay_expires_at))
-        .bind(code.code_hash.clone())
-        .bind(code.connection_id.clone())
-        .bind(code.client_id.clone())
-        .bind(code.redirect_uri.clone())
-        .bind(code.code_challenge.clone())
-        .bind(code.nonce.clone())
-        .bind(code.scope.clone())
-        .bind(code.profile.clone())
-        .bind(ms(code.created_at))
-        .bind(ms(code.expires_at))
+        .bind(c.code_hash.clone())
+        .bind(c.profile.clone())
+        .bind(ms(c.code_expires_at))
+        .bind(app))
+}
+
+/// No row: the request was not there to consume (answered, expired, another
+/// connection's, not an app sign-in); a row without a code: the assertion was replayed.
+fn app_outcome(row: Option<&AnyRow>) -> StoreResult<AppCompletionOutcome> {
+    Ok(match row {
+        None => AppCompletionOutcome::PendingGone,
+        Some(r) if r.int("issued")? == 1 => AppCompletionOutcome::Done {
+            redirect_uri: r.text("redirect_uri")?,
+            state: r.text("state")?,
+        },
+        Some(_) => AppCompletionOutcome::Replay,
+    })
 }
 
 /// The values of a code redemption, as `$1`…`$9` of the engine's statement.
@@ -138,37 +146,30 @@ fn redemption_query(
 impl SqlStore {
     async fn complete_app_login_pg(
         &self,
-        c: &LoginCompletion,
-        pending: &str,
-        code: &AuthCode,
+        c: &AppLoginCompletion,
         now: DateTime<Utc>,
-    ) -> StoreResult<CompletionOutcome> {
-        let row = completion_query(
+    ) -> StoreResult<AppCompletionOutcome> {
+        let row = app_completion_query(
             "WITH p AS (\
-               UPDATE pending_logins SET used_at = $1 WHERE id = $2 AND used_at IS NULL AND expires_at > $1 RETURNING id\
+               UPDATE pending_logins SET used_at = $1 \
+               WHERE id = $2 AND connection_id = $3 AND purpose = $9 AND used_at IS NULL AND expires_at > $1 \
+               RETURNING client_id, redirect_uri, state, nonce, code_challenge, scope\
              ), s AS (\
                INSERT INTO seen_assertions (connection_id, assertion_id, expires_at) \
-               SELECT $3, $4, $5 WHERE EXISTS (SELECT 1 FROM p) ON CONFLICT DO NOTHING RETURNING assertion_id\
+               SELECT $3, $4, $5 FROM p ON CONFLICT DO NOTHING RETURNING assertion_id\
              ), c AS (\
                INSERT INTO auth_codes (code_hash, connection_id, client_id, redirect_uri, code_challenge, nonce, scope, profile, created_at, expires_at) \
-               SELECT $6, $7, $8, $9, $10, $11, $12, $13, $14, $15 WHERE EXISTS (SELECT 1 FROM s) RETURNING code_hash\
+               SELECT $6, $3, client_id, redirect_uri, code_challenge, nonce, scope, $7, $1, $8 FROM p \
+               WHERE EXISTS (SELECT 1 FROM s) RETURNING code_hash\
              ) \
-             SELECT (SELECT COUNT(*) FROM p) AS used, (SELECT COUNT(*) FROM s) AS fresh",
+             SELECT redirect_uri, state, (SELECT COUNT(*) FROM c) AS issued FROM p",
             c,
-            pending,
-            code,
             now,
-        )
-        .fetch_one(self.writer())
+        )?
+        .fetch_optional(self.writer())
         .await
         .map_err(map_err)?;
-        Ok(if row.int("used")? != 1 {
-            CompletionOutcome::PendingGone
-        } else if row.int("fresh")? != 1 {
-            CompletionOutcome::Replay
-        } else {
-            CompletionOutcome::Done
-        })
+        app_outcome(row.as_ref())
     }
 
     async fn redeem_code_pg(
@@ -212,39 +213,27 @@ impl SqlStore {
     /// before.
     async fn complete_app_login_sqlite(
         &self,
-        c: &LoginCompletion,
-        pending: &str,
-        code: &AuthCode,
+        c: &AppLoginCompletion,
         now: DateTime<Utc>,
-    ) -> StoreResult<CompletionOutcome> {
+    ) -> StoreResult<AppCompletionOutcome> {
         let rows = self
-            .sqlite_script(completion_query(
-                    "BEGIN IMMEDIATE; \
-                     UPDATE pending_logins SET used_at = $1 WHERE id = $2 AND used_at IS NULL AND expires_at > $1; \
-                     INSERT INTO seen_assertions (connection_id, assertion_id, expires_at) \
-                       SELECT $3, $4, $5 WHERE changes() = 1 ON CONFLICT DO NOTHING; \
-                     INSERT INTO auth_codes (code_hash, connection_id, client_id, redirect_uri, code_challenge, nonce, scope, profile, created_at, expires_at) \
-                       SELECT $6, $7, $8, $9, $10, $11, $12, $13, $14, $15 WHERE changes() = 1; \
-                     SELECT (SELECT COUNT(*) FROM auth_codes WHERE code_hash = $6) AS issued, \
-                            (SELECT COUNT(*) FROM pending_logins WHERE id = $2 AND used_at = $1) AS used; \
-                     COMMIT;",
+            .sqlite_script(app_completion_query(
+                "BEGIN IMMEDIATE; \
+                 UPDATE pending_logins SET used_at = $1 \
+                   WHERE id = $2 AND connection_id = $3 AND purpose = $9 AND used_at IS NULL AND expires_at > $1; \
+                 INSERT INTO seen_assertions (connection_id, assertion_id, expires_at) \
+                   SELECT $3, $4, $5 WHERE changes() = 1 ON CONFLICT DO NOTHING; \
+                 INSERT INTO auth_codes (code_hash, connection_id, client_id, redirect_uri, code_challenge, nonce, scope, profile, created_at, expires_at) \
+                   SELECT $6, $3, client_id, redirect_uri, code_challenge, nonce, scope, $7, $1, $8 FROM pending_logins \
+                   WHERE id = $2 AND changes() = 1; \
+                 SELECT redirect_uri, state, (SELECT COUNT(*) FROM auth_codes WHERE code_hash = $6) AS issued \
+                   FROM pending_logins WHERE id = $2 AND connection_id = $3 AND used_at = $1; \
+                 COMMIT;",
                 c,
-                pending,
-                code,
                 now,
-            ))
+            )?)
             .await?;
-        let row = rows
-            .first()
-            .ok_or_else(|| StoreError::Backend("login script returned no row".into()))?;
-        Ok(if row.int("issued")? == 1 {
-            CompletionOutcome::Done
-        } else if row.int("used")? == 1 {
-            // this request consumed the pending login, so the assertion was seen before
-            CompletionOutcome::Replay
-        } else {
-            CompletionOutcome::PendingGone
-        })
+        app_outcome(rows.first())
     }
 
     async fn redeem_code_sqlite(
@@ -288,27 +277,26 @@ impl LoginStore for SqlStore {
     async fn create_pending_login(&self, p: &PendingLogin) -> StoreResult<()> {
         let purpose =
             serde_json::to_string(&p.purpose).map_err(|e| StoreError::Backend(e.to_string()))?;
-        sqlx::query(
-            "INSERT INTO pending_logins (id, connection_id, setup_link_id, purpose, client_id, redirect_uri, state, nonce, code_challenge, scope, created_at, expires_at, idp_state) \
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13)",
+        self.sign_in_write(
+            sqlx::query(
+                "INSERT INTO pending_logins (id, connection_id, setup_link_id, purpose, client_id, redirect_uri, state, nonce, code_challenge, scope, created_at, expires_at, idp_state) \
+                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13)",
+            )
+            .bind(p.id.clone())
+            .bind(p.target.connection_id().map(str::to_string))
+            .bind(p.target.setup_link_id().map(str::to_string))
+            .bind(purpose)
+            .bind(p.client_id.clone())
+            .bind(p.redirect_uri.clone())
+            .bind(p.state.clone())
+            .bind(p.nonce.clone())
+            .bind(p.code_challenge.clone())
+            .bind(p.scope.clone())
+            .bind(ms(p.created_at))
+            .bind(ms(p.expires_at))
+            .bind(p.idp_state.clone()),
         )
-        .bind(&p.id)
-        .bind(p.target.connection_id().map(str::to_string))
-        .bind(p.target.setup_link_id().map(str::to_string))
-        .bind(purpose)
-        .bind(&p.client_id)
-        .bind(&p.redirect_uri)
-        .bind(&p.state)
-        .bind(p.nonce.clone())
-        .bind(p.code_challenge.clone())
-        .bind(&p.scope)
-        .bind(ms(p.created_at))
-        .bind(ms(p.expires_at))
-        .bind(p.idp_state.clone())
-        .execute(self.writer())
         .await
-        .map(|_| ())
-        .map_err(map_err)
     }
 
     async fn pending_login(
@@ -333,14 +321,6 @@ impl LoginStore for SqlStore {
         c: &LoginCompletion,
         now: DateTime<Utc>,
     ) -> StoreResult<CompletionOutcome> {
-        if c.test_result.is_none() {
-            if let (Some(pending), Some(code)) = (&c.pending_id, &c.code) {
-                return match self.engine {
-                    Engine::Postgres => self.complete_app_login_pg(c, pending, code, now).await,
-                    Engine::Sqlite => self.complete_app_login_sqlite(c, pending, code, now).await,
-                };
-            }
-        }
         let mut tx = self.write_tx().await?;
         if let Some(pending) = &c.pending_id {
             let used = sqlx::query(
@@ -395,6 +375,17 @@ impl LoginStore for SqlStore {
         }
         tx.commit().await.map_err(map_err)?;
         Ok(CompletionOutcome::Done)
+    }
+
+    async fn complete_app_login(
+        &self,
+        c: &AppLoginCompletion,
+        now: DateTime<Utc>,
+    ) -> StoreResult<AppCompletionOutcome> {
+        match self.engine {
+            Engine::Postgres => self.complete_app_login_pg(c, now).await,
+            Engine::Sqlite => self.complete_app_login_sqlite(c, now).await,
+        }
     }
 
     async fn code(&self, code_hash: &str) -> StoreResult<Option<AuthCode>> {

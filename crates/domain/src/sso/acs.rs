@@ -1,18 +1,21 @@
 //! `POST /api/oauth/saml`: the assertion consumer service.
 //!
-//! SP-initiated: `RelayState` names our pending login; its connection's pinned
-//! certificates verify the response and `InResponseTo` must equal its id.
+//! SP-initiated app sign-in: `RelayState` names our request and its connection
+//! ([`relay_state`]); that connection's pinned certificates verify the response,
+//! `InResponseTo` must equal the request id, and one write consumes the request (if it
+//! is unused, unexpired and was made for that connection), remembers the assertion id
+//! (replay cache) and stores the code.
+//! Test sign-ins (`RelayState` = the request id alone): the pending request is read
+//! first, to know what is tested; the result is stored for the dashboard.
 //! IdP-initiated (no pending login): the connection is found by the IdP's entity id
 //! and must allow IdP-initiated sign-in; the code goes to its default redirect URL.
-//! Either way, the pending login is consumed, the assertion id is remembered (replay
-//! cache) and the code is stored in one transaction.
 
 use base64::engine::general_purpose::STANDARD;
 use base64::Engine;
 
 use crate::model::{
-    AuthCode, CompletionOutcome, Connection, IdpConfig, LoginCompletion, LoginPurpose, LoginTarget,
-    PendingLogin, TestResult,
+    AppCompletionOutcome, AppLoginCompletion, AuthCode, CompletionOutcome, Connection, IdpConfig,
+    LoginCompletion, LoginPurpose, LoginTarget, PendingLogin, TestResult,
 };
 use crate::saml::attributes;
 use crate::saml::response::{
@@ -23,6 +26,7 @@ use crate::services::Services;
 use crate::setup_links::draft_connection;
 use crate::sso::error::LoginError;
 use crate::sso::profile::Profile;
+use crate::sso::relay_state;
 use crate::tokens::{hash_secret, new_id, new_secret};
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -83,10 +87,36 @@ impl Services {
         })?;
         let now = self.clock.now();
 
-        let pending = match relay_state.map(str::trim).filter(|r| !r.is_empty()) {
-            Some(rs) => self
+        let relay_state = relay_state.map(str::trim).filter(|r| !r.is_empty());
+        let app = relay_state.and_then(relay_state::parse_app);
+        if let Some(app) = app {
+            // An app sign-in: verified with the named connection's certificates, then
+            // answered in one write that also checks the request was made for it.
+            if let Some(connection) = self
                 .store
-                .pending_login(rs, now)
+                .connection_for_login(app.connection_id)
+                .await
+                .map_err(LoginError::internal)?
+            {
+                let assertion = self.verify_for(
+                    &connection,
+                    &xml,
+                    Solicitation::InResponseTo(app.request_id),
+                )?;
+                return self
+                    .finish_app(
+                        &connection,
+                        app.request_id,
+                        saml_accepted(&connection, assertion),
+                    )
+                    .await;
+            }
+        }
+        let request_id = app.map(|a| a.request_id).or(relay_state);
+        let pending = match request_id {
+            Some(id) => self
+                .store
+                .pending_login(id, now)
                 .await
                 .map_err(LoginError::internal)?,
             None => None,
@@ -255,6 +285,17 @@ impl Services {
         pending: Option<&PendingLogin>,
         accepted: Accepted,
     ) -> Result<AcsOutcome, LoginError> {
+        if let Some(p) = pending.filter(|p| p.purpose == LoginPurpose::App) {
+            if p.target.connection_id() != Some(connection.id.as_str()) {
+                // Only a saved connection can sign a user in to an app; a setup
+                // link's draft serves test sign-ins only.
+                return Err(LoginError::rejected(
+                    "an app sign-in through settings that are not a saved connection",
+                )
+                .on(&connection.id));
+            }
+            return self.finish_app(connection, &p.id, accepted).await;
+        }
         if !connection.enabled {
             return Err(LoginError::rejected("the connection is disabled").on(&connection.id));
         }
@@ -274,8 +315,11 @@ impl Services {
             code: None,
             test_result: None,
         };
-        let outcome = match pending.map(|p| (&p.purpose, p)) {
-            Some((LoginPurpose::Test { owner }, p)) => {
+        let outcome = match pending {
+            Some(p) => {
+                let LoginPurpose::Test { owner } = &p.purpose else {
+                    return Err(LoginError::internal("an app sign-in took the test path"));
+                };
                 let result = TestResult {
                     id: new_id("test"),
                     target: p.target.clone(),
@@ -288,33 +332,6 @@ impl Services {
                 let id = result.id.clone();
                 completion.test_result = Some(result);
                 AcsOutcome::TestDone { result_id: id }
-            }
-            Some((LoginPurpose::App, p)) => {
-                if p.target.connection_id() != Some(connection.id.as_str()) {
-                    // Only a saved connection can sign a user in to an app; a setup
-                    // link's draft serves test sign-ins only.
-                    return Err(LoginError::rejected(
-                        "an app sign-in through settings that are not a saved connection",
-                    )
-                    .on(&connection.id));
-                }
-                let code = new_secret();
-                completion.code = Some(AuthCode {
-                    code_hash: hash_secret(&code),
-                    connection_id: connection.id.clone(),
-                    client_id: p.client_id.clone(),
-                    redirect_uri: p.redirect_uri.clone(),
-                    code_challenge: p.code_challenge.clone(),
-                    nonce: p.nonce.clone(),
-                    scope: p.scope.clone(),
-                    profile: profile_json,
-                    created_at: now,
-                    expires_at: now + self.settings.sso.code_ttl,
-                });
-                AcsOutcome::ToApp(with_query(
-                    &p.redirect_uri,
-                    &[("code", &code), ("state", &p.state)],
-                ))
             }
             None => {
                 let product = self
@@ -362,12 +379,59 @@ impl Services {
                 );
                 Ok(outcome)
             }
-            CompletionOutcome::PendingGone => Err(LoginError::rejected(
-                "the sign-in request was already answered or has expired",
-            )
-            .on(&connection.id)
-            .titled("This sign-in link has expired. Start again from the application.")),
+            CompletionOutcome::PendingGone => Err(pending_gone(connection)),
             CompletionOutcome::Replay => Err(saml_failure(SamlError::Replay).on(&connection.id)),
+        }
+    }
+
+    /// Store an accepted app sign-in that answers request `request_id`: consume the
+    /// request (if it was made for this connection), remember the replay key and
+    /// store a code, in one write; then back to the app's redirect URI.
+    pub(crate) async fn finish_app(
+        &self,
+        connection: &Connection,
+        request_id: &str,
+        accepted: Accepted,
+    ) -> Result<AcsOutcome, LoginError> {
+        if !connection.enabled {
+            return Err(LoginError::rejected("the connection is disabled").on(&connection.id));
+        }
+        let now = self.clock.now();
+        let profile = serde_json::to_string(&accepted.profile).map_err(LoginError::internal)?;
+        let code = new_secret();
+        let completion = AppLoginCompletion {
+            pending_id: request_id.to_string(),
+            connection_id: connection.id.clone(),
+            assertion_id: accepted.replay_key,
+            replay_expires_at: accepted.replay_expires_at,
+            code_hash: hash_secret(&code),
+            profile,
+            code_expires_at: now + self.settings.sso.code_ttl,
+        };
+        match self
+            .store
+            .complete_app_login(&completion, now)
+            .await
+            .map_err(LoginError::internal)?
+        {
+            AppCompletionOutcome::Done {
+                redirect_uri,
+                state,
+            } => {
+                tracing::info!(
+                    connection_id = %connection.id,
+                    protocol = connection.idp.protocol(),
+                    sub = %accepted.profile.sub,
+                    idp_initiated = false,
+                    "sign-in accepted"
+                );
+                Ok(AcsOutcome::ToApp(with_query(
+                    &redirect_uri,
+                    &[("code", &code), ("state", &state)],
+                )))
+            }
+            AppCompletionOutcome::PendingGone => Err(pending_gone(connection)),
+            AppCompletionOutcome::Replay => Err(saml_failure(SamlError::Replay).on(&connection.id)),
         }
     }
 
@@ -420,6 +484,12 @@ fn saml_accepted(connection: &Connection, assertion: VerifiedAssertion) -> Accep
         replay_key: assertion.assertion_id,
         replay_expires_at: assertion.replay_expires_at,
     }
+}
+
+fn pending_gone(connection: &Connection) -> LoginError {
+    LoginError::rejected("the sign-in request was already answered or has expired")
+        .on(&connection.id)
+        .titled("This sign-in link has expired. Start again from the application.")
 }
 
 fn saml_failure(e: SamlError) -> LoginError {

@@ -18,7 +18,7 @@ use crate::model::{Connection, IdpConfig, LoginPurpose, LoginTarget, PendingLogi
 use crate::saml::request::{self, AuthnRequestParams};
 use crate::services::Services;
 use crate::sso::error::{LoginError, OAuthError};
-use crate::sso::pkce;
+use crate::sso::{pkce, relay_state};
 
 /// The parameters an app sends.
 #[derive(Debug, Clone, Default)]
@@ -354,6 +354,12 @@ impl Services {
             .create_pending_login(pending)
             .await
             .map_err(LoginError::internal)?;
+        let relay_state = match (&pending.purpose, &pending.target) {
+            (LoginPurpose::App, LoginTarget::Connection(id)) => {
+                relay_state::for_app(&pending.id, id)
+            }
+            _ => pending.id.clone(),
+        };
         let params = |destination: &str| AuthnRequestParams {
             id: pending.id.clone(),
             issue_instant: pending.created_at,
@@ -363,7 +369,7 @@ impl Services {
             force_authn,
         };
         if let Some(url) = &saml.idp.sso_redirect_url {
-            let to = request::redirect_url(&params(url), &pending.id, &self.keys.sp_key)
+            let to = request::redirect_url(&params(url), &relay_state, &self.keys.sp_key)
                 .map_err(|e| LoginError::internal(e.to_string()))?;
             Ok(AuthorizeOutcome::Redirect(to))
         } else if let Some(url) = &saml.idp.sso_post_url {
@@ -372,7 +378,7 @@ impl Services {
             Ok(AuthorizeOutcome::PostForm {
                 action: url.clone(),
                 saml_request,
-                relay_state: pending.id.clone(),
+                relay_state,
             })
         } else {
             Err(LoginError::internal("connection has no SSO endpoint"))

@@ -10,6 +10,7 @@ pub mod keys;
 pub mod metadata_fetch;
 pub mod pkce;
 pub mod profile;
+pub mod relay_state;
 pub mod test_login;
 pub mod token;
 pub mod verifier;

@@ -306,12 +306,7 @@ async fn a_test_sign_in_cannot_be_answered_as_an_app_sign_in() {
         );
         let res = s.owner.get(&start).await;
         assert_eq!(res.status().as_u16(), 303, "{start}");
-        let to = url::Url::parse(res.headers()["location"].to_str().unwrap()).unwrap();
-        let test_relay = to
-            .query_pairs()
-            .find(|(k, _)| k == "RelayState")
-            .map(|(_, v)| v.to_string())
-            .unwrap();
+        let test_relay = query_param(res.headers()["location"].to_str().unwrap(), "RelayState");
         assert!(
             !test_relay.contains('.'),
             "a test sign-in's RelayState is its request id: {test_relay}"

@@ -160,12 +160,7 @@ impl Sso {
         );
         let to = res.headers()["location"].to_str().unwrap().to_string();
         assert!(to.starts_with(&idp().url), "redirected to the IdP: {to}");
-        let relay = url::Url::parse(&to)
-            .unwrap()
-            .query_pairs()
-            .find(|(k, _)| k == "RelayState")
-            .map(|(_, v)| v.to_string())
-            .unwrap();
+        let relay = query_param(&to, "RelayState");
         (to, relay)
     }
 
@@ -284,12 +279,19 @@ pub async fn code_from(res: reqwest::Response) -> String {
             res.text().await.unwrap_or_default()
         );
     }
-    let url = url::Url::parse(&location.unwrap()).unwrap();
-    assert!(url.as_str().starts_with(APP_REDIRECT), "{url}");
-    url.query_pairs()
-        .find(|(k, _)| k == "code")
-        .map(|(_, v)| v.to_string())
+    let location = location.unwrap();
+    assert!(location.starts_with(APP_REDIRECT), "{location}");
+    query_param(&location, "code")
+}
+
+/// The query parameter `name` of `url` (panics when it has none).
+pub fn query_param(url: &str, name: &str) -> String {
+    url::Url::parse(url)
         .unwrap()
+        .query_pairs()
+        .find(|(k, _)| k == name)
+        .map(|(_, v)| v.to_string())
+        .unwrap_or_else(|| panic!("no {name} in {url}"))
 }
 
 /// The ACS refused: returns the error page text.

@@ -354,12 +354,7 @@ impl Services {
             .create_pending_login(pending)
             .await
             .map_err(LoginError::internal)?;
-        let relay_state = match (&pending.purpose, &pending.target) {
-            (LoginPurpose::App, LoginTarget::Connection(id)) => {
-                relay_state::for_app(&pending.id, id)
-            }
-            _ => pending.id.clone(),
-        };
+        let relay_state = relay_state::for_request(pending);
         let params = |destination: &str| AuthnRequestParams {
             id: pending.id.clone(),
             issue_instant: pending.created_at,

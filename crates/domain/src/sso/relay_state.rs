@@ -13,8 +13,18 @@
 //! Anything else (an IdP's own RelayState on an IdP-initiated response, say) is not
 //! ours and is ignored.
 
+use crate::model::{LoginPurpose, LoginTarget, PendingLogin};
+
+/// The RelayState to send with `pending`'s AuthnRequest.
+pub fn for_request(pending: &PendingLogin) -> String {
+    match (&pending.purpose, &pending.target) {
+        (LoginPurpose::App, LoginTarget::Connection(id)) => for_app(&pending.id, id),
+        _ => pending.id.clone(),
+    }
+}
+
 /// The RelayState of an app sign-in.
-pub fn for_app(request_id: &str, connection_id: &str) -> String {
+fn for_app(request_id: &str, connection_id: &str) -> String {
     format!("{request_id}.{connection_id}")
 }
 

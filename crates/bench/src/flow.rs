@@ -10,6 +10,7 @@ use base64::Engine as _;
 use serde_json::{json, Value};
 
 pub const APP_REDIRECT: &str = "https://app.example.com/callback";
+const FORM: &str = "application/x-www-form-urlencoded";
 
 /// What the vendor's app knows after set-up.
 #[derive(Clone)]
@@ -17,7 +18,8 @@ pub struct Target {
     pub base: String,
     pub product: String,
     pub client_id: String,
-    pub client_secret: String,
+    /// `Basic base64(client_id:client_secret)`, as an app keeps it.
+    pub basic_auth: String,
 }
 
 impl Target {
@@ -137,18 +139,24 @@ pub async fn seed(base: &str, idp_url: &str) -> Result<Target> {
             .map(String::from)
             .ok_or_else(|| anyhow!("connection has no {k}: {connection}"))
     };
+    let (client_id, client_secret) = (field("clientID")?, field("clientSecret")?);
     Ok(Target {
         base: base.to_string(),
         product,
-        client_id: field("clientID")?,
-        client_secret: field("clientSecret")?,
+        basic_auth: format!(
+            "Basic {}",
+            STANDARD.encode(format!("{client_id}:{client_secret}"))
+        ),
+        client_id,
     })
 }
 
 /// A login after the authorize step: what the IdP needs to answer it and what the app
 /// keeps for the token request.
 pub struct Started {
-    pub request_id: String,
+    /// The deflated, base64-encoded AuthnRequest as the redirect carried it (decoded
+    /// for its ID outside the timed phases, as the IdP would).
+    pub saml_request: String,
     pub relay_state: String,
     pub state: String,
     pub verifier: String,
@@ -207,11 +215,9 @@ pub async fn authorize(http: &reqwest::Client, t: &Target, openid: bool) -> Resu
             .map(|(_, v)| v.into_owned())
             .ok_or_else(|| anyhow!("IdP redirect has no {k}: {location}"))
     };
-    let request = param("SAMLRequest")?;
-    let relay_state = param("RelayState")?;
     Ok(Started {
-        request_id: authn_request_id(&request)?,
-        relay_state,
+        saml_request: param("SAMLRequest")?,
+        relay_state: param("RelayState")?,
         state,
         verifier,
         authorize,
@@ -219,7 +225,7 @@ pub async fn authorize(http: &reqwest::Client, t: &Target, openid: bool) -> Resu
 }
 
 /// The ID of a deflated, base64-encoded AuthnRequest (HTTP-Redirect binding).
-fn authn_request_id(encoded: &str) -> Result<String> {
+pub fn authn_request_id(encoded: &str) -> Result<String> {
     let deflated = STANDARD.decode(encoded)?;
     let mut xml = String::new();
     flate2::read::DeflateDecoder::new(deflated.as_slice()).read_to_string(&mut xml)?;
@@ -274,21 +280,29 @@ pub async fn sign_responses(
         .collect()
 }
 
+/// The form a browser posts to the ACS (HTTP-POST binding), encoded outside the timed
+/// phases: percent-encoding a 10 kB response is the browser's work, not Gatehouse's,
+/// and the client shares the machine with the server.
+pub fn acs_form(saml_response: &str, relay_state: &str) -> String {
+    url::form_urlencoded::Serializer::new(String::new())
+        .append_pair("SAMLResponse", saml_response)
+        .append_pair("RelayState", relay_state)
+        .finish()
+}
+
 /// The browser posts the IdP's response to the ACS, follows the redirect to the app,
 /// and the app redeems the code and reads the profile.
 pub async fn finish(
     http: &reqwest::Client,
     t: &Target,
     started: &Started,
-    saml_response: &str,
+    acs_form: String,
 ) -> Result<Finished> {
     let t0 = Instant::now();
     let res = http
         .post(t.acs())
-        .form(&[
-            ("SAMLResponse", saml_response),
-            ("RelayState", started.relay_state.as_str()),
-        ])
+        .header(reqwest::header::CONTENT_TYPE, FORM)
+        .body(acs_form)
         .send()
         .await?;
     let status = res.status();
@@ -313,15 +327,17 @@ pub async fn finish(
     }
 
     let t1 = Instant::now();
+    let form = url::form_urlencoded::Serializer::new(String::new())
+        .append_pair("grant_type", "authorization_code")
+        .append_pair("code", &code)
+        .append_pair("redirect_uri", APP_REDIRECT)
+        .append_pair("code_verifier", &started.verifier)
+        .finish();
     let res = http
         .post(format!("{}/api/oauth/token", t.base))
-        .basic_auth(&t.client_id, Some(&t.client_secret))
-        .form(&[
-            ("grant_type", "authorization_code"),
-            ("code", code.as_str()),
-            ("redirect_uri", APP_REDIRECT),
-            ("code_verifier", started.verifier.as_str()),
-        ])
+        .header(reqwest::header::AUTHORIZATION, &t.basic_auth)
+        .header(reqwest::header::CONTENT_TYPE, FORM)
+        .body(form)
         .send()
         .await?;
     let status = res.status();

@@ -11,6 +11,11 @@
 //! in a batch; all ACS → token → userinfo sequences. Throughput is logins divided by
 //! the time of both timed phases; a login's latency is the sum of its four requests.
 //!
+//! That run has clients going back to back (the most logins per second). A second run
+//! offers a fixed rate (`--rate`, default 1,000 logins/s) on an open-loop schedule,
+//! with the two phases of consecutive rounds overlapping, and reports the latency a
+//! login sees at that load ([`paced`]).
+//!
 //! Usage: see `--help`, or `scripts/bench.sh`.
 
 #![allow(clippy::print_stdout)]
@@ -36,6 +41,7 @@ gatehouse-bench: complete SSO logins/s against a running Gatehouse
   --logins N         measured logins per engine (default 4000)
   --warmup N         unmeasured logins first (default 300)
   --concurrency N    concurrent clients (default 32)
+  --rate R           logins/s offered in the latency run (default 1000; 0 skips it)
   --openid           ask for scope=openid (adds an RS256 id_token per login)
   --server PATH      the gatehouse binary (default: next to this binary)
   --url URL          use an already running server instead (one engine: its own)
@@ -48,6 +54,7 @@ struct Args {
     logins: usize,
     warmup: usize,
     concurrency: usize,
+    rate: f64,
     openid: bool,
     server: PathBuf,
     url: Option<String>,
@@ -61,6 +68,7 @@ fn parse_args() -> Result<Args> {
         logins: 4000,
         warmup: 300,
         concurrency: 32,
+        rate: 1000.0,
         openid: false,
         server: exe.with_file_name("gatehouse"),
         url: None,
@@ -83,6 +91,7 @@ fn parse_args() -> Result<Args> {
             "--logins" => a.logins = value()?.parse()?,
             "--warmup" => a.warmup = value()?.parse()?,
             "--concurrency" => a.concurrency = value()?.parse()?,
+            "--rate" => a.rate = value()?.parse()?,
             "--openid" => a.openid = true,
             "--server" => a.server = value()?.into(),
             "--url" => a.url = Some(value()?),
@@ -96,6 +105,9 @@ fn parse_args() -> Result<Args> {
     }
     if a.logins == 0 || a.concurrency == 0 {
         bail!("--logins and --concurrency must be positive");
+    }
+    if !(a.rate.is_finite() && a.rate >= 0.0) {
+        bail!("--rate must be a number of logins per second (0 skips the latency run)");
     }
     Ok(a)
 }
@@ -115,19 +127,20 @@ async fn main() -> Result<()> {
     let mut results = Vec::new();
     if let Some(url) = &args.url {
         let target = flow::seed(url, &idp.url).await?;
-        results.push((
-            "(given)".to_string(),
-            run(&args, &idp.url, &target, None).await?,
-        ));
+        for (load, outcome) in run(&args, &idp.url, &target, None).await? {
+            results.push(("(given)".to_string(), load, outcome));
+        }
     } else {
         for &engine in &args.engines {
             let server = processes::start_server(&args.server, engine, &args.postgres).await?;
             let target = flow::seed(&server.base, &idp.url)
                 .await
                 .context("seeding")?;
-            let outcome = run(&args, &idp.url, &target, Some(server.pid())).await;
+            let outcomes = run(&args, &idp.url, &target, Some(server.pid())).await;
             server.cleanup().await?;
-            results.push((engine.name().to_string(), outcome?));
+            for (load, outcome) in outcomes? {
+                results.push((engine.name().to_string(), load, outcome));
+            }
         }
     }
     println!();
@@ -137,12 +150,12 @@ async fn main() -> Result<()> {
         );
     }
     println!(
-        "| engine | logins | clients | scope | logins/s | p50 ms | p99 ms | authorize p50/p99 | acs p50/p99 | token p50/p99 | userinfo p50/p99 | CPU ms/login server / client / machine |"
+        "| engine | offered load | logins | clients | scope | logins/s | p50 ms | p99 ms | authorize p50/p99 | acs p50/p99 | token p50/p99 | userinfo p50/p99 | CPU ms/login server / client / machine |"
     );
-    println!("|---|---:|---:|---|---:|---:|---:|---|---|---|---|---|");
-    for (engine, r) in &results {
+    println!("|---|---|---:|---:|---|---:|---:|---:|---|---|---|---|---|");
+    for (engine, load, r) in &results {
         println!(
-            "| {engine} | {} | {} | {} | **{:.0}** | {:.2} | {:.2} | {} | {} | {} | {} | {} / {} / {} |",
+            "| {engine} | {load} | {} | {} | {} | **{:.0}** | {:.2} | {:.2} | {} | {} | {} | {} | {} / {} / {} |",
             r.logins,
             args.concurrency,
             if args.openid { "openid" } else { "(none)" },
@@ -173,24 +186,44 @@ struct Outcome {
     cpu: cpu::Used,
 }
 
+/// Two measurements on one server: clients running logins back to back (the most
+/// logins per second), then logins started at `--rate` per second (the latency a
+/// login sees at that load). Labelled by the offered load.
 async fn run(
     args: &Args,
     idp_url: &str,
     target: &Target,
     server_pid: Option<u32>,
-) -> Result<Outcome> {
+) -> Result<Vec<(String, Outcome)>> {
     let http = flow::http_client()?;
     if args.warmup > 0 {
         eprintln!("[bench] warm-up: {} logins", args.warmup);
         batch(args, &http, idp_url, target, args.warmup, server_pid).await?;
     }
     eprintln!(
-        "[bench] measuring {} logins with {} concurrent clients",
+        "[bench] measuring {} logins with {} concurrent clients, back to back",
         args.logins, args.concurrency
     );
-    batch(args, &http, idp_url, target, args.logins, server_pid).await
+    let mut outcomes = vec![(
+        "back to back".to_string(),
+        batch(args, &http, idp_url, target, args.logins, server_pid).await?,
+    )];
+    if args.rate > 0.0 {
+        eprintln!(
+            "[bench] measuring {} logins started at {} per second ({} clients)",
+            args.logins, args.rate, args.concurrency
+        );
+        let pace = Duration::from_secs_f64(1.0 / args.rate);
+        outcomes.push((
+            format!("{}/s", args.rate),
+            paced(args, &http, idp_url, target, pace, server_pid).await?,
+        ));
+    }
+    Ok(outcomes)
 }
 
+/// Clients running logins back to back: all authorize requests (timed), the IdP's
+/// answers (not timed), then all ACS → token → userinfo sequences (timed).
 async fn batch(
     args: &Args,
     http: &reqwest::Client,
@@ -200,95 +233,227 @@ async fn batch(
     server_pid: Option<u32>,
 ) -> Result<Outcome> {
     let mut cpu_used = cpu::Used::default();
-    // Phase 1 (timed): authorize.
-    let openid = args.openid;
-    let (h, tg) = (http.clone(), target.clone());
     let c0 = cpu::sample(server_pid);
     let t0 = Instant::now();
-    let started: Vec<Started> = parallel(args.concurrency, n, move |_| {
-        let http = h.clone();
-        let target = tg.clone();
-        async move { flow::authorize(&http, &target, openid).await }
-    })
-    .await?;
+    let started = authorize_all(args, http, target, n, args.concurrency, None).await?;
     let phase1 = t0.elapsed();
     cpu_used.add(c0, cpu::sample(server_pid));
 
-    // Untimed: the IdP answers every AuthnRequest.
-    let signing = Instant::now();
-    let mut responses = Vec::with_capacity(n);
-    for chunk in started.chunks(1000) {
-        let ids: Vec<&str> = chunk.iter().map(|s| s.request_id.as_str()).collect();
-        responses.extend(flow::sign_responses(http, idp_url, target, &ids).await?);
-    }
-    eprintln!(
-        "[bench] the IdP signed {n} responses in {:.1} s (not measured)",
-        signing.elapsed().as_secs_f64()
-    );
+    let forms = idp_answers(http, idp_url, target, &started).await?;
 
-    // Phase 2 (timed): ACS, token, userinfo.
     let started = Arc::new(started);
-    let responses = Arc::new(responses);
-    let (h, tg) = (http.clone(), target.clone());
-    let (st, rs) = (started.clone(), responses.clone());
     let c1 = cpu::sample(server_pid);
     let t1 = Instant::now();
-    let finished: Vec<Finished> = parallel(args.concurrency, n, move |i| {
+    let finished = finish_all(http, target, &started, forms, args.concurrency, None).await?;
+    let elapsed = phase1 + t1.elapsed();
+    cpu_used.add(c1, cpu::sample(server_pid));
+    let authorize: Vec<Duration> = started.iter().map(|s| s.authorize).collect();
+    Ok(Outcome::new(&authorize, &finished, elapsed, cpu_used))
+}
+
+/// Logins started at a fixed rate, as a steady stream of users makes them: in each
+/// round of one second's logins, the authorize requests of round k+1 and the
+/// ACS → token → userinfo sequences of round k run at the same time, each started on
+/// schedule (half the clients each); the IdP answers round k+1 between rounds (not
+/// timed). So the server carries the whole offered load while it is measured. Only
+/// the logins whose steps all ran in such full rounds are counted (not the first
+/// round's authorize requests nor the last round's sequences, which run alone).
+async fn paced(
+    args: &Args,
+    http: &reqwest::Client,
+    idp_url: &str,
+    target: &Target,
+    pace: Duration,
+    server_pid: Option<u32>,
+) -> Result<Outcome> {
+    let per_round = ((1.0 / pace.as_secs_f64()).round() as usize).max(1);
+    let rounds = args.logins.div_ceil(per_round).max(1) + 2;
+    let workers = (args.concurrency / 2).max(1);
+    let mut cpu_used = cpu::Used::default();
+    let mut elapsed = Duration::ZERO;
+    let (mut authorize, mut finished) = (Vec::new(), Vec::new());
+
+    let mut current = authorize_all(args, http, target, per_round, workers, Some(pace)).await?;
+    let mut forms = idp_answers(http, idp_url, target, &current).await?;
+    for round in 1..=rounds {
+        let last = round == rounds;
+        let c0 = cpu::sample(server_pid);
+        let t0 = Instant::now();
+        let this = Arc::new(current);
+        let (next, done) = tokio::join!(
+            async {
+                if last {
+                    Ok(Vec::new())
+                } else {
+                    authorize_all(args, http, target, per_round, workers, Some(pace)).await
+                }
+            },
+            finish_all(http, target, &this, forms, workers, Some(pace)),
+        );
+        let (next, done) = (next?, done?);
+        // Round 1 finishes logins whose authorize ran alone; the last round's
+        // sequences run alone: neither is counted.
+        if round > 1 && !last {
+            elapsed += t0.elapsed();
+            cpu_used.add(c0, cpu::sample(server_pid));
+            authorize.extend(this.iter().map(|s| s.authorize));
+            finished.extend(done);
+        }
+        if last {
+            break;
+        }
+        forms = idp_answers(http, idp_url, target, &next).await?;
+        current = next;
+    }
+    Ok(Outcome::new(&authorize, &finished, elapsed, cpu_used))
+}
+
+/// `n` authorize requests on `workers` clients.
+async fn authorize_all(
+    args: &Args,
+    http: &reqwest::Client,
+    target: &Target,
+    n: usize,
+    workers: usize,
+    pace: Option<Duration>,
+) -> Result<Vec<Started>> {
+    let openid = args.openid;
+    let (h, tg) = (http.clone(), target.clone());
+    parallel(workers, n, pace, move |_, late| {
+        let http = h.clone();
+        let target = tg.clone();
+        async move {
+            let mut s = flow::authorize(&http, &target, openid).await?;
+            s.authorize += late;
+            Ok(s)
+        }
+    })
+    .await
+}
+
+/// Not timed: the IdP answers every AuthnRequest, and the browser's ACS forms are
+/// encoded.
+async fn idp_answers(
+    http: &reqwest::Client,
+    idp_url: &str,
+    target: &Target,
+    started: &[Started],
+) -> Result<Vec<String>> {
+    let signing = Instant::now();
+    let mut forms = Vec::with_capacity(started.len());
+    for chunk in started.chunks(1000) {
+        let ids = chunk
+            .iter()
+            .map(|s| flow::authn_request_id(&s.saml_request))
+            .collect::<Result<Vec<String>>>()?;
+        let ids: Vec<&str> = ids.iter().map(String::as_str).collect();
+        let signed = flow::sign_responses(http, idp_url, target, &ids).await?;
+        forms.extend(
+            chunk
+                .iter()
+                .zip(&signed)
+                .map(|(s, r)| flow::acs_form(r, &s.relay_state)),
+        );
+    }
+    eprintln!(
+        "[bench] the IdP signed {} responses in {:.1} s (not measured)",
+        started.len(),
+        signing.elapsed().as_secs_f64()
+    );
+    Ok(forms)
+}
+
+/// ACS → token → userinfo for every started login, on `workers` clients.
+async fn finish_all(
+    http: &reqwest::Client,
+    target: &Target,
+    started: &Arc<Vec<Started>>,
+    forms: Vec<String>,
+    workers: usize,
+    pace: Option<Duration>,
+) -> Result<Vec<Finished>> {
+    let forms = Arc::new(forms);
+    let (h, tg, st) = (http.clone(), target.clone(), started.clone());
+    parallel(workers, started.len(), pace, move |i, late| {
         let http = h.clone();
         let target = tg.clone();
         let started = st.clone();
-        let responses = rs.clone();
+        let forms = forms.clone();
         async move {
-            let (s, r) = started
+            let s = started.get(i).ok_or_else(|| anyhow!("login {i} missing"))?;
+            let form = forms
                 .get(i)
-                .zip(responses.get(i))
-                .ok_or_else(|| anyhow!("login {i} missing"))?;
-            flow::finish(&http, &target, s, r).await
+                .cloned()
+                .ok_or_else(|| anyhow!("login {i} has no ACS form"))?;
+            let mut f = flow::finish(&http, &target, s, form).await?;
+            f.acs += late;
+            Ok(f)
         }
     })
-    .await?;
-    let elapsed = phase1 + t1.elapsed();
-    cpu_used.add(c1, cpu::sample(server_pid));
+    .await
+}
 
-    let mut o = Outcome {
-        logins: n,
-        elapsed,
-        total: Vec::with_capacity(n),
-        authorize: Vec::with_capacity(n),
-        acs: Vec::with_capacity(n),
-        token: Vec::with_capacity(n),
-        userinfo: Vec::with_capacity(n),
-        cpu: cpu_used,
-    };
-    for (s, f) in started.iter().zip(&finished) {
-        o.total.push(s.authorize + f.acs + f.token + f.userinfo);
-        o.authorize.push(s.authorize);
-        o.acs.push(f.acs);
-        o.token.push(f.token);
-        o.userinfo.push(f.userinfo);
+impl Outcome {
+    /// `authorize[i]` and `finished[i]` are the steps of login `i`.
+    fn new(
+        authorize: &[Duration],
+        finished: &[Finished],
+        elapsed: Duration,
+        cpu: cpu::Used,
+    ) -> Self {
+        let n = finished.len();
+        let mut o = Outcome {
+            logins: n,
+            elapsed,
+            total: Vec::with_capacity(n),
+            authorize: Vec::with_capacity(n),
+            acs: Vec::with_capacity(n),
+            token: Vec::with_capacity(n),
+            userinfo: Vec::with_capacity(n),
+            cpu,
+        };
+        for (&a, f) in authorize.iter().zip(finished) {
+            o.total.push(a + f.acs + f.token + f.userinfo);
+            o.authorize.push(a);
+            o.acs.push(f.acs);
+            o.token.push(f.token);
+            o.userinfo.push(f.userinfo);
+        }
+        for v in [
+            &mut o.total,
+            &mut o.authorize,
+            &mut o.acs,
+            &mut o.token,
+            &mut o.userinfo,
+        ] {
+            v.sort();
+        }
+        o
     }
-    for v in [
-        &mut o.total,
-        &mut o.authorize,
-        &mut o.acs,
-        &mut o.token,
-        &mut o.userinfo,
-    ] {
-        v.sort();
-    }
-    Ok(o)
 }
 
 /// Run `job(0..n)` on `concurrency` workers; results in index order. The first error
 /// stops the run.
-async fn parallel<T, F, Fut>(concurrency: usize, n: usize, job: F) -> Result<Vec<T>>
+///
+/// With `pace`, job `i` is due at `start + i × pace` (an open-loop load: jobs start on
+/// schedule whatever the server's latency, as long as a worker is free) and gets how
+/// late it started; its latency counts from when it was due, so a stalled server
+/// cannot hide its queue by slowing the clients down (coordinated omission). Without
+/// `pace`, each worker starts its next job at once and `late` is zero.
+async fn parallel<T, F, Fut>(
+    concurrency: usize,
+    n: usize,
+    pace: Option<Duration>,
+    job: F,
+) -> Result<Vec<T>>
 where
     T: Send + 'static,
-    F: Fn(usize) -> Fut + Send + Sync + 'static,
+    F: Fn(usize, Duration) -> Fut + Send + Sync + 'static,
     Fut: std::future::Future<Output = Result<T>> + Send + 'static,
 {
     let next = Arc::new(AtomicUsize::new(0));
     let job = Arc::new(job);
+    let start = tokio::time::Instant::now();
     let mut handles = Vec::new();
     for _ in 0..concurrency.min(n) {
         let next = next.clone();
@@ -300,7 +465,15 @@ where
                 if i >= n {
                     break;
                 }
-                let value = job(i).await.with_context(|| format!("login {i}"))?;
+                let late = match pace {
+                    Some(pace) => {
+                        let due = start + pace.mul_f64(i as f64);
+                        tokio::time::sleep_until(due).await;
+                        due.elapsed()
+                    }
+                    None => Duration::ZERO,
+                };
+                let value = job(i, late).await.with_context(|| format!("login {i}"))?;
                 done.push((i, value));
             }
             Ok::<_, anyhow::Error>(done)

@@ -78,9 +78,11 @@ enum PoolRole {
     /// after a crash of the database server (not of Gatehouse) the last moments'
     /// sign-in writes may be gone — each whole, in commit order, so no token outlives
     /// its code's redemption and no code outlives its request's consumption; those
-    /// sign-ins simply fail and are retried. Waiting for the disk's flush on each of
-    /// them is what made the latency tail (up to 40 ms at 1,000 logins/s here).
-    /// Accounts, products, connections, keys and revocations stay synchronous.
+    /// sign-ins simply fail and are retried. Waiting for the flush cost about 8 % of
+    /// the logins per second on the 2-core benchmark machine (README, Speed).
+    /// Accounts, products, connections, keys and revocations stay synchronous. It is
+    /// a pool of its own (up to `max_connections` more PostgreSQL connections, opened
+    /// when first needed), so no other statement ever runs with this setting.
     SignIns,
 }
 
@@ -288,13 +290,13 @@ impl SqlStore {
         self.sqlite_queue()?.run(query, true).await
     }
 
-    /// One sign-in write statement: through the write queue on SQLite, on the pool
-    /// on PostgreSQL.
     /// The pool for a sign-in's own writes on PostgreSQL ([`PoolRole::SignIns`]).
     pub(crate) fn sign_in_writer(&self) -> &AnyPool {
         &self.sign_in_writer
     }
 
+    /// One sign-in write statement: through the write queue on SQLite, on the
+    /// sign-in pool on PostgreSQL.
     pub(crate) async fn sign_in_write(
         &self,
         query: sqlx::query::Query<'static, sqlx::Any, sqlx::any::AnyArguments<'static>>,

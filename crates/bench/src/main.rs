@@ -255,9 +255,9 @@ async fn batch(
 /// round of one second's logins, the authorize requests of round k+1 and the
 /// ACS → token → userinfo sequences of round k run at the same time, each started on
 /// schedule (half the clients each); the IdP answers round k+1 between rounds (not
-/// timed). So the server carries the whole offered load while it is measured. Only
-/// the logins whose steps all ran in such full rounds are counted (not the first
-/// round's authorize requests nor the last round's sequences, which run alone).
+/// timed). So the server carries the whole offered load while it is measured. The
+/// first round, which finishes logins whose authorize requests ran alone, is not
+/// counted; the last round's authorize requests are never finished.
 async fn paced(
     args: &Args,
     http: &reqwest::Client,
@@ -267,7 +267,7 @@ async fn paced(
     server_pid: Option<u32>,
 ) -> Result<Outcome> {
     let per_round = ((1.0 / pace.as_secs_f64()).round() as usize).max(1);
-    let rounds = args.logins.div_ceil(per_round).max(1) + 2;
+    let counted_rounds = args.logins.div_ceil(per_round).max(1);
     let workers = (args.concurrency / 2).max(1);
     let mut cpu_used = cpu::Used::default();
     let mut elapsed = Duration::ZERO;
@@ -275,31 +275,22 @@ async fn paced(
 
     let mut current = authorize_all(args, http, target, per_round, workers, Some(pace)).await?;
     let mut forms = idp_answers(http, idp_url, target, &current).await?;
-    for round in 1..=rounds {
-        let last = round == rounds;
+    for round in 0..=counted_rounds {
         let c0 = cpu::sample(server_pid);
         let t0 = Instant::now();
         let this = Arc::new(current);
         let (next, done) = tokio::join!(
-            async {
-                if last {
-                    Ok(Vec::new())
-                } else {
-                    authorize_all(args, http, target, per_round, workers, Some(pace)).await
-                }
-            },
+            authorize_all(args, http, target, per_round, workers, Some(pace)),
             finish_all(http, target, &this, forms, workers, Some(pace)),
         );
         let (next, done) = (next?, done?);
-        // Round 1 finishes logins whose authorize ran alone; the last round's
-        // sequences run alone: neither is counted.
-        if round > 1 && !last {
+        if round > 0 {
             elapsed += t0.elapsed();
             cpu_used.add(c0, cpu::sample(server_pid));
             authorize.extend(this.iter().map(|s| s.authorize));
             finished.extend(done);
         }
-        if last {
+        if round == counted_rounds {
             break;
         }
         forms = idp_answers(http, idp_url, target, &next).await?;

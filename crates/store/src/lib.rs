@@ -86,6 +86,17 @@ enum PoolRole {
     SignIns,
 }
 
+/// Where a sign-in's own writes go (the pending request, the ACS's completion, the
+/// code redemption).
+#[derive(Debug, Clone)]
+enum SignInWrites {
+    /// SQLite: one task runs them back to back on the writer connection
+    /// ([`write_queue`]).
+    Queue(Arc<write_queue::WriteQueue>),
+    /// PostgreSQL: connections with `synchronous_commit = off` ([`PoolRole::SignIns`]).
+    Pool(AnyPool),
+}
+
 #[derive(Debug, Clone)]
 pub struct SqlStore {
     pool: AnyPool,
@@ -93,14 +104,8 @@ pub struct SqlStore {
     /// pool makes writers queue here, in order, instead of sleeping in SQLite's busy
     /// handler (which made the latency tail). On PostgreSQL it is `pool`.
     writer: AnyPool,
-    /// Where a sign-in's own writes go on PostgreSQL (the pending request, the ACS's
-    /// completion, the code redemption): connections with `synchronous_commit = off`,
-    /// see [`PoolRole::SignIns`]. On SQLite those writes go through the write queue
-    /// and this is `writer`.
-    sign_in_writer: AnyPool,
     engine: Engine,
-    /// SQLite: the sign-in path's writes ([`write_queue`]).
-    writes: Option<Arc<write_queue::WriteQueue>>,
+    sign_ins: SignInWrites,
     cache: Arc<cache::ReadCache>,
     /// Dropped with the last clone: stops the background checkpointer.
     alive: Arc<()>,
@@ -145,35 +150,33 @@ impl SqlStore {
         .connect_with(options.clone())
         .await
         .map_err(map_err)?;
-        let (writer, sign_in_writer) = match engine {
+        let (writer, sign_ins) = match engine {
             Engine::Sqlite => {
                 let writer = Self::pool_options(engine, 1, settings, PoolRole::Writer)
                     .connect_with(options)
                     .await
                     .map_err(map_err)?;
-                (writer.clone(), writer)
+                let queue = write_queue::WriteQueue::start(writer.clone())?;
+                (writer, SignInWrites::Queue(Arc::new(queue)))
             }
             Engine::Postgres => (
                 pool.clone(),
-                Self::pool_options(
-                    engine,
-                    settings.max_connections,
-                    settings,
-                    PoolRole::SignIns,
-                )
-                .connect_lazy_with(options),
+                SignInWrites::Pool(
+                    Self::pool_options(
+                        engine,
+                        settings.max_connections,
+                        settings,
+                        PoolRole::SignIns,
+                    )
+                    .connect_lazy_with(options),
+                ),
             ),
-        };
-        let writes = match engine {
-            Engine::Sqlite => Some(Arc::new(write_queue::WriteQueue::start(writer.clone())?)),
-            Engine::Postgres => None,
         };
         let store = Self {
             pool,
             writer,
-            sign_in_writer,
             engine,
-            writes,
+            sign_ins,
             cache: Arc::new(cache::ReadCache::new(settings.read_cache_ttl)),
             alive: Arc::new(()),
         };
@@ -291,8 +294,13 @@ impl SqlStore {
     }
 
     /// The pool for a sign-in's own writes on PostgreSQL ([`PoolRole::SignIns`]).
-    pub(crate) fn sign_in_writer(&self) -> &AnyPool {
-        &self.sign_in_writer
+    pub(crate) fn sign_in_writer(&self) -> StoreResult<&AnyPool> {
+        match &self.sign_ins {
+            SignInWrites::Pool(pool) => Ok(pool),
+            SignInWrites::Queue(_) => Err(StoreError::Backend(
+                "a PostgreSQL sign-in statement on SQLite".into(),
+            )),
+        }
     }
 
     /// One sign-in write statement: through the write queue on SQLite, on the
@@ -301,20 +309,19 @@ impl SqlStore {
         &self,
         query: sqlx::query::Query<'static, sqlx::Any, sqlx::any::AnyArguments<'static>>,
     ) -> StoreResult<()> {
-        match &self.writes {
-            Some(queue) => queue.run(query, false).await.map(|_| ()),
-            None => query
-                .execute(&self.sign_in_writer)
-                .await
-                .map(|_| ())
-                .map_err(map_err),
+        match &self.sign_ins {
+            SignInWrites::Queue(queue) => queue.run(query, false).await.map(|_| ()),
+            SignInWrites::Pool(pool) => query.execute(pool).await.map(|_| ()).map_err(map_err),
         }
     }
 
     fn sqlite_queue(&self) -> StoreResult<&write_queue::WriteQueue> {
-        self.writes
-            .as_deref()
-            .ok_or_else(|| StoreError::Backend("an SQLite script on another engine".into()))
+        match &self.sign_ins {
+            SignInWrites::Queue(queue) => Ok(queue),
+            SignInWrites::Pool(_) => Err(StoreError::Backend(
+                "an SQLite script on another engine".into(),
+            )),
+        }
     }
 
     /// A write transaction (`BEGIN IMMEDIATE` on SQLite).
@@ -329,7 +336,9 @@ impl SqlStore {
     pub async fn close(&self) {
         self.pool.close().await;
         self.writer.close().await;
-        self.sign_in_writer.close().await;
+        if let SignInWrites::Pool(pool) = &self.sign_ins {
+            pool.close().await;
+        }
     }
 }
 
@@ -378,7 +387,11 @@ mod tests {
             Ok(s) => s,
             Err(e) => panic!("{e}"),
         };
-        assert_eq!(synchronous_commit(store.sign_in_writer()).await, "off");
+        let sign_ins = match store.sign_in_writer() {
+            Ok(pool) => pool,
+            Err(e) => panic!("{e}"),
+        };
+        assert_eq!(synchronous_commit(sign_ins).await, "off");
         // The other pools keep the server's setting ("on" unless an operator chose).
         let configured = synchronous_commit(store.pool()).await;
         assert_eq!(synchronous_commit(store.writer()).await, configured);

@@ -166,7 +166,7 @@ impl SqlStore {
             c,
             now,
         )?
-        .fetch_optional(self.sign_in_writer())
+        .fetch_optional(self.sign_in_writer()?)
         .await
         .map_err(map_err)?;
         app_outcome(row.as_ref())
@@ -188,7 +188,7 @@ impl SqlStore {
             token,
             now,
         )
-        .execute(self.sign_in_writer())
+        .execute(self.sign_in_writer()?)
         .await
         .map_err(map_err)?
         .rows_affected();

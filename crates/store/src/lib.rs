@@ -21,6 +21,7 @@ mod cache;
 mod connections;
 mod logins;
 mod ory_sync;
+mod pg_batch;
 mod products;
 mod rows;
 mod sessions;
@@ -86,15 +87,25 @@ enum PoolRole {
     SignIns,
 }
 
-/// Where a sign-in's own writes go (the pending request, the ACS's completion, the
-/// code redemption).
+/// Where a sign-in's own statements go (the pending request, the ACS's completion,
+/// the code redemption, userinfo's token read).
 #[derive(Debug, Clone)]
-enum SignInWrites {
-    /// SQLite: one task runs them back to back on the writer connection
-    /// ([`write_queue`]).
+enum SignInPath {
+    /// SQLite: one task runs the writes back to back on the writer connection
+    /// ([`write_queue`]); reads go to the pool.
     Queue(Arc<write_queue::WriteQueue>),
-    /// PostgreSQL: connections with `synchronous_commit = off` ([`PoolRole::SignIns`]).
-    Pool(AnyPool),
+    /// PostgreSQL: writes on connections with `synchronous_commit = off`
+    /// ([`PoolRole::SignIns`]), the one-row statements batched ([`pg_batch`]).
+    Pool(Arc<PgSignIns>),
+}
+
+#[derive(Debug)]
+struct PgSignIns {
+    writes: AnyPool,
+    /// Pending requests stored at authorize (on `writes`).
+    pending_inserts: pg_batch::Batcher,
+    /// Access tokens read by userinfo (on the readers' pool).
+    token_reads: pg_batch::Batcher,
 }
 
 #[derive(Debug, Clone)]
@@ -105,7 +116,7 @@ pub struct SqlStore {
     /// handler (which made the latency tail). On PostgreSQL it is `pool`.
     writer: AnyPool,
     engine: Engine,
-    sign_ins: SignInWrites,
+    sign_ins: SignInPath,
     cache: Arc<cache::ReadCache>,
     /// Dropped with the last clone: stops the background checkpointer.
     alive: Arc<()>,
@@ -157,20 +168,26 @@ impl SqlStore {
                     .await
                     .map_err(map_err)?;
                 let queue = write_queue::WriteQueue::start(writer.clone())?;
-                (writer, SignInWrites::Queue(Arc::new(queue)))
+                (writer, SignInPath::Queue(Arc::new(queue)))
             }
-            Engine::Postgres => (
-                pool.clone(),
-                SignInWrites::Pool(
-                    Self::pool_options(
-                        engine,
-                        settings.max_connections,
-                        settings,
-                        PoolRole::SignIns,
-                    )
-                    .connect_lazy_with(options),
-                ),
-            ),
+            Engine::Postgres => {
+                let writes = Self::pool_options(
+                    engine,
+                    settings.max_connections,
+                    settings,
+                    PoolRole::SignIns,
+                )
+                .connect_lazy_with(options);
+                let path = PgSignIns {
+                    pending_inserts: pg_batch::Batcher::start(
+                        writes.clone(),
+                        logins::PG_PENDING_INSERTS,
+                    ),
+                    token_reads: pg_batch::Batcher::start(pool.clone(), logins::PG_TOKEN_READS),
+                    writes,
+                };
+                (pool.clone(), SignInPath::Pool(Arc::new(path)))
+            }
         };
         let store = Self {
             pool,
@@ -296,8 +313,8 @@ impl SqlStore {
     /// The pool for a sign-in's own writes on PostgreSQL ([`PoolRole::SignIns`]).
     pub(crate) fn sign_in_writer(&self) -> StoreResult<&AnyPool> {
         match &self.sign_ins {
-            SignInWrites::Pool(pool) => Ok(pool),
-            SignInWrites::Queue(_) => Err(StoreError::Backend(
+            SignInPath::Pool(pg) => Ok(&pg.writes),
+            SignInPath::Queue(_) => Err(StoreError::Backend(
                 "a PostgreSQL sign-in statement on SQLite".into(),
             )),
         }
@@ -310,15 +327,15 @@ impl SqlStore {
         query: sqlx::query::Query<'static, sqlx::Any, sqlx::any::AnyArguments<'static>>,
     ) -> StoreResult<()> {
         match &self.sign_ins {
-            SignInWrites::Queue(queue) => queue.run(query, false).await.map(|_| ()),
-            SignInWrites::Pool(pool) => query.execute(pool).await.map(|_| ()).map_err(map_err),
+            SignInPath::Queue(queue) => queue.run(query, false).await.map(|_| ()),
+            SignInPath::Pool(pg) => query.execute(&pg.writes).await.map(|_| ()).map_err(map_err),
         }
     }
 
     fn sqlite_queue(&self) -> StoreResult<&write_queue::WriteQueue> {
         match &self.sign_ins {
-            SignInWrites::Queue(queue) => Ok(queue),
-            SignInWrites::Pool(_) => Err(StoreError::Backend(
+            SignInPath::Queue(queue) => Ok(queue),
+            SignInPath::Pool(_) => Err(StoreError::Backend(
                 "an SQLite script on another engine".into(),
             )),
         }
@@ -336,8 +353,8 @@ impl SqlStore {
     pub async fn close(&self) {
         self.pool.close().await;
         self.writer.close().await;
-        if let SignInWrites::Pool(pool) = &self.sign_ins {
-            pool.close().await;
+        if let SignInPath::Pool(pg) = &self.sign_ins {
+            pg.writes.close().await;
         }
     }
 }

@@ -9,7 +9,35 @@ use gatehouse_domain::ports::{KeyStore, LoginStore, StoreError, StoreResult};
 use sqlx::any::AnyRow;
 
 use crate::rows::{ms, RowExt};
-use crate::{map_err, Engine, SqlStore};
+use crate::{map_err, Engine, SignInPath, SqlStore};
+
+/// PostgreSQL: pending requests stored at authorize, batched ([`crate::pg_batch`]).
+pub(crate) const PG_PENDING_INSERTS: &str = "WITH x AS (\
+       SELECT * FROM json_to_recordset($1::json) AS x(k bigint, id text, connection_id text, setup_link_id text, purpose text, client_id text, redirect_uri text, state text, nonce text, code_challenge text, scope text, created_at bigint, expires_at bigint, idp_state text)\
+     ), i AS (\
+       INSERT INTO pending_logins (id, connection_id, setup_link_id, purpose, client_id, redirect_uri, state, nonce, code_challenge, scope, created_at, expires_at, idp_state) \
+       SELECT id, connection_id, setup_link_id, purpose, client_id, redirect_uri, state, nonce, code_challenge, scope, created_at, expires_at, idp_state FROM x RETURNING id\
+     ) SELECT x.k FROM x JOIN i ON i.id = x.id";
+
+/// PostgreSQL: access tokens read by userinfo, batched ([`crate::pg_batch`]).
+/// One primary-key lookup per request (`LATERAL … OFFSET 0`, which the planner cannot
+/// flatten): it guesses 100 elements for any JSON array and would otherwise hash-join
+/// them against a scan of the whole table.
+pub(crate) const PG_TOKEN_READS: &str = "SELECT x.k, t.token_hash, t.connection_id, t.client_id, t.scope, t.profile, t.created_at, t.expires_at \
+     FROM json_to_recordset($1::json) AS x(k bigint, h text, now bigint) \
+     CROSS JOIN LATERAL (SELECT * FROM access_tokens a WHERE a.token_hash = x.h AND a.revoked_at IS NULL AND a.expires_at > x.now OFFSET 0) t";
+
+fn access_token_from(r: &AnyRow) -> StoreResult<AccessToken> {
+    Ok(AccessToken {
+        token_hash: r.text("token_hash")?,
+        connection_id: r.text("connection_id")?,
+        client_id: r.text("client_id")?,
+        scope: r.text("scope")?,
+        profile: r.text("profile")?,
+        created_at: r.time("created_at")?,
+        expires_at: r.time("expires_at")?,
+    })
+}
 
 /// `connection_id` or `setup_link_id`: exactly one is set (a CHECK says so).
 fn target_from(row: &AnyRow) -> StoreResult<LoginTarget> {
@@ -277,6 +305,29 @@ impl LoginStore for SqlStore {
     async fn create_pending_login(&self, p: &PendingLogin) -> StoreResult<()> {
         let purpose =
             serde_json::to_string(&p.purpose).map_err(|e| StoreError::Backend(e.to_string()))?;
+        if let SignInPath::Pool(pg) = &self.sign_ins {
+            let item = serde_json::json!({
+                "id": p.id,
+                "connection_id": p.target.connection_id(),
+                "setup_link_id": p.target.setup_link_id(),
+                "purpose": purpose,
+                "client_id": p.client_id,
+                "redirect_uri": p.redirect_uri,
+                "state": p.state,
+                "nonce": p.nonce,
+                "code_challenge": p.code_challenge,
+                "scope": p.scope,
+                "created_at": ms(p.created_at),
+                "expires_at": ms(p.expires_at),
+                "idp_state": p.idp_state,
+            });
+            return match pg.pending_inserts.run(&item).await?.len() {
+                1 => Ok(()),
+                n => Err(StoreError::Backend(format!(
+                    "storing a pending request returned {n} rows"
+                ))),
+            };
+        }
         self.sign_in_write(
             sqlx::query(
                 "INSERT INTO pending_logins (id, connection_id, setup_link_id, purpose, client_id, redirect_uri, state, nonce, code_challenge, scope, created_at, expires_at, idp_state) \
@@ -479,6 +530,11 @@ impl LoginStore for SqlStore {
         token_hash: &str,
         now: DateTime<Utc>,
     ) -> StoreResult<Option<AccessToken>> {
+        if let SignInPath::Pool(pg) = &self.sign_ins {
+            let item = serde_json::json!({ "h": token_hash, "now": ms(now) });
+            let rows = pg.token_reads.run(&item).await?;
+            return rows.first().map(access_token_from).transpose();
+        }
         let row = sqlx::query(
             "SELECT token_hash, connection_id, client_id, scope, profile, created_at, expires_at FROM access_tokens \
              WHERE token_hash = $1 AND revoked_at IS NULL AND expires_at > $2",
@@ -488,19 +544,7 @@ impl LoginStore for SqlStore {
         .fetch_optional(&self.pool)
         .await
         .map_err(map_err)?;
-        row.as_ref()
-            .map(|r| {
-                Ok(AccessToken {
-                    token_hash: r.text("token_hash")?,
-                    connection_id: r.text("connection_id")?,
-                    client_id: r.text("client_id")?,
-                    scope: r.text("scope")?,
-                    profile: r.text("profile")?,
-                    created_at: r.time("created_at")?,
-                    expires_at: r.time("expires_at")?,
-                })
-            })
-            .transpose()
+        row.as_ref().map(access_token_from).transpose()
     }
 
     async fn revoke_access_token(&self, token_hash: &str, now: DateTime<Utc>) -> StoreResult<()> {

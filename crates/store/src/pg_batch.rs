@@ -1,0 +1,271 @@
+//! PostgreSQL: the same one-row sign-in statement from concurrent requests, run as one.
+//!
+//! Under load many sign-ins make the same one-row statement at the same moment (store
+//! a pending request at authorize; read an access token at userinfo). Each round trip
+//! costs PostgreSQL and the server a fixed amount of work (waking a backend and a
+//! worker, the protocol, starting the executor, committing) that is several times a
+//! row's own. A [`Batcher`] runs the requests that are waiting for its statement as
+//! one: each request's values are one element of a JSON array bound as `$1`
+//! (`json_to_recordset($1::json)`), tagged with its place `k`, and the statement
+//! returns `k` with every result row so each request gets its own rows back.
+//!
+//! Nothing waits to fill a batch. A request that finds fewer than [`IN_FLIGHT`]
+//! statements running goes at once, alone; batches form only from requests that
+//! arrive while the statements in flight run, which is exactly when the round trips'
+//! fixed cost is worth saving. If a batch fails (one element breaks a constraint,
+//! say), each of its requests is run again alone, so a request only ever sees its own
+//! error. A statement runs to its end even if its requester has gone away.
+
+use std::collections::HashMap;
+use std::sync::Arc;
+
+use sqlx::any::AnyRow;
+use sqlx::{AnyPool, Row};
+use tokio::sync::{mpsc, oneshot, Semaphore};
+
+use gatehouse_domain::ports::{StoreError, StoreResult};
+
+use crate::map_err;
+
+/// Requests per statement, at most.
+const MAX_BATCH: usize = 64;
+/// Statements of one batcher running at once.
+const IN_FLIGHT: usize = 2;
+
+struct Job {
+    /// One JSON object, serialized.
+    item: String,
+    reply: oneshot::Sender<Result<Vec<AnyRow>, sqlx::Error>>,
+}
+
+#[derive(Debug)]
+pub(crate) struct Batcher {
+    pool: AnyPool,
+    sql: &'static str,
+    jobs: mpsc::UnboundedSender<Job>,
+}
+
+impl Batcher {
+    /// Start the batching task on the current runtime. `sql` reads its requests from
+    /// `json_to_recordset($1::json)` and returns the column `k` (bigint) in every row.
+    pub(crate) fn start(pool: AnyPool, sql: &'static str) -> Self {
+        let (jobs, rx) = mpsc::unbounded_channel();
+        tokio::spawn(run(pool.clone(), sql, rx));
+        Self { pool, sql, jobs }
+    }
+
+    /// The statement's rows for `item` (a JSON object; `k` is added here).
+    pub(crate) async fn run(&self, item: &serde_json::Value) -> StoreResult<Vec<AnyRow>> {
+        let item = item.to_string();
+        if !item.starts_with('{') || item == "{}" {
+            return Err(StoreError::Backend(
+                "a batched request must be a non-empty JSON object".into(),
+            ));
+        }
+        let (reply, answer) = oneshot::channel();
+        match self.jobs.send(Job { item, reply }) {
+            Ok(()) => answer
+                .await
+                .map_err(|_| StoreError::Backend("a batched statement was dropped".into()))?
+                .map_err(map_err),
+            // The batching task has gone (its runtime ended): run it here, alone.
+            Err(mpsc::error::SendError(job)) => alone(&self.pool, self.sql, &job.item)
+                .await
+                .map_err(map_err),
+        }
+    }
+}
+
+async fn run(pool: AnyPool, sql: &'static str, mut jobs: mpsc::UnboundedReceiver<Job>) {
+    let slots = Arc::new(Semaphore::new(IN_FLIGHT));
+    while let Some(first) = jobs.recv().await {
+        let Ok(slot) = slots.clone().acquire_owned().await else {
+            break;
+        };
+        let mut batch = vec![first];
+        while batch.len() < MAX_BATCH {
+            match jobs.try_recv() {
+                Ok(job) => batch.push(job),
+                Err(_) => break,
+            }
+        }
+        let pool = pool.clone();
+        tokio::spawn(async move {
+            execute(&pool, sql, batch).await;
+            drop(slot);
+        });
+    }
+}
+
+async fn execute(pool: &AnyPool, sql: &str, batch: Vec<Job>) {
+    match together(pool, sql, batch.iter().map(|j| j.item.as_str())).await {
+        Ok(mut rows) => {
+            for (k, job) in batch.into_iter().enumerate() {
+                let _ = job.reply.send(Ok(rows.remove(&k).unwrap_or_default()));
+            }
+        }
+        Err(e) if batch.len() == 1 => {
+            if let Some(job) = batch.into_iter().next() {
+                let _ = job.reply.send(Err(e));
+            }
+        }
+        Err(_) => {
+            for job in batch {
+                let _ = job.reply.send(alone(pool, sql, &job.item).await);
+            }
+        }
+    }
+}
+
+async fn alone(pool: &AnyPool, sql: &str, item: &str) -> Result<Vec<AnyRow>, sqlx::Error> {
+    Ok(together(pool, sql, std::iter::once(item))
+        .await?
+        .remove(&0)
+        .unwrap_or_default())
+}
+
+/// Run `sql` once over `items`; the rows by each item's place.
+async fn together<'a>(
+    pool: &AnyPool,
+    sql: &str,
+    items: impl Iterator<Item = &'a str>,
+) -> Result<HashMap<usize, Vec<AnyRow>>, sqlx::Error> {
+    let mut array = String::from("[");
+    for (k, item) in items.enumerate() {
+        if k > 0 {
+            array.push(',');
+        }
+        // `{"a":…}` becomes `{"k":0,"a":…}`.
+        array.push_str(&format!("{{\"k\":{k},"));
+        array.push_str(item.get(1..).unwrap_or("}"));
+    }
+    array.push(']');
+    let mut by_place: HashMap<usize, Vec<AnyRow>> = HashMap::new();
+    for row in sqlx::query(sql).bind(array).fetch_all(pool).await? {
+        let k: i64 = row.try_get("k")?;
+        let k = usize::try_from(k).map_err(|e| sqlx::Error::Decode(Box::new(e)))?;
+        by_place.entry(k).or_default().push(row);
+    }
+    Ok(by_place)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::testing;
+    use crate::Engine;
+    use serde_json::json;
+
+    const INSERTS: &str =
+        "WITH x AS (SELECT * FROM json_to_recordset($1::json) AS x(k bigint, id text, v text)), \
+         i AS (INSERT INTO batch_test (id, v) SELECT id, v FROM x RETURNING id) \
+         SELECT x.k, i.id FROM x JOIN i ON i.id = x.id";
+    const READS: &str = "SELECT x.k, t.v FROM json_to_recordset($1::json) AS x(k bigint, id text) \
+         JOIN batch_test t ON t.id = x.id";
+
+    fn text(row: &AnyRow, col: &str) -> String {
+        match row.try_get::<String, _>(col) {
+            Ok(v) => v,
+            Err(e) => panic!("{col}: {e}"),
+        }
+    }
+
+    /// Requests made at once share statements, yet each gets exactly its own rows and
+    /// only its own error: a failing element fails nobody else's request.
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn each_request_gets_only_its_own_rows_and_its_own_error() {
+        if !testing::engines().contains(&Engine::Postgres) {
+            return;
+        }
+        let db = match testing::fresh_database(Engine::Postgres).await {
+            Ok(db) => db,
+            Err(e) => panic!("{e}"),
+        };
+        sqlx::any::install_default_drivers();
+        let pool = match AnyPool::connect(&db.url).await {
+            Ok(p) => p,
+            Err(e) => panic!("{e}"),
+        };
+        if let Err(e) =
+            sqlx::query("CREATE TABLE batch_test (id TEXT PRIMARY KEY, v TEXT NOT NULL)")
+                .execute(&pool)
+                .await
+        {
+            panic!("{e}");
+        }
+        let inserts = Arc::new(Batcher::start(pool.clone(), INSERTS));
+        // Every fifth value is missing: NOT NULL refuses that element, and only it.
+        let stored = (0..60).map(|n| {
+            let inserts = inserts.clone();
+            tokio::spawn(async move {
+                let v = (n % 5 != 0).then(|| format!("value {n}"));
+                (
+                    n,
+                    inserts
+                        .run(&json!({ "id": format!("id {n}"), "v": v }))
+                        .await,
+                )
+            })
+        });
+        for handle in stored.collect::<Vec<_>>() {
+            let (n, result) = match handle.await {
+                Ok(r) => r,
+                Err(e) => panic!("{e}"),
+            };
+            match result {
+                Ok(rows) => {
+                    assert!(n % 5 != 0, "request {n} should have failed");
+                    assert_eq!(rows.len(), 1, "request {n}");
+                    assert_eq!(text(&rows[0], "id"), format!("id {n}"));
+                }
+                Err(e) => {
+                    assert_eq!(n % 5, 0, "request {n} failed: {e}");
+                    assert!(e.to_string().contains("null"), "{e}");
+                }
+            }
+        }
+
+        let reads = Arc::new(Batcher::start(pool.clone(), READS));
+        let read = (0..60).map(|n| {
+            let reads = reads.clone();
+            tokio::spawn(async move { (n, reads.run(&json!({ "id": format!("id {n}") })).await) })
+        });
+        for handle in read.collect::<Vec<_>>() {
+            let (n, result) = match handle.await {
+                Ok(r) => r,
+                Err(e) => panic!("{e}"),
+            };
+            let rows = match result {
+                Ok(rows) => rows,
+                Err(e) => panic!("read {n}: {e}"),
+            };
+            if n % 5 == 0 {
+                assert!(rows.is_empty(), "request {n} got someone else's row");
+            } else {
+                assert_eq!(rows.len(), 1, "request {n}");
+                assert_eq!(text(&rows[0], "v"), format!("value {n}"));
+            }
+        }
+        pool.close().await;
+    }
+
+    #[tokio::test]
+    async fn a_request_must_be_a_json_object() {
+        if !testing::engines().contains(&Engine::Postgres) {
+            return;
+        }
+        let db = match testing::fresh_database(Engine::Postgres).await {
+            Ok(db) => db,
+            Err(e) => panic!("{e}"),
+        };
+        sqlx::any::install_default_drivers();
+        let pool = match AnyPool::connect(&db.url).await {
+            Ok(p) => p,
+            Err(e) => panic!("{e}"),
+        };
+        let reads = Batcher::start(pool.clone(), READS);
+        assert!(reads.run(&json!(["id 1"])).await.is_err());
+        assert!(reads.run(&json!({})).await.is_err());
+        pool.close().await;
+    }
+}

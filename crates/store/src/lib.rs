@@ -320,18 +320,6 @@ impl SqlStore {
         }
     }
 
-    /// One sign-in write statement: through the write queue on SQLite, on the
-    /// sign-in pool on PostgreSQL.
-    pub(crate) async fn sign_in_write(
-        &self,
-        query: sqlx::query::Query<'static, sqlx::Any, sqlx::any::AnyArguments<'static>>,
-    ) -> StoreResult<()> {
-        match &self.sign_ins {
-            SignInPath::Queue(queue) => queue.run(query, false).await.map(|_| ()),
-            SignInPath::Pool(pg) => query.execute(&pg.writes).await.map(|_| ()).map_err(map_err),
-        }
-    }
-
     fn sqlite_queue(&self) -> StoreResult<&write_queue::WriteQueue> {
         match &self.sign_ins {
             SignInPath::Queue(queue) => Ok(queue),

@@ -328,7 +328,9 @@ impl LoginStore for SqlStore {
                 ))),
             };
         }
-        self.sign_in_write(
+        // SQLite: through the write queue.
+        self.sqlite_queue()?
+            .run(
             sqlx::query(
                 "INSERT INTO pending_logins (id, connection_id, setup_link_id, purpose, client_id, redirect_uri, state, nonce, code_challenge, scope, created_at, expires_at, idp_state) \
                  VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13)",
@@ -346,8 +348,10 @@ impl LoginStore for SqlStore {
             .bind(ms(p.created_at))
             .bind(ms(p.expires_at))
             .bind(p.idp_state.clone()),
-        )
-        .await
+                false,
+            )
+            .await
+            .map(|_| ())
     }
 
     async fn pending_login(

@@ -163,19 +163,11 @@ mod tests {
     const READS: &str = "SELECT x.k, t.v FROM json_to_recordset($1::json) AS x(k bigint, id text) \
          JOIN batch_test t ON t.id = x.id";
 
-    fn text(row: &AnyRow, col: &str) -> String {
-        match row.try_get::<String, _>(col) {
-            Ok(v) => v,
-            Err(e) => panic!("{col}: {e}"),
-        }
-    }
-
-    /// Requests made at once share statements, yet each gets exactly its own rows and
-    /// only its own error: a failing element fails nobody else's request.
-    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-    async fn each_request_gets_only_its_own_rows_and_its_own_error() {
+    /// A fresh PostgreSQL database with the table `batch_test`, when PostgreSQL is
+    /// among the test engines.
+    async fn scratch() -> Option<(testing::TestDatabase, AnyPool)> {
         if !testing::engines().contains(&Engine::Postgres) {
-            return;
+            return None;
         }
         let db = match testing::fresh_database(Engine::Postgres).await {
             Ok(db) => db,
@@ -193,6 +185,23 @@ mod tests {
         {
             panic!("{e}");
         }
+        Some((db, pool))
+    }
+
+    fn text(row: &AnyRow, col: &str) -> String {
+        match row.try_get::<String, _>(col) {
+            Ok(v) => v,
+            Err(e) => panic!("{col}: {e}"),
+        }
+    }
+
+    /// Requests made at once share statements, yet each gets exactly its own rows and
+    /// only its own error: a failing element fails nobody else's request.
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn each_request_gets_only_its_own_rows_and_its_own_error() {
+        let Some((_db, pool)) = scratch().await else {
+            return;
+        };
         let inserts = Arc::new(Batcher::start(pool.clone(), INSERTS));
         // Every fifth value is missing: NOT NULL refuses that element, and only it.
         let stored = (0..60).map(|n| {
@@ -251,17 +260,8 @@ mod tests {
 
     #[tokio::test]
     async fn a_request_must_be_a_json_object() {
-        if !testing::engines().contains(&Engine::Postgres) {
+        let Some((_db, pool)) = scratch().await else {
             return;
-        }
-        let db = match testing::fresh_database(Engine::Postgres).await {
-            Ok(db) => db,
-            Err(e) => panic!("{e}"),
-        };
-        sqlx::any::install_default_drivers();
-        let pool = match AnyPool::connect(&db.url).await {
-            Ok(p) => p,
-            Err(e) => panic!("{e}"),
         };
         let reads = Batcher::start(pool.clone(), READS);
         assert!(reads.run(&json!(["id 1"])).await.is_err());

@@ -233,6 +233,39 @@ async fn a_second_redemption_fails_and_revokes_the_first_token() {
     .await;
 }
 
+/// One code redeemed many times at once yields at most one token, and the code's
+/// reuse revokes it. On PostgreSQL the redemptions share statements (the store
+/// batches them); sharing one must not share the code.
+#[tokio::test]
+async fn a_code_redeemed_many_times_at_once_issues_one_token() {
+    each_engine(|engine| async move {
+        let s = std::sync::Arc::new(Sso::new(engine).await);
+        let code = s.login(&[]).await;
+        let mut redemptions = tokio::task::JoinSet::new();
+        for _ in 0..16 {
+            let (s, code) = (s.clone(), code.clone());
+            redemptions.spawn(async move { s.token_for(&code).await });
+        }
+        let answers = redemptions.join_all().await;
+        let issued: Vec<&serde_json::Value> = answers
+            .iter()
+            .filter(|(status, _)| *status == 200)
+            .map(|(_, body)| body)
+            .collect();
+        assert_eq!(issued.len(), 1, "{answers:?}");
+        for (status, body) in answers.iter().filter(|(status, _)| *status != 200) {
+            assert_eq!(
+                (*status, body["error"].as_str()),
+                (400, Some("invalid_grant"))
+            );
+        }
+        let access = issued[0]["access_token"].as_str().unwrap();
+        let (status, body) = s.userinfo(access).await;
+        assert_eq!(status, 401, "the reuse revokes the token: {body}");
+    })
+    .await;
+}
+
 #[tokio::test]
 async fn codes_expire_after_five_minutes_and_tokens_after_an_hour() {
     each_engine(|engine| async move {

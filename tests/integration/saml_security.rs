@@ -352,6 +352,31 @@ async fn an_assertion_is_accepted_once() {
     .await;
 }
 
+/// One response posted many times at once (a double click, a replaying proxy) signs
+/// in once: one code, every other post refused. On PostgreSQL the posts' completions
+/// share statements (the store batches them); sharing one must not share the win.
+#[tokio::test]
+async fn one_response_posted_many_times_at_once_signs_in_once() {
+    each_engine(|engine| async move {
+        let s = std::sync::Arc::new(Sso::new(engine).await);
+        let (_, relay) = s.start(&[]).await;
+        let response = s.signed_for(&relay, json!({})).await;
+        let mut posts = tokio::task::JoinSet::new();
+        for _ in 0..16 {
+            let (s, response, relay) = (s.clone(), response.clone(), relay.clone());
+            posts.spawn(async move {
+                let res = s.post_acs(&response, Some(&relay)).await;
+                res.status().as_u16()
+            });
+        }
+        let mut statuses = posts.join_all().await;
+        statuses.sort_unstable();
+        assert_eq!(statuses[0], 303, "{statuses:?}");
+        assert!(statuses[1..].iter().all(|s| *s >= 400), "{statuses:?}");
+    })
+    .await;
+}
+
 #[tokio::test]
 async fn exactly_one_assertion() {
     each_engine(|engine| async move {

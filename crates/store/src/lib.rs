@@ -104,6 +104,10 @@ struct PgSignIns {
     writes: AnyPool,
     /// Pending requests stored at authorize (on `writes`).
     pending_inserts: pg_batch::Batcher,
+    /// App sign-ins completed at the ACS (on `writes`).
+    completions: pg_batch::Batcher,
+    /// Codes redeemed at the token endpoint's fast path (on `writes`).
+    redemptions: pg_batch::Batcher,
     /// Access tokens read by userinfo (on the readers' pool).
     token_reads: pg_batch::Batcher,
 }
@@ -183,6 +187,11 @@ impl SqlStore {
                         writes.clone(),
                         logins::PG_PENDING_INSERTS,
                     ),
+                    completions: pg_batch::Batcher::start(
+                        writes.clone(),
+                        logins::PG_APP_COMPLETIONS,
+                    ),
+                    redemptions: pg_batch::Batcher::start(writes.clone(), logins::PG_REDEMPTIONS),
                     token_reads: pg_batch::Batcher::start(pool.clone(), logins::PG_TOKEN_READS),
                     writes,
                 };
@@ -310,10 +319,11 @@ impl SqlStore {
         self.sqlite_queue()?.run(query, true).await
     }
 
-    /// The pool for a sign-in's own writes on PostgreSQL ([`PoolRole::SignIns`]).
-    pub(crate) fn sign_in_writer(&self) -> StoreResult<&AnyPool> {
+    /// A sign-in's own statements on PostgreSQL: its pool ([`PoolRole::SignIns`]) and
+    /// batched statements.
+    fn pg_sign_ins(&self) -> StoreResult<&PgSignIns> {
         match &self.sign_ins {
-            SignInPath::Pool(pg) => Ok(&pg.writes),
+            SignInPath::Pool(pg) => Ok(pg),
             SignInPath::Queue(_) => Err(StoreError::Backend(
                 "a PostgreSQL sign-in statement on SQLite".into(),
             )),
@@ -392,8 +402,8 @@ mod tests {
             Ok(s) => s,
             Err(e) => panic!("{e}"),
         };
-        let sign_ins = match store.sign_in_writer() {
-            Ok(pool) => pool,
+        let sign_ins = match store.pg_sign_ins() {
+            Ok(pg) => &pg.writes,
             Err(e) => panic!("{e}"),
         };
         assert_eq!(synchronous_commit(sign_ins).await, "off");

@@ -8,8 +8,53 @@ use gatehouse_domain::model::{
 use gatehouse_domain::ports::{KeyStore, LoginStore, StoreError, StoreResult};
 use sqlx::any::AnyRow;
 
+use crate::pg_batch::Alone;
 use crate::rows::{ms, RowExt};
 use crate::{map_err, Engine, SignInPath, SqlStore};
+
+macro_rules! pending_insert {
+    () => {
+        "INSERT INTO pending_logins (id, connection_id, setup_link_id, purpose, client_id, redirect_uri, state, nonce, code_challenge, scope, created_at, expires_at, idp_state) \
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13)"
+    };
+}
+
+/// A pending request, stored (SQLite; PostgreSQL's [`PG_PENDING_INSERT`]).
+const PENDING_INSERT: &str = pending_insert!();
+/// PostgreSQL: a pending request stored alone ([`crate::pg_batch`]), its row returned.
+const PG_PENDING_INSERT: &str = concat!(pending_insert!(), " RETURNING id");
+
+/// An app sign-in completed alone at the ACS ([`crate::pg_batch`]): `$1`…`$9` of
+/// [`app_completion_query`], one statement (data-modifying CTEs are atomic).
+const PG_APP_COMPLETION: &str = "WITH p AS (\
+       UPDATE pending_logins SET used_at = $1 \
+       WHERE id = $2 AND connection_id = $3 AND purpose = $9 AND used_at IS NULL AND expires_at > $1 \
+       RETURNING client_id, redirect_uri, state, nonce, code_challenge, scope\
+     ), s AS (\
+       INSERT INTO seen_assertions (connection_id, assertion_id, expires_at) \
+       SELECT $3, $4, $5 FROM p ON CONFLICT DO NOTHING RETURNING assertion_id\
+     ), c AS (\
+       INSERT INTO auth_codes (code_hash, connection_id, client_id, redirect_uri, code_challenge, nonce, scope, profile, created_at, expires_at) \
+       SELECT $6, $3, client_id, redirect_uri, code_challenge, nonce, scope, $7, $1, $8 FROM p \
+       WHERE EXISTS (SELECT 1 FROM s) RETURNING code_hash\
+     ) \
+     SELECT redirect_uri, state, (SELECT COUNT(*) FROM c) AS issued FROM p";
+
+/// A code redeemed alone at the token endpoint's fast path ([`crate::pg_batch`]).
+const PG_REDEMPTION: &str = "WITH r AS (\
+       UPDATE auth_codes SET redeemed_at = $1, access_token_hash = $2 \
+       WHERE code_hash = $3 AND redeemed_at IS NULL AND expires_at > $1 \
+         AND client_id = $4 AND redirect_uri = $5 AND code_challenge IS NOT DISTINCT FROM $6 \
+       RETURNING code_hash, connection_id, client_id, redirect_uri, code_challenge, nonce, scope, profile, created_at, expires_at\
+     ), t AS (\
+       INSERT INTO access_tokens (token_hash, connection_id, client_id, scope, profile, created_at, expires_at) \
+       SELECT $2, connection_id, client_id, scope, profile, $1, $7 FROM r\
+     ) \
+     SELECT code_hash, connection_id, client_id, redirect_uri, code_challenge, nonce, scope, profile, created_at, expires_at FROM r";
+
+/// An access token, read (SQLite, and PostgreSQL alone).
+const TOKEN_READ: &str = "SELECT token_hash, connection_id, client_id, scope, profile, created_at, expires_at FROM access_tokens \
+     WHERE token_hash = $1 AND revoked_at IS NULL AND expires_at > $2";
 
 /// PostgreSQL: pending requests stored at authorize, batched ([`crate::pg_batch`]).
 pub(crate) const PG_PENDING_INSERTS: &str = "WITH x AS (\
@@ -19,6 +64,61 @@ pub(crate) const PG_PENDING_INSERTS: &str = "WITH x AS (\
        SELECT id, connection_id, setup_link_id, purpose, client_id, redirect_uri, state, nonce, code_challenge, scope, created_at, expires_at, idp_state FROM x RETURNING id\
      ) SELECT x.k FROM x JOIN i ON i.id = x.id";
 
+/// PostgreSQL: app sign-ins completed at the ACS, batched ([`crate::pg_batch`]).
+///
+/// Per element: consume the pending request (`p`), record the assertion id against
+/// replay (`s`) and, only where both happened, issue the code (`c`). Elements never
+/// share a win: the pending request is one row, updated once, so only one element
+/// naming it gets it back from `p`; of several elements naming one assertion id, only
+/// the first (`f`, `DISTINCT ON`) may insert it, and a code goes only to the element
+/// whose own insert happened (`w`). The rest see what they would see one after the
+/// other: the request gone, or a replay. The pending rows are found by `= ANY` of the
+/// ids, an index lookup whatever the planner guesses of the JSON array (a join
+/// against it alone is planned as a scan of the whole table).
+pub(crate) const PG_APP_COMPLETIONS: &str = "WITH x AS MATERIALIZED (\
+       SELECT * FROM json_to_recordset($1::json) AS x(k bigint, now bigint, pending_id text, connection_id text, assertion_id text, replay_expires_at bigint, code_hash text, profile text, code_expires_at bigint, purpose text)\
+     ), p AS (\
+       UPDATE pending_logins l SET used_at = x.now FROM x \
+       WHERE l.id = ANY(ARRAY(SELECT pending_id FROM x)) AND l.id = x.pending_id AND l.connection_id = x.connection_id \
+         AND l.purpose = x.purpose AND l.used_at IS NULL AND l.expires_at > x.now \
+       RETURNING x.k, x.now, x.connection_id, x.assertion_id, x.replay_expires_at, x.code_hash, x.profile, x.code_expires_at, \
+         l.client_id, l.redirect_uri, l.state, l.nonce, l.code_challenge, l.scope\
+     ), f AS (\
+       SELECT DISTINCT ON (connection_id, assertion_id) k, connection_id, assertion_id, replay_expires_at FROM p \
+       ORDER BY connection_id, assertion_id, k\
+     ), s AS (\
+       INSERT INTO seen_assertions (connection_id, assertion_id, expires_at) \
+       SELECT connection_id, assertion_id, replay_expires_at FROM f ON CONFLICT DO NOTHING \
+       RETURNING connection_id, assertion_id\
+     ), w AS (\
+       SELECT f.k FROM f JOIN s ON s.connection_id = f.connection_id AND s.assertion_id = f.assertion_id\
+     ), c AS (\
+       INSERT INTO auth_codes (code_hash, connection_id, client_id, redirect_uri, code_challenge, nonce, scope, profile, created_at, expires_at) \
+       SELECT p.code_hash, p.connection_id, p.client_id, p.redirect_uri, p.code_challenge, p.nonce, p.scope, p.profile, p.now, p.code_expires_at \
+       FROM p JOIN w ON w.k = p.k RETURNING code_hash\
+     ) \
+     SELECT p.k, p.redirect_uri, p.state, (SELECT COUNT(*) FROM c WHERE c.code_hash = p.code_hash) AS issued FROM p";
+
+/// PostgreSQL: codes redeemed at the token endpoint's fast path (the code bound to
+/// exactly this client, redirect URI and PKCE challenge), batched
+/// ([`crate::pg_batch`]). A code is one row, updated once, so of several elements
+/// naming it at most one gets it back; the access token stored is that element's.
+/// Found by `= ANY` of the hashes, an index lookup (see [`PG_APP_COMPLETIONS`]).
+pub(crate) const PG_REDEMPTIONS: &str = "WITH x AS MATERIALIZED (\
+       SELECT * FROM json_to_recordset($1::json) AS x(k bigint, now bigint, code_hash text, token_hash text, client_id text, redirect_uri text, code_challenge text, token_expires_at bigint)\
+     ), r AS (\
+       UPDATE auth_codes a SET redeemed_at = x.now, access_token_hash = x.token_hash FROM x \
+       WHERE a.code_hash = ANY(ARRAY(SELECT code_hash FROM x)) AND a.code_hash = x.code_hash \
+         AND a.redeemed_at IS NULL AND a.expires_at > x.now AND a.client_id = x.client_id \
+         AND a.redirect_uri = x.redirect_uri AND a.code_challenge IS NOT DISTINCT FROM x.code_challenge \
+       RETURNING x.k, x.now, x.token_hash, x.token_expires_at, a.code_hash, a.connection_id, a.client_id, a.redirect_uri, \
+         a.code_challenge, a.nonce, a.scope, a.profile, a.created_at, a.expires_at\
+     ), t AS (\
+       INSERT INTO access_tokens (token_hash, connection_id, client_id, scope, profile, created_at, expires_at) \
+       SELECT token_hash, connection_id, client_id, scope, profile, now, token_expires_at FROM r\
+     ) \
+     SELECT k, code_hash, connection_id, client_id, redirect_uri, code_challenge, nonce, scope, profile, created_at, expires_at FROM r";
+
 /// PostgreSQL: access tokens read by userinfo, batched ([`crate::pg_batch`]).
 /// One primary-key lookup per request (`LATERAL … OFFSET 0`, which the planner cannot
 /// flatten): it guesses 100 elements for any JSON array and would otherwise hash-join
@@ -26,6 +126,24 @@ pub(crate) const PG_PENDING_INSERTS: &str = "WITH x AS (\
 pub(crate) const PG_TOKEN_READS: &str = "SELECT x.k, t.token_hash, t.connection_id, t.client_id, t.scope, t.profile, t.created_at, t.expires_at \
      FROM json_to_recordset($1::json) AS x(k bigint, h text, now bigint) \
      CROSS JOIN LATERAL (SELECT * FROM access_tokens a WHERE a.token_hash = x.h AND a.revoked_at IS NULL AND a.expires_at > x.now OFFSET 0) t";
+
+/// A pending request, as `$1`…`$13` of `sql`.
+fn pending_insert_query(sql: &'static str, p: &PendingLogin, purpose: String) -> Alone {
+    sqlx::query(sql)
+        .bind(p.id.clone())
+        .bind(p.target.connection_id().map(str::to_string))
+        .bind(p.target.setup_link_id().map(str::to_string))
+        .bind(purpose)
+        .bind(p.client_id.clone())
+        .bind(p.redirect_uri.clone())
+        .bind(p.state.clone())
+        .bind(p.nonce.clone())
+        .bind(p.code_challenge.clone())
+        .bind(p.scope.clone())
+        .bind(ms(p.created_at))
+        .bind(ms(p.expires_at))
+        .bind(p.idp_state.clone())
+}
 
 fn access_token_from(r: &AnyRow) -> StoreResult<AccessToken> {
     Ok(AccessToken {
@@ -117,14 +235,18 @@ async fn insert_test_result(conn: &mut sqlx::AnyConnection, r: &TestResult) -> S
     .map_err(map_err)
 }
 
-/// The values of an app sign-in's completion, as `$1`…`$9` of the engine's statement.
+/// How an app sign-in's purpose is stored.
+fn app_purpose() -> StoreResult<String> {
+    serde_json::to_string(&LoginPurpose::App).map_err(|e| StoreError::Backend(e.to_string()))
+}
+
+/// The values of an app sign-in's completion, as `$1`…`$9` of `sql`.
 fn app_completion_query(
     sql: &'static str,
     c: &AppLoginCompletion,
     now: DateTime<Utc>,
-) -> StoreResult<sqlx::query::Query<'static, sqlx::Any, sqlx::any::AnyArguments<'static>>> {
-    let app = serde_json::to_string(&LoginPurpose::App)
-        .map_err(|e| StoreError::Backend(e.to_string()))?;
+) -> StoreResult<Alone> {
+    let app = app_purpose()?;
     Ok(sqlx::query(sql)
         .bind(ms(now))
         .bind(c.pending_id.clone())
@@ -177,27 +299,20 @@ impl SqlStore {
         c: &AppLoginCompletion,
         now: DateTime<Utc>,
     ) -> StoreResult<AppCompletionOutcome> {
-        let row = app_completion_query(
-            "WITH p AS (\
-               UPDATE pending_logins SET used_at = $1 \
-               WHERE id = $2 AND connection_id = $3 AND purpose = $9 AND used_at IS NULL AND expires_at > $1 \
-               RETURNING client_id, redirect_uri, state, nonce, code_challenge, scope\
-             ), s AS (\
-               INSERT INTO seen_assertions (connection_id, assertion_id, expires_at) \
-               SELECT $3, $4, $5 FROM p ON CONFLICT DO NOTHING RETURNING assertion_id\
-             ), c AS (\
-               INSERT INTO auth_codes (code_hash, connection_id, client_id, redirect_uri, code_challenge, nonce, scope, profile, created_at, expires_at) \
-               SELECT $6, $3, client_id, redirect_uri, code_challenge, nonce, scope, $7, $1, $8 FROM p \
-               WHERE EXISTS (SELECT 1 FROM s) RETURNING code_hash\
-             ) \
-             SELECT redirect_uri, state, (SELECT COUNT(*) FROM c) AS issued FROM p",
-            c,
-            now,
-        )?
-        .fetch_optional(self.sign_in_writer()?)
-        .await
-        .map_err(map_err)?;
-        app_outcome(row.as_ref())
+        let item = serde_json::json!({
+            "now": ms(now),
+            "pending_id": c.pending_id,
+            "connection_id": c.connection_id,
+            "assertion_id": c.assertion_id,
+            "replay_expires_at": ms(c.replay_expires_at),
+            "code_hash": c.code_hash,
+            "profile": c.profile,
+            "code_expires_at": ms(c.code_expires_at),
+            "purpose": app_purpose()?,
+        });
+        let alone = app_completion_query(PG_APP_COMPLETION, c, now)?;
+        let rows = self.pg_sign_ins()?.completions.run(&item, alone).await?;
+        app_outcome(rows.first())
     }
 
     async fn redeem_code_pg(
@@ -216,7 +331,7 @@ impl SqlStore {
             token,
             now,
         )
-        .execute(self.sign_in_writer()?)
+        .execute(&self.pg_sign_ins()?.writes)
         .await
         .map_err(map_err)?
         .rows_affected();
@@ -321,7 +436,8 @@ impl LoginStore for SqlStore {
                 "expires_at": ms(p.expires_at),
                 "idp_state": p.idp_state,
             });
-            return match pg.pending_inserts.run(&item).await?.len() {
+            let alone = pending_insert_query(PG_PENDING_INSERT, p, purpose);
+            return match pg.pending_inserts.run(&item, alone).await?.len() {
                 1 => Ok(()),
                 n => Err(StoreError::Backend(format!(
                     "storing a pending request returned {n} rows"
@@ -330,26 +446,7 @@ impl LoginStore for SqlStore {
         }
         // SQLite: through the write queue.
         self.sqlite_queue()?
-            .run(
-            sqlx::query(
-                "INSERT INTO pending_logins (id, connection_id, setup_link_id, purpose, client_id, redirect_uri, state, nonce, code_challenge, scope, created_at, expires_at, idp_state) \
-                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13)",
-            )
-            .bind(p.id.clone())
-            .bind(p.target.connection_id().map(str::to_string))
-            .bind(p.target.setup_link_id().map(str::to_string))
-            .bind(purpose)
-            .bind(p.client_id.clone())
-            .bind(p.redirect_uri.clone())
-            .bind(p.state.clone())
-            .bind(p.nonce.clone())
-            .bind(p.code_challenge.clone())
-            .bind(p.scope.clone())
-            .bind(ms(p.created_at))
-            .bind(ms(p.expires_at))
-            .bind(p.idp_state.clone()),
-                false,
-            )
+            .run(pending_insert_query(PENDING_INSERT, p, purpose), false)
             .await
             .map(|_| ())
     }
@@ -477,29 +574,24 @@ impl LoginStore for SqlStore {
     ) -> StoreResult<Option<AuthCode>> {
         let rows = match self.engine {
             Engine::Postgres => {
-                let row = sqlx::query(
-                    "WITH r AS (\
-                       UPDATE auth_codes SET redeemed_at = $1, access_token_hash = $2 \
-                       WHERE code_hash = $3 AND redeemed_at IS NULL AND expires_at > $1 \
-                         AND client_id = $4 AND redirect_uri = $5 AND code_challenge IS NOT DISTINCT FROM $6 \
-                       RETURNING code_hash, connection_id, client_id, redirect_uri, code_challenge, nonce, scope, profile, created_at, expires_at\
-                     ), t AS (\
-                       INSERT INTO access_tokens (token_hash, connection_id, client_id, scope, profile, created_at, expires_at) \
-                       SELECT $2, connection_id, client_id, scope, profile, $1, $7 FROM r\
-                     ) \
-                     SELECT code_hash, connection_id, client_id, redirect_uri, code_challenge, nonce, scope, profile, created_at, expires_at FROM r",
-                )
-                .bind(ms(now))
-                .bind(token_hash)
-                .bind(code_hash)
-                .bind(&expect.client_id)
-                .bind(&expect.redirect_uri)
-                .bind(expect.code_challenge.clone())
-                .bind(ms(token_expires_at))
-                .fetch_optional(self.writer())
-                .await
-                .map_err(map_err)?;
-                return row.as_ref().map(code_from).transpose();
+                let item = serde_json::json!({
+                    "now": ms(now),
+                    "code_hash": code_hash,
+                    "token_hash": token_hash,
+                    "client_id": expect.client_id,
+                    "redirect_uri": expect.redirect_uri,
+                    "code_challenge": expect.code_challenge,
+                    "token_expires_at": ms(token_expires_at),
+                });
+                let alone = sqlx::query(PG_REDEMPTION)
+                    .bind(ms(now))
+                    .bind(token_hash.to_string())
+                    .bind(code_hash.to_string())
+                    .bind(expect.client_id.clone())
+                    .bind(expect.redirect_uri.clone())
+                    .bind(expect.code_challenge.clone())
+                    .bind(ms(token_expires_at));
+                self.pg_sign_ins()?.redemptions.run(&item, alone).await?
             }
             Engine::Sqlite => {
                 self.sqlite_script(
@@ -536,18 +628,18 @@ impl LoginStore for SqlStore {
     ) -> StoreResult<Option<AccessToken>> {
         if let SignInPath::Pool(pg) = &self.sign_ins {
             let item = serde_json::json!({ "h": token_hash, "now": ms(now) });
-            let rows = pg.token_reads.run(&item).await?;
+            let alone = sqlx::query(TOKEN_READ)
+                .bind(token_hash.to_string())
+                .bind(ms(now));
+            let rows = pg.token_reads.run(&item, alone).await?;
             return rows.first().map(access_token_from).transpose();
         }
-        let row = sqlx::query(
-            "SELECT token_hash, connection_id, client_id, scope, profile, created_at, expires_at FROM access_tokens \
-             WHERE token_hash = $1 AND revoked_at IS NULL AND expires_at > $2",
-        )
-        .bind(token_hash)
-        .bind(ms(now))
-        .fetch_optional(&self.pool)
-        .await
-        .map_err(map_err)?;
+        let row = sqlx::query(TOKEN_READ)
+            .bind(token_hash)
+            .bind(ms(now))
+            .fetch_optional(&self.pool)
+            .await
+            .map_err(map_err)?;
         row.as_ref().map(access_token_from).transpose()
     }
 
@@ -634,5 +726,182 @@ impl KeyStore for SqlStore {
         .await
         .map_err(map_err)?;
         Ok(done.rows_affected() == 1)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::{pg_batch, testing, PoolSettings};
+    use serde_json::json;
+
+    /// A store on a fresh PostgreSQL database whose sign-in tables take rows for a
+    /// connection that is not there (this test is about the statements, not the
+    /// foreign keys), when PostgreSQL is among the test engines.
+    async fn pg_store() -> Option<(testing::TestDatabase, SqlStore)> {
+        if !testing::engines().contains(&Engine::Postgres) {
+            return None;
+        }
+        let db = match testing::fresh_database(Engine::Postgres).await {
+            Ok(db) => db,
+            Err(e) => panic!("{e}"),
+        };
+        let store = match SqlStore::connect(&db.url, &PoolSettings::default()).await {
+            Ok(s) => s,
+            Err(e) => panic!("{e}"),
+        };
+        for table in ["pending_logins", "auth_codes", "access_tokens"] {
+            let sql = format!("ALTER TABLE {table} DROP CONSTRAINT {table}_connection_id_fkey");
+            if let Err(e) = sqlx::query(&sql).execute(store.pool()).await {
+                panic!("{sql}: {e}");
+            }
+        }
+        Some((db, store))
+    }
+
+    /// Run `sql` once over `items`, as one batch; the rows by each item's place.
+    async fn one_batch(
+        store: &SqlStore,
+        sql: &str,
+        items: &[serde_json::Value],
+    ) -> std::collections::HashMap<usize, Vec<AnyRow>> {
+        let items: Vec<String> = items.iter().map(|i| i.to_string()).collect();
+        match pg_batch::together(store.pool(), sql, items.iter().map(String::as_str)).await {
+            Ok(rows) => rows,
+            Err(e) => panic!("{e}"),
+        }
+    }
+
+    fn completion(k: u8, pending: &str, assertion: &str) -> serde_json::Value {
+        json!({
+            "now": 1_000, "pending_id": pending, "connection_id": "c1",
+            "assertion_id": assertion, "replay_expires_at": 9_000,
+            "code_hash": format!("code {k}"), "profile": format!("profile {k}"),
+            "code_expires_at": 9_000, "purpose": app_purpose().unwrap_or_default(),
+        })
+    }
+
+    fn redemption(code: &str, token: &str, client: &str) -> serde_json::Value {
+        json!({
+            "now": 2_000, "code_hash": code, "token_hash": token, "client_id": client,
+            "redirect_uri": "https://app.example/cb", "code_challenge": null,
+            "token_expires_at": 9_000,
+        })
+    }
+
+    /// Requests that name the same pending request, assertion id or code in one batch
+    /// get what they would get one after the other: one wins, the rest see the request
+    /// gone, a replay, or no code; nobody gets another request's code or token.
+    #[tokio::test]
+    async fn one_batch_never_lets_two_requests_share_a_win() {
+        let Some((_db, store)) = pg_store().await else {
+            return;
+        };
+        for id in ["p0", "p2", "p3", "p4"] {
+            let pending = PendingLogin {
+                id: id.into(),
+                target: LoginTarget::Connection("c1".into()),
+                purpose: LoginPurpose::App,
+                client_id: "client".into(),
+                redirect_uri: "https://app.example/cb".into(),
+                state: format!("state {id}"),
+                nonce: None,
+                code_challenge: None,
+                scope: "openid".into(),
+                idp_state: None,
+                created_at: DateTime::from_timestamp_millis(0).unwrap_or_default(),
+                expires_at: DateTime::from_timestamp_millis(5_000).unwrap_or_default(),
+            };
+            if let Err(e) = store.create_pending_login(&pending).await {
+                panic!("{e}");
+            }
+        }
+        let seen = "INSERT INTO seen_assertions VALUES ('c1', 'seen before', 9000)";
+        if let Err(e) = sqlx::query(seen).execute(store.pool()).await {
+            panic!("{e}");
+        }
+
+        let rows = one_batch(
+            &store,
+            PG_APP_COMPLETIONS,
+            &[
+                completion(0, "p0", "a0"),
+                completion(1, "p0", "a1"), // the same pending request
+                completion(2, "p2", "a2"),
+                completion(3, "p3", "a2"), // the same assertion, another request
+                completion(4, "p4", "seen before"),
+                completion(5, "unknown", "a5"),
+            ],
+        )
+        .await;
+        let outcome = |k: usize| match app_outcome(rows.get(&k).and_then(|r| r.first())) {
+            Ok(o) => o,
+            Err(e) => panic!("{k}: {e}"),
+        };
+        let done = |id: &str| AppCompletionOutcome::Done {
+            redirect_uri: "https://app.example/cb".into(),
+            state: format!("state {id}"),
+        };
+        assert_eq!(outcome(0), done("p0"));
+        assert_eq!(outcome(1), AppCompletionOutcome::PendingGone);
+        assert_eq!(outcome(2), done("p2"));
+        assert_eq!(outcome(3), AppCompletionOutcome::Replay);
+        assert_eq!(outcome(4), AppCompletionOutcome::Replay);
+        assert_eq!(outcome(5), AppCompletionOutcome::PendingGone);
+        for (code, profile) in [
+            ("code 0", Some("profile 0")),
+            ("code 1", None),
+            ("code 2", Some("profile 2")),
+            ("code 3", None),
+            ("code 4", None),
+        ] {
+            let stored = match store.code(code).await {
+                Ok(c) => c,
+                Err(e) => panic!("{e}"),
+            };
+            assert_eq!(stored.map(|c| c.profile).as_deref(), profile, "{code}");
+        }
+
+        let rows = one_batch(
+            &store,
+            PG_REDEMPTIONS,
+            &[
+                redemption("code 0", "token 0", "client"),
+                redemption("code 0", "token 1", "client"), // the same code
+                redemption("code 2", "token 2", "another client"),
+                redemption("code 2", "token 3", "client"),
+                redemption("code 1", "token 4", "client"), // never issued
+            ],
+        )
+        .await;
+        let redeemed = |k: usize| rows.get(&k).map(|r| r.len()).unwrap_or(0);
+        assert_eq!(
+            (0..5).map(redeemed).collect::<Vec<_>>(),
+            vec![1, 0, 0, 1, 0]
+        );
+        let tokens =
+            sqlx::query("SELECT token_hash, profile FROM access_tokens ORDER BY token_hash")
+                .fetch_all(store.pool())
+                .await;
+        let tokens: Vec<(String, String)> = match tokens {
+            Ok(rows) => rows
+                .iter()
+                .map(|r| {
+                    (
+                        r.text("token_hash").unwrap_or_default(),
+                        r.text("profile").unwrap_or_default(),
+                    )
+                })
+                .collect(),
+            Err(e) => panic!("{e}"),
+        };
+        assert_eq!(
+            tokens,
+            vec![
+                ("token 0".to_string(), "profile 0".to_string()),
+                ("token 3".to_string(), "profile 2".to_string()),
+            ]
+        );
+        store.close().await;
     }
 }

@@ -391,15 +391,9 @@ mod tests {
     /// connections, keys, revocations) waits for it as the server is configured.
     #[tokio::test]
     async fn on_postgresql_only_sign_in_writes_skip_the_wal_flush() {
-        if !testing::engines().contains(&Engine::Postgres) {
-            return;
-        }
-        let db = match testing::fresh_database(Engine::Postgres).await {
-            Ok(db) => db,
-            Err(e) => panic!("{e}"),
-        };
-        let store = match SqlStore::connect(&db.url, &PoolSettings::default()).await {
-            Ok(s) => s,
+        let (_db, store) = match testing::postgres_store().await {
+            Ok(Some(s)) => s,
+            Ok(None) => return,
             Err(e) => panic!("{e}"),
         };
         let sign_ins = match store.pg_sign_ins() {

@@ -278,7 +278,7 @@ fn redemption_query(
     code_hash: &str,
     token: &AccessToken,
     now: DateTime<Utc>,
-) -> sqlx::query::Query<'static, sqlx::Any, sqlx::any::AnyArguments<'static>> {
+) -> Alone {
     sqlx::query(sql)
         .bind(ms(now))
         .bind(token.token_hash.clone())
@@ -732,22 +732,15 @@ impl KeyStore for SqlStore {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::{pg_batch, testing, PoolSettings};
+    use crate::{pg_batch, testing};
     use serde_json::json;
 
     /// A store on a fresh PostgreSQL database whose sign-in tables take rows for a
     /// connection that is not there (this test is about the statements, not the
     /// foreign keys), when PostgreSQL is among the test engines.
     async fn pg_store() -> Option<(testing::TestDatabase, SqlStore)> {
-        if !testing::engines().contains(&Engine::Postgres) {
-            return None;
-        }
-        let db = match testing::fresh_database(Engine::Postgres).await {
-            Ok(db) => db,
-            Err(e) => panic!("{e}"),
-        };
-        let store = match SqlStore::connect(&db.url, &PoolSettings::default()).await {
-            Ok(s) => s,
+        let (db, store) = match testing::postgres_store().await {
+            Ok(s) => s?,
             Err(e) => panic!("{e}"),
         };
         for table in ["pending_logins", "auth_codes", "access_tokens"] {

@@ -18,8 +18,8 @@
 //! in flight run, which is exactly when the round trips' fixed cost is worth saving;
 //! a batch that turns out to hold one request runs that request's `alone` statement.
 //! If a batch fails (one element breaks a constraint, say), each of its requests is
-//! run again alone, so a request only ever sees its own error. A statement runs to its
-//! end even if its requester has gone away.
+//! run again alone, so a request only ever sees its own error. A statement sent to the
+//! batching task runs to its end even if its requester has gone away.
 
 use std::collections::HashMap;
 use std::sync::Arc;

@@ -79,3 +79,16 @@ pub async fn fresh_database(engine: Engine) -> Result<TestDatabase, String> {
         }
     }
 }
+
+/// A connected store on a fresh PostgreSQL database, when PostgreSQL is among the
+/// test engines.
+pub async fn postgres_store() -> Result<Option<(TestDatabase, crate::SqlStore)>, String> {
+    if !engines().contains(&Engine::Postgres) {
+        return Ok(None);
+    }
+    let db = fresh_database(Engine::Postgres).await?;
+    let store = crate::SqlStore::connect(&db.url, &crate::PoolSettings::default())
+        .await
+        .map_err(|e| e.to_string())?;
+    Ok(Some((db, store)))
+}

@@ -8,7 +8,7 @@ use gatehouse_domain::model::{
 use gatehouse_domain::ports::{KeyStore, LoginStore, StoreError, StoreResult};
 use sqlx::any::AnyRow;
 
-use crate::pg_batch::Alone;
+use crate::pg_batch::{Alone, Values};
 use crate::rows::{ms, RowExt};
 use crate::{map_err, Engine, SignInPath, SqlStore};
 
@@ -25,7 +25,7 @@ const PENDING_INSERT: &str = pending_insert!();
 const PG_PENDING_INSERT: &str = concat!(pending_insert!(), " RETURNING id");
 
 /// An app sign-in completed alone at the ACS ([`crate::pg_batch`]): `$1`…`$9` of
-/// [`app_completion_query`], one statement (data-modifying CTEs are atomic).
+/// [`app_completion_values`], one statement (data-modifying CTEs are atomic).
 const PG_APP_COMPLETION: &str = "WITH p AS (\
        UPDATE pending_logins SET used_at = $1 \
        WHERE id = $2 AND connection_id = $3 AND purpose = $9 AND used_at IS NULL AND expires_at > $1 \
@@ -124,25 +124,25 @@ pub(crate) const PG_REDEMPTIONS: &str = "WITH x AS MATERIALIZED (\
 /// flatten): it guesses 100 elements for any JSON array and would otherwise hash-join
 /// them against a scan of the whole table.
 pub(crate) const PG_TOKEN_READS: &str = "SELECT x.k, t.token_hash, t.connection_id, t.client_id, t.scope, t.profile, t.created_at, t.expires_at \
-     FROM json_to_recordset($1::json) AS x(k bigint, h text, now bigint) \
-     CROSS JOIN LATERAL (SELECT * FROM access_tokens a WHERE a.token_hash = x.h AND a.revoked_at IS NULL AND a.expires_at > x.now OFFSET 0) t";
+     FROM json_to_recordset($1::json) AS x(k bigint, token_hash text, now bigint) \
+     CROSS JOIN LATERAL (SELECT * FROM access_tokens a WHERE a.token_hash = x.token_hash AND a.revoked_at IS NULL AND a.expires_at > x.now OFFSET 0) t";
 
-/// A pending request, as `$1`…`$13` of `sql`.
-fn pending_insert_query(sql: &'static str, p: &PendingLogin, purpose: String) -> Alone {
-    sqlx::query(sql)
-        .bind(p.id.clone())
-        .bind(p.target.connection_id().map(str::to_string))
-        .bind(p.target.setup_link_id().map(str::to_string))
-        .bind(purpose)
-        .bind(p.client_id.clone())
-        .bind(p.redirect_uri.clone())
-        .bind(p.state.clone())
-        .bind(p.nonce.clone())
-        .bind(p.code_challenge.clone())
-        .bind(p.scope.clone())
-        .bind(ms(p.created_at))
-        .bind(ms(p.expires_at))
-        .bind(p.idp_state.clone())
+/// A pending request's values: `$1`…`$13` of [`PENDING_INSERT`].
+fn pending_values(p: &PendingLogin, purpose: &str) -> Values {
+    Values::default()
+        .with("id", p.id.as_str())
+        .with("connection_id", p.target.connection_id())
+        .with("setup_link_id", p.target.setup_link_id())
+        .with("purpose", purpose)
+        .with("client_id", p.client_id.as_str())
+        .with("redirect_uri", p.redirect_uri.as_str())
+        .with("state", p.state.as_str())
+        .with("nonce", p.nonce.as_deref())
+        .with("code_challenge", p.code_challenge.as_deref())
+        .with("scope", p.scope.as_str())
+        .with("created_at", ms(p.created_at))
+        .with("expires_at", ms(p.expires_at))
+        .with("idp_state", p.idp_state.as_deref())
 }
 
 fn access_token_from(r: &AnyRow) -> StoreResult<AccessToken> {
@@ -240,23 +240,19 @@ fn app_purpose() -> StoreResult<String> {
     serde_json::to_string(&LoginPurpose::App).map_err(|e| StoreError::Backend(e.to_string()))
 }
 
-/// The values of an app sign-in's completion, as `$1`…`$9` of `sql`.
-fn app_completion_query(
-    sql: &'static str,
-    c: &AppLoginCompletion,
-    now: DateTime<Utc>,
-) -> StoreResult<Alone> {
-    let app = app_purpose()?;
-    Ok(sqlx::query(sql)
-        .bind(ms(now))
-        .bind(c.pending_id.clone())
-        .bind(c.connection_id.clone())
-        .bind(c.assertion_id.clone())
-        .bind(ms(c.replay_expires_at))
-        .bind(c.code_hash.clone())
-        .bind(c.profile.clone())
-        .bind(ms(c.code_expires_at))
-        .bind(app))
+/// An app sign-in's completion's values: `$1`…`$9` of [`PG_APP_COMPLETION`] and of
+/// SQLite's script.
+fn app_completion_values(c: &AppLoginCompletion, now: DateTime<Utc>) -> StoreResult<Values> {
+    Ok(Values::default()
+        .with("now", ms(now))
+        .with("pending_id", c.pending_id.as_str())
+        .with("connection_id", c.connection_id.as_str())
+        .with("assertion_id", c.assertion_id.as_str())
+        .with("replay_expires_at", ms(c.replay_expires_at))
+        .with("code_hash", c.code_hash.as_str())
+        .with("profile", c.profile.as_str())
+        .with("code_expires_at", ms(c.code_expires_at))
+        .with("purpose", app_purpose()?.as_str()))
 }
 
 /// No row: the request was not there to consume (answered, expired, another
@@ -299,19 +295,12 @@ impl SqlStore {
         c: &AppLoginCompletion,
         now: DateTime<Utc>,
     ) -> StoreResult<AppCompletionOutcome> {
-        let item = serde_json::json!({
-            "now": ms(now),
-            "pending_id": c.pending_id,
-            "connection_id": c.connection_id,
-            "assertion_id": c.assertion_id,
-            "replay_expires_at": ms(c.replay_expires_at),
-            "code_hash": c.code_hash,
-            "profile": c.profile,
-            "code_expires_at": ms(c.code_expires_at),
-            "purpose": app_purpose()?,
-        });
-        let alone = app_completion_query(PG_APP_COMPLETION, c, now)?;
-        let rows = self.pg_sign_ins()?.completions.run(&item, alone).await?;
+        let v = app_completion_values(c, now)?;
+        let rows = self
+            .pg_sign_ins()?
+            .completions
+            .run(&v.json(), v.query(PG_APP_COMPLETION))
+            .await?;
         app_outcome(rows.first())
     }
 
@@ -360,7 +349,7 @@ impl SqlStore {
         now: DateTime<Utc>,
     ) -> StoreResult<AppCompletionOutcome> {
         let rows = self
-            .sqlite_script(app_completion_query(
+            .sqlite_script(app_completion_values(c, now)?.query(
                 "BEGIN IMMEDIATE; \
                  UPDATE pending_logins SET used_at = $1 \
                    WHERE id = $2 AND connection_id = $3 AND purpose = $9 AND used_at IS NULL AND expires_at > $1; \
@@ -372,9 +361,7 @@ impl SqlStore {
                  SELECT redirect_uri, state, (SELECT COUNT(*) FROM auth_codes WHERE code_hash = $6) AS issued \
                    FROM pending_logins WHERE id = $2 AND connection_id = $3 AND used_at = $1; \
                  COMMIT;",
-                c,
-                now,
-            )?)
+            ))
             .await?;
         app_outcome(rows.first())
     }
@@ -420,24 +407,13 @@ impl LoginStore for SqlStore {
     async fn create_pending_login(&self, p: &PendingLogin) -> StoreResult<()> {
         let purpose =
             serde_json::to_string(&p.purpose).map_err(|e| StoreError::Backend(e.to_string()))?;
+        let v = pending_values(p, &purpose);
         if let SignInPath::Pool(pg) = &self.sign_ins {
-            let item = serde_json::json!({
-                "id": p.id,
-                "connection_id": p.target.connection_id(),
-                "setup_link_id": p.target.setup_link_id(),
-                "purpose": purpose,
-                "client_id": p.client_id,
-                "redirect_uri": p.redirect_uri,
-                "state": p.state,
-                "nonce": p.nonce,
-                "code_challenge": p.code_challenge,
-                "scope": p.scope,
-                "created_at": ms(p.created_at),
-                "expires_at": ms(p.expires_at),
-                "idp_state": p.idp_state,
-            });
-            let alone = pending_insert_query(PG_PENDING_INSERT, p, purpose);
-            return match pg.pending_inserts.run(&item, alone).await?.len() {
+            let stored = pg
+                .pending_inserts
+                .run(&v.json(), v.query(PG_PENDING_INSERT))
+                .await?;
+            return match stored.len() {
                 1 => Ok(()),
                 n => Err(StoreError::Backend(format!(
                     "storing a pending request returned {n} rows"
@@ -446,7 +422,7 @@ impl LoginStore for SqlStore {
         }
         // SQLite: through the write queue.
         self.sqlite_queue()?
-            .run(pending_insert_query(PENDING_INSERT, p, purpose), false)
+            .run(v.query(PENDING_INSERT), false)
             .await
             .map(|_| ())
     }
@@ -572,49 +548,35 @@ impl LoginStore for SqlStore {
         now: DateTime<Utc>,
         token_expires_at: DateTime<Utc>,
     ) -> StoreResult<Option<AuthCode>> {
+        // `$1`…`$7` of both engines' statements.
+        let v = Values::default()
+            .with("now", ms(now))
+            .with("token_hash", token_hash)
+            .with("code_hash", code_hash)
+            .with("client_id", expect.client_id.as_str())
+            .with("redirect_uri", expect.redirect_uri.as_str())
+            .with("code_challenge", expect.code_challenge.as_deref())
+            .with("token_expires_at", ms(token_expires_at));
         let rows = match self.engine {
             Engine::Postgres => {
-                let item = serde_json::json!({
-                    "now": ms(now),
-                    "code_hash": code_hash,
-                    "token_hash": token_hash,
-                    "client_id": expect.client_id,
-                    "redirect_uri": expect.redirect_uri,
-                    "code_challenge": expect.code_challenge,
-                    "token_expires_at": ms(token_expires_at),
-                });
-                let alone = sqlx::query(PG_REDEMPTION)
-                    .bind(ms(now))
-                    .bind(token_hash.to_string())
-                    .bind(code_hash.to_string())
-                    .bind(expect.client_id.clone())
-                    .bind(expect.redirect_uri.clone())
-                    .bind(expect.code_challenge.clone())
-                    .bind(ms(token_expires_at));
-                self.pg_sign_ins()?.redemptions.run(&item, alone).await?
+                self.pg_sign_ins()?
+                    .redemptions
+                    .run(&v.json(), v.query(PG_REDEMPTION))
+                    .await?
             }
             Engine::Sqlite => {
-                self.sqlite_script(
-                    sqlx::query(
-                        "BEGIN IMMEDIATE; \
-                         UPDATE auth_codes SET redeemed_at = $1, access_token_hash = $2 \
-                           WHERE code_hash = $3 AND redeemed_at IS NULL AND expires_at > $1 \
-                             AND client_id = $4 AND redirect_uri = $5 AND code_challenge IS $6; \
-                         INSERT INTO access_tokens (token_hash, connection_id, client_id, scope, profile, created_at, expires_at) \
-                           SELECT $2, connection_id, client_id, scope, profile, $1, $7 FROM auth_codes \
-                           WHERE code_hash = $3 AND changes() = 1; \
-                         SELECT code_hash, connection_id, client_id, redirect_uri, code_challenge, nonce, scope, profile, created_at, expires_at \
-                           FROM auth_codes WHERE code_hash = $3 AND changes() = 1; \
-                         COMMIT;",
-                    )
-                    .bind(ms(now))
-                    .bind(token_hash.to_string())
-                    .bind(code_hash.to_string())
-                    .bind(expect.client_id.clone())
-                    .bind(expect.redirect_uri.clone())
-                    .bind(expect.code_challenge.clone())
-                    .bind(ms(token_expires_at)),
-                )
+                self.sqlite_script(v.query(
+                    "BEGIN IMMEDIATE; \
+                     UPDATE auth_codes SET redeemed_at = $1, access_token_hash = $2 \
+                       WHERE code_hash = $3 AND redeemed_at IS NULL AND expires_at > $1 \
+                         AND client_id = $4 AND redirect_uri = $5 AND code_challenge IS $6; \
+                     INSERT INTO access_tokens (token_hash, connection_id, client_id, scope, profile, created_at, expires_at) \
+                       SELECT $2, connection_id, client_id, scope, profile, $1, $7 FROM auth_codes \
+                       WHERE code_hash = $3 AND changes() = 1; \
+                     SELECT code_hash, connection_id, client_id, redirect_uri, code_challenge, nonce, scope, profile, created_at, expires_at \
+                       FROM auth_codes WHERE code_hash = $3 AND changes() = 1; \
+                     COMMIT;",
+                ))
                 .await?
             }
         };
@@ -626,17 +588,15 @@ impl LoginStore for SqlStore {
         token_hash: &str,
         now: DateTime<Utc>,
     ) -> StoreResult<Option<AccessToken>> {
+        let v = Values::default()
+            .with("token_hash", token_hash)
+            .with("now", ms(now));
         if let SignInPath::Pool(pg) = &self.sign_ins {
-            let item = serde_json::json!({ "h": token_hash, "now": ms(now) });
-            let alone = sqlx::query(TOKEN_READ)
-                .bind(token_hash.to_string())
-                .bind(ms(now));
-            let rows = pg.token_reads.run(&item, alone).await?;
+            let rows = pg.token_reads.run(&v.json(), v.query(TOKEN_READ)).await?;
             return rows.first().map(access_token_from).transpose();
         }
-        let row = sqlx::query(TOKEN_READ)
-            .bind(token_hash)
-            .bind(ms(now))
+        let row = v
+            .query(TOKEN_READ)
             .fetch_optional(&self.pool)
             .await
             .map_err(map_err)?;

@@ -253,11 +253,13 @@ async fn batch(
 
 /// Logins started at a fixed rate, as a steady stream of users makes them: in each
 /// round of one second's logins, the authorize requests of round k+1 and the
-/// ACS → token → userinfo sequences of round k run at the same time, each started on
-/// schedule (half the clients each); the IdP answers round k+1 between rounds (not
-/// timed). So the server carries the whole offered load while it is measured. The
-/// first round, which finishes logins whose authorize requests ran alone, is not
-/// counted; the last round's authorize requests are never finished.
+/// ACS → token → userinfo sequences of round k run at the same time, interleaved on
+/// one schedule (one of each every `pace`) and served by the same `--concurrency`
+/// clients, whichever is free next, as a crowd of browsers would; the IdP answers
+/// round k+1 between rounds (not timed). So the server carries the whole offered load
+/// while it is measured. The first round, which finishes logins whose authorize
+/// requests ran alone, is not counted; the last round's authorize requests are never
+/// finished.
 async fn paced(
     args: &Args,
     http: &reqwest::Client,
@@ -268,22 +270,18 @@ async fn paced(
 ) -> Result<Outcome> {
     let per_round = ((1.0 / pace.as_secs_f64()).round() as usize).max(1);
     let counted_rounds = args.logins.div_ceil(per_round).max(1);
-    let workers = (args.concurrency / 2).max(1);
     let mut cpu_used = cpu::Used::default();
     let mut elapsed = Duration::ZERO;
     let (mut authorize, mut finished) = (Vec::new(), Vec::new());
 
-    let mut current = authorize_all(args, http, target, per_round, workers, Some(pace)).await?;
+    let mut current =
+        authorize_all(args, http, target, per_round, args.concurrency, Some(pace)).await?;
     let mut forms = idp_answers(http, idp_url, target, &current).await?;
     for round in 0..=counted_rounds {
         let c0 = cpu::sample(server_pid);
         let t0 = Instant::now();
         let this = Arc::new(current);
-        let (next, done) = tokio::join!(
-            authorize_all(args, http, target, per_round, workers, Some(pace)),
-            finish_all(http, target, &this, forms, workers, Some(pace)),
-        );
-        let (next, done) = (next?, done?);
+        let (next, done) = overlapped(args, http, target, &this, forms, per_round, pace).await?;
         if round > 0 {
             elapsed += t0.elapsed();
             cpu_used.add(c0, cpu::sample(server_pid));
@@ -297,6 +295,80 @@ async fn paced(
         current = next;
     }
     Ok(Outcome::new(&authorize, &finished, elapsed, cpu_used))
+}
+
+/// One step a client of the paced run takes.
+enum Step {
+    Authorized(Started),
+    Finished(Finished),
+}
+
+/// One paced round: `per_round` new authorize requests and the ACS → token →
+/// userinfo sequences of the logins in `started`, alternating on one schedule (each
+/// kind due every `pace`), on `--concurrency` clients.
+async fn overlapped(
+    args: &Args,
+    http: &reqwest::Client,
+    target: &Target,
+    started: &Arc<Vec<Started>>,
+    forms: Vec<String>,
+    per_round: usize,
+    pace: Duration,
+) -> Result<(Vec<Started>, Vec<Finished>)> {
+    let openid = args.openid;
+    let forms = Arc::new(forms);
+    let (h, tg, st) = (http.clone(), target.clone(), started.clone());
+    let to_finish = started.len();
+    let steps = parallel(
+        args.concurrency,
+        per_round + to_finish,
+        Some(pace / 2),
+        move |j, late| {
+            let http = h.clone();
+            let target = tg.clone();
+            let started = st.clone();
+            let forms = forms.clone();
+            async move {
+                // Even slots start logins, odd ones finish them, while both last.
+                let (kind, i) = interleave(j, per_round, to_finish);
+                if kind == 0 {
+                    let mut s = flow::authorize(&http, &target, openid).await?;
+                    s.authorize += late;
+                    return Ok(Step::Authorized(s));
+                }
+                let s = started.get(i).ok_or_else(|| anyhow!("login {i} missing"))?;
+                let form = forms
+                    .get(i)
+                    .cloned()
+                    .ok_or_else(|| anyhow!("login {i} has no ACS form"))?;
+                let mut f = flow::finish(&http, &target, s, form).await?;
+                f.acs += late;
+                Ok(Step::Finished(f))
+            }
+        },
+    )
+    .await?;
+    let (mut next, mut done) = (Vec::with_capacity(per_round), Vec::with_capacity(to_finish));
+    for step in steps {
+        match step {
+            Step::Authorized(s) => next.push(s),
+            Step::Finished(f) => done.push(f),
+        }
+    }
+    Ok((next, done))
+}
+
+/// Slot `j` of two interleaved sequences of lengths `a` and `b` (a0 b0 a1 b1 …, the
+/// longer one's rest at the end): which sequence (0 or 1) and the index in it.
+fn interleave(j: usize, a: usize, b: usize) -> (u8, usize) {
+    let both = 2 * a.min(b);
+    if j < both {
+        ((j % 2) as u8, j / 2)
+    } else if a > b {
+        (0, j - b)
+    } else {
+        (1, j - a)
+    }
 }
 
 /// `n` authorize requests on `workers` clients.
@@ -499,4 +571,18 @@ fn ms(d: Duration) -> f64 {
 
 fn pair(sorted: &[Duration]) -> String {
     format!("{:.1}/{:.1}", ms(pct(sorted, 50.0)), ms(pct(sorted, 99.0)))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::interleave;
+
+    #[test]
+    fn interleaving_alternates_then_runs_out_the_longer_sequence() {
+        let slots = |a, b| (0..a + b).map(|j| interleave(j, a, b)).collect::<Vec<_>>();
+        assert_eq!(slots(2, 2), [(0, 0), (1, 0), (0, 1), (1, 1)]);
+        assert_eq!(slots(3, 1), [(0, 0), (1, 0), (0, 1), (0, 2)]);
+        assert_eq!(slots(1, 3), [(0, 0), (1, 0), (1, 1), (1, 2)]);
+        assert_eq!(slots(0, 2), [(1, 0), (1, 1)]);
+    }
 }

@@ -336,13 +336,7 @@ async fn overlapped(
                     s.authorize += late;
                     return Ok(Step::Authorized(s));
                 }
-                let s = started.get(i).ok_or_else(|| anyhow!("login {i} missing"))?;
-                let form = forms
-                    .get(i)
-                    .cloned()
-                    .ok_or_else(|| anyhow!("login {i} has no ACS form"))?;
-                let mut f = flow::finish(&http, &target, s, form).await?;
-                f.acs += late;
+                let f = finish_one(&http, &target, &started, &forms, i, late).await?;
                 Ok(Step::Finished(f))
             }
         },
@@ -442,18 +436,28 @@ async fn finish_all(
         let target = tg.clone();
         let started = st.clone();
         let forms = forms.clone();
-        async move {
-            let s = started.get(i).ok_or_else(|| anyhow!("login {i} missing"))?;
-            let form = forms
-                .get(i)
-                .cloned()
-                .ok_or_else(|| anyhow!("login {i} has no ACS form"))?;
-            let mut f = flow::finish(&http, &target, s, form).await?;
-            f.acs += late;
-            Ok(f)
-        }
+        async move { finish_one(&http, &target, &started, &forms, i, late).await }
     })
     .await
+}
+
+/// ACS → token → userinfo for login `i`, which started `late` (charged to its ACS).
+async fn finish_one(
+    http: &reqwest::Client,
+    target: &Target,
+    started: &[Started],
+    forms: &[String],
+    i: usize,
+    late: Duration,
+) -> Result<Finished> {
+    let s = started.get(i).ok_or_else(|| anyhow!("login {i} missing"))?;
+    let form = forms
+        .get(i)
+        .cloned()
+        .ok_or_else(|| anyhow!("login {i} has no ACS form"))?;
+    let mut f = flow::finish(http, target, s, form).await?;
+    f.acs += late;
+    Ok(f)
 }
 
 impl Outcome {

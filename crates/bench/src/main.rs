@@ -332,8 +332,7 @@ async fn overlapped(
                 // Even slots start logins, odd ones finish them, while both last.
                 let (kind, i) = interleave(j, per_round, to_finish);
                 if kind == 0 {
-                    let mut s = flow::authorize(&http, &target, openid).await?;
-                    s.authorize += late;
+                    let s = authorize_one(&http, &target, openid, late).await?;
                     return Ok(Step::Authorized(s));
                 }
                 let f = finish_one(&http, &target, &started, &forms, i, late).await?;
@@ -379,13 +378,21 @@ async fn authorize_all(
     parallel(workers, n, pace, move |_, late| {
         let http = h.clone();
         let target = tg.clone();
-        async move {
-            let mut s = flow::authorize(&http, &target, openid).await?;
-            s.authorize += late;
-            Ok(s)
-        }
+        async move { authorize_one(&http, &target, openid, late).await }
     })
     .await
+}
+
+/// One authorize request, which started `late` (charged to it).
+async fn authorize_one(
+    http: &reqwest::Client,
+    target: &Target,
+    openid: bool,
+    late: Duration,
+) -> Result<Started> {
+    let mut s = flow::authorize(http, target, openid).await?;
+    s.authorize += late;
+    Ok(s)
 }
 
 /// Not timed: the IdP answers every AuthnRequest, and the browser's ACS forms are

@@ -135,8 +135,7 @@ impl Batcher {
         item: &serde_json::Value,
         alone: Alone,
     ) -> StoreResult<Vec<AnyRow>> {
-        let item = item.to_string();
-        if !item.starts_with('{') || item == "{}" {
+        if item.as_object().is_none_or(|o| o.is_empty()) {
             return Err(StoreError::Backend(
                 "a batched request must be a non-empty JSON object".into(),
             ));
@@ -147,6 +146,8 @@ impl Batcher {
             drop(slot);
             return rows;
         }
+        // Serialized only when it may join a batch.
+        let item = item.to_string();
         let (reply, answer) = oneshot::channel();
         match self.jobs.send(Job { item, alone, reply }) {
             Ok(()) => answer

@@ -12,9 +12,10 @@
 //!
 //! The sign-in hot path (`logins.rs`) is the exception to "one SQL text": completing a
 //! login and redeeming a code are one data-modifying CTE each on PostgreSQL and one
-//! script each on SQLite ([`SqlStore::sqlite_script`]), instead of transactions of
-//! four or five round trips; connections and products read by sign-ins come from a
-//! short-lived cache (`cache.rs`).
+//! transaction each on SQLite, run by rusqlite on the request's own thread
+//! (`sqlite_sign_ins.rs`), instead of transactions of four or five round trips;
+//! connections and products read by sign-ins come from a short-lived cache
+//! (`cache.rs`).
 
 mod accounts;
 mod cache;
@@ -26,9 +27,10 @@ mod products;
 mod rows;
 mod sessions;
 mod setup_links;
+mod sqlite_sign_ins;
 mod teams;
 pub mod testing;
-mod write_queue;
+mod values;
 
 use std::str::FromStr;
 use std::sync::Arc;
@@ -91,9 +93,8 @@ enum PoolRole {
 /// the code redemption, userinfo's token read).
 #[derive(Debug, Clone)]
 enum SignInPath {
-    /// SQLite: one task runs the writes back to back on the writer connection
-    /// ([`write_queue`]); reads go to the pool.
-    Queue(Arc<write_queue::WriteQueue>),
+    /// SQLite: rusqlite on the request's own thread ([`sqlite_sign_ins`]).
+    Direct(Arc<sqlite_sign_ins::SqliteSignIns>),
     /// PostgreSQL: writes on connections with `synchronous_commit = off`
     /// ([`PoolRole::SignIns`]), the one-row statements batched ([`pg_batch`]).
     Pool(Arc<PgSignIns>),
@@ -145,6 +146,21 @@ impl Default for PoolSettings {
     }
 }
 
+/// The database file of an SQLite URL. An in-memory database is refused: the sign-in
+/// path opens the file itself ([`sqlite_sign_ins`]), and an in-memory one would be
+/// another database.
+fn sqlite_file(url: &str) -> StoreResult<std::path::PathBuf> {
+    let options = sqlx::sqlite::SqliteConnectOptions::from_str(url).map_err(map_err)?;
+    let file = options.get_filename();
+    let name = file.to_string_lossy();
+    if url.contains(":memory:") || url.contains("mode=memory") || name.starts_with("file:") {
+        return Err(StoreError::Backend(
+            "an in-memory SQLite database is not supported: give DATABASE_URL a file, e.g. sqlite://gatehouse.db?mode=rwc".into(),
+        ));
+    }
+    Ok(file.to_path_buf())
+}
+
 static SQLITE_MIGRATIONS: sqlx::migrate::Migrator = sqlx::migrate!("../../migrations/sqlite");
 static POSTGRES_MIGRATIONS: sqlx::migrate::Migrator = sqlx::migrate!("../../migrations/postgres");
 
@@ -171,8 +187,8 @@ impl SqlStore {
                     .connect_with(options)
                     .await
                     .map_err(map_err)?;
-                let queue = write_queue::WriteQueue::start(writer.clone())?;
-                (writer, SignInPath::Queue(Arc::new(queue)))
+                let direct = sqlite_sign_ins::SqliteSignIns::open(&sqlite_file(url)?)?;
+                (writer, SignInPath::Direct(Arc::new(direct)))
             }
             Engine::Postgres => {
                 let writes = Self::pool_options(
@@ -299,42 +315,23 @@ impl SqlStore {
         &self.writer
     }
 
-    /// Run a whole write transaction, written as one SQLite script (`BEGIN IMMEDIATE;
-    /// …; COMMIT;`), on the writer connection and return the rows its statements
-    /// produce. sqlx's SQLite worker thread runs every statement of the script without
-    /// coming back to the async runtime in between, so the write lock is never held
-    /// while this task waits for its turn on a busy runtime (which is what made
-    /// transactions of several round trips slow under load). On an error the
-    /// transaction is rolled back. Scripts go through the write queue
-    /// ([`write_queue`]), which runs them to their end even if the request is
-    /// cancelled.
-    ///
-    /// Only for scripts whose statements cannot fail halfway for reasons other than a
-    /// broken database (use `ON CONFLICT DO NOTHING` and `WHERE changes() = 1` to
-    /// make later steps conditional).
-    pub(crate) async fn sqlite_script(
-        &self,
-        query: sqlx::query::Query<'static, sqlx::Any, sqlx::any::AnyArguments<'static>>,
-    ) -> StoreResult<Vec<sqlx::any::AnyRow>> {
-        self.sqlite_queue()?.run(query, true).await
-    }
-
     /// A sign-in's own statements on PostgreSQL: its pool ([`PoolRole::SignIns`]) and
     /// batched statements.
     fn pg_sign_ins(&self) -> StoreResult<&PgSignIns> {
         match &self.sign_ins {
             SignInPath::Pool(pg) => Ok(pg),
-            SignInPath::Queue(_) => Err(StoreError::Backend(
+            SignInPath::Direct(_) => Err(StoreError::Backend(
                 "a PostgreSQL sign-in statement on SQLite".into(),
             )),
         }
     }
 
-    fn sqlite_queue(&self) -> StoreResult<&write_queue::WriteQueue> {
+    /// A sign-in's own statements on SQLite ([`sqlite_sign_ins`]).
+    fn sqlite_sign_ins(&self) -> StoreResult<&sqlite_sign_ins::SqliteSignIns> {
         match &self.sign_ins {
-            SignInPath::Queue(queue) => Ok(queue),
+            SignInPath::Direct(direct) => Ok(direct),
             SignInPath::Pool(_) => Err(StoreError::Backend(
-                "an SQLite script on another engine".into(),
+                "an SQLite sign-in statement on another engine".into(),
             )),
         }
     }
@@ -384,6 +381,23 @@ mod tests {
         match row.and_then(|r| rows::RowExt::text(&r, "synchronous_commit")) {
             Ok(v) => v,
             Err(e) => panic!("SHOW synchronous_commit: {e}"),
+        }
+    }
+
+    /// The sign-in path opens the database file itself, so an in-memory database
+    /// (which it could not share) is refused with a message that says what to do.
+    #[test]
+    fn an_sqlite_url_names_a_file() {
+        let file = sqlite_file("sqlite:///var/lib/gatehouse/gatehouse.db?mode=rwc");
+        assert_eq!(
+            file.ok(),
+            Some(std::path::PathBuf::from("/var/lib/gatehouse/gatehouse.db"))
+        );
+        for url in ["sqlite::memory:", "sqlite://x.db?mode=memory"] {
+            match sqlite_file(url) {
+                Err(StoreError::Backend(m)) => assert!(m.contains("in-memory"), "{m}"),
+                other => panic!("{url}: {other:?}"),
+            }
         }
     }
 

@@ -6,10 +6,9 @@ use gatehouse_domain::model::{
     TestResult,
 };
 use gatehouse_domain::ports::{KeyStore, LoginStore, StoreError, StoreResult};
-use sqlx::any::AnyRow;
 
-use crate::pg_batch::{Alone, Values};
 use crate::rows::{ms, RowExt};
+use crate::values::Values;
 use crate::{map_err, Engine, SignInPath, SqlStore};
 
 macro_rules! pending_insert {
@@ -145,7 +144,7 @@ fn pending_values(p: &PendingLogin, purpose: &str) -> Values {
         .with("idp_state", p.idp_state.as_deref())
 }
 
-fn access_token_from(r: &AnyRow) -> StoreResult<AccessToken> {
+fn access_token_from(r: &impl RowExt) -> StoreResult<AccessToken> {
     Ok(AccessToken {
         token_hash: r.text("token_hash")?,
         connection_id: r.text("connection_id")?,
@@ -158,7 +157,7 @@ fn access_token_from(r: &AnyRow) -> StoreResult<AccessToken> {
 }
 
 /// `connection_id` or `setup_link_id`: exactly one is set (a CHECK says so).
-fn target_from(row: &AnyRow) -> StoreResult<LoginTarget> {
+fn target_from(row: &impl RowExt) -> StoreResult<LoginTarget> {
     match (
         row.opt_text("connection_id")?,
         row.opt_text("setup_link_id")?,
@@ -171,7 +170,7 @@ fn target_from(row: &AnyRow) -> StoreResult<LoginTarget> {
     }
 }
 
-fn pending_from(row: &AnyRow) -> StoreResult<PendingLogin> {
+fn pending_from(row: &impl RowExt) -> StoreResult<PendingLogin> {
     let purpose: LoginPurpose = row.json("purpose")?;
     Ok(PendingLogin {
         id: row.text("id")?,
@@ -189,7 +188,7 @@ fn pending_from(row: &AnyRow) -> StoreResult<PendingLogin> {
     })
 }
 
-fn code_from(row: &AnyRow) -> StoreResult<AuthCode> {
+fn code_from(row: &impl RowExt) -> StoreResult<AuthCode> {
     Ok(AuthCode {
         code_hash: row.text("code_hash")?,
         connection_id: row.text("connection_id")?,
@@ -204,7 +203,7 @@ fn code_from(row: &AnyRow) -> StoreResult<AuthCode> {
     })
 }
 
-fn test_from(row: &AnyRow) -> StoreResult<TestResult> {
+fn test_from(row: &impl RowExt) -> StoreResult<TestResult> {
     Ok(TestResult {
         id: row.text("id")?,
         target: target_from(row)?,
@@ -257,7 +256,7 @@ fn app_completion_values(c: &AppLoginCompletion, now: DateTime<Utc>) -> StoreRes
 
 /// No row: the request was not there to consume (answered, expired, another
 /// connection's, not an app sign-in); a row without a code: the assertion was replayed.
-fn app_outcome(row: Option<&AnyRow>) -> StoreResult<AppCompletionOutcome> {
+fn app_outcome(row: Option<&impl RowExt>) -> StoreResult<AppCompletionOutcome> {
     Ok(match row {
         None => AppCompletionOutcome::PendingGone,
         Some(r) if r.int("issued")? == 1 => AppCompletionOutcome::Done {
@@ -269,22 +268,17 @@ fn app_outcome(row: Option<&AnyRow>) -> StoreResult<AppCompletionOutcome> {
 }
 
 /// The values of a code redemption, as `$1`…`$9` of the engine's statement.
-fn redemption_query(
-    sql: &'static str,
-    code_hash: &str,
-    token: &AccessToken,
-    now: DateTime<Utc>,
-) -> Alone {
-    sqlx::query(sql)
-        .bind(ms(now))
-        .bind(token.token_hash.clone())
-        .bind(code_hash.to_string())
-        .bind(token.connection_id.clone())
-        .bind(token.client_id.clone())
-        .bind(token.scope.clone())
-        .bind(token.profile.clone())
-        .bind(ms(token.created_at))
-        .bind(ms(token.expires_at))
+fn redemption_values(code_hash: &str, token: &AccessToken, now: DateTime<Utc>) -> Values {
+    Values::default()
+        .with("now", ms(now))
+        .with("token_hash", token.token_hash.as_str())
+        .with("code_hash", code_hash)
+        .with("connection_id", token.connection_id.as_str())
+        .with("client_id", token.client_id.as_str())
+        .with("scope", token.scope.as_str())
+        .with("profile", token.profile.as_str())
+        .with("created_at", ms(token.created_at))
+        .with("expires_at", ms(token.expires_at))
 }
 
 /// PostgreSQL runs the two write steps of a login as one statement each (data-modifying
@@ -310,17 +304,15 @@ impl SqlStore {
         token: &AccessToken,
         now: DateTime<Utc>,
     ) -> StoreResult<Redemption> {
-        let issued = redemption_query(
-            "WITH r AS (\
-               UPDATE auth_codes SET redeemed_at = $1, access_token_hash = $2 WHERE code_hash = $3 AND redeemed_at IS NULL RETURNING code_hash\
-             ) \
-             INSERT INTO access_tokens (token_hash, connection_id, client_id, scope, profile, created_at, expires_at) \
-             SELECT $2, $4, $5, $6, $7, $8, $9 FROM r",
-            code_hash,
-            token,
-            now,
-        )
-        .execute(&self.pg_sign_ins()?.writes)
+        let issued = redemption_values(code_hash, token, now)
+            .query(
+                "WITH r AS (\
+                   UPDATE auth_codes SET redeemed_at = $1, access_token_hash = $2 WHERE code_hash = $3 AND redeemed_at IS NULL RETURNING code_hash\
+                 ) \
+                 INSERT INTO access_tokens (token_hash, connection_id, client_id, scope, profile, created_at, expires_at) \
+                 SELECT $2, $4, $5, $6, $7, $8, $9 FROM r",
+            )
+            .execute(&self.pg_sign_ins()?.writes)
         .await
         .map_err(map_err)?
         .rows_affected();
@@ -340,56 +332,50 @@ impl SqlStore {
         }
     }
 
-    /// SQLite: the same steps as one script on the writer connection
-    /// ([`SqlStore::sqlite_script`]); `changes()` makes each step depend on the one
-    /// before.
-    async fn complete_app_login_sqlite(
+    /// SQLite: the same steps as one transaction ([`crate::sqlite_sign_ins`]);
+    /// `changes()` makes each step depend on the one before.
+    fn complete_app_login_sqlite(
         &self,
         c: &AppLoginCompletion,
         now: DateTime<Utc>,
     ) -> StoreResult<AppCompletionOutcome> {
-        let rows = self
-            .sqlite_script(app_completion_values(c, now)?.query(
-                "BEGIN IMMEDIATE; \
-                 UPDATE pending_logins SET used_at = $1 \
-                   WHERE id = $2 AND connection_id = $3 AND purpose = $9 AND used_at IS NULL AND expires_at > $1; \
-                 INSERT INTO seen_assertions (connection_id, assertion_id, expires_at) \
-                   SELECT $3, $4, $5 WHERE changes() = 1 ON CONFLICT DO NOTHING; \
-                 INSERT INTO auth_codes (code_hash, connection_id, client_id, redirect_uri, code_challenge, nonce, scope, profile, created_at, expires_at) \
-                   SELECT $6, $3, client_id, redirect_uri, code_challenge, nonce, scope, $7, $1, $8 FROM pending_logins \
-                   WHERE id = $2 AND changes() = 1; \
-                 SELECT redirect_uri, state, (SELECT COUNT(*) FROM auth_codes WHERE code_hash = $6) AS issued \
-                   FROM pending_logins WHERE id = $2 AND connection_id = $3 AND used_at = $1; \
-                 COMMIT;",
-            ))
-            .await?;
+        let rows = self.sqlite_sign_ins()?.write(
+            &[
+                "UPDATE pending_logins SET used_at = $1 \
+                 WHERE id = $2 AND connection_id = $3 AND purpose = $9 AND used_at IS NULL AND expires_at > $1",
+                "INSERT INTO seen_assertions (connection_id, assertion_id, expires_at) \
+                 SELECT $3, $4, $5 WHERE changes() = 1 ON CONFLICT DO NOTHING",
+                "INSERT INTO auth_codes (code_hash, connection_id, client_id, redirect_uri, code_challenge, nonce, scope, profile, created_at, expires_at) \
+                 SELECT $6, $3, client_id, redirect_uri, code_challenge, nonce, scope, $7, $1, $8 FROM pending_logins \
+                 WHERE id = $2 AND changes() = 1",
+                "SELECT redirect_uri, state, (SELECT COUNT(*) FROM auth_codes WHERE code_hash = $6) AS issued \
+                 FROM pending_logins WHERE id = $2 AND connection_id = $3 AND used_at = $1",
+            ],
+            &app_completion_values(c, now)?,
+        )?;
         app_outcome(rows.first())
     }
 
-    async fn redeem_code_sqlite(
+    fn redeem_code_sqlite(
         &self,
         code_hash: &str,
         token: &AccessToken,
         now: DateTime<Utc>,
     ) -> StoreResult<Redemption> {
-        let rows = self
-            .sqlite_script(redemption_query(
-                    "BEGIN IMMEDIATE; \
-                     UPDATE auth_codes SET redeemed_at = $1, access_token_hash = $2 WHERE code_hash = $3 AND redeemed_at IS NULL; \
-                     INSERT INTO access_tokens (token_hash, connection_id, client_id, scope, profile, created_at, expires_at) \
-                       SELECT $2, $4, $5, $6, $7, $8, $9 WHERE changes() = 1; \
-                     SELECT changes() AS issued, \
-                            (SELECT COUNT(*) FROM auth_codes WHERE code_hash = $3) AS found, \
-                            (SELECT access_token_hash FROM auth_codes WHERE code_hash = $3) AS token_hash; \
-                     COMMIT;",
-                code_hash,
-                token,
-                now,
-            ))
-            .await?;
+        let rows = self.sqlite_sign_ins()?.write(
+            &[
+                "UPDATE auth_codes SET redeemed_at = $1, access_token_hash = $2 WHERE code_hash = $3 AND redeemed_at IS NULL",
+                "INSERT INTO access_tokens (token_hash, connection_id, client_id, scope, profile, created_at, expires_at) \
+                 SELECT $2, $4, $5, $6, $7, $8, $9 WHERE changes() = 1",
+                "SELECT changes() AS issued, \
+                   (SELECT COUNT(*) FROM auth_codes WHERE code_hash = $3) AS found, \
+                   (SELECT access_token_hash FROM auth_codes WHERE code_hash = $3) AS token_hash",
+            ],
+            &redemption_values(code_hash, token, now),
+        )?;
         let row = rows
             .first()
-            .ok_or_else(|| StoreError::Backend("redeem script returned no row".into()))?;
+            .ok_or_else(|| StoreError::Backend("redeeming a code returned no row".into()))?;
         Ok(if row.int("issued")? == 1 {
             Redemption::Issued
         } else if row.int("found")? == 1 {
@@ -420,10 +406,8 @@ impl LoginStore for SqlStore {
                 ))),
             };
         }
-        // SQLite: through the write queue.
-        self.sqlite_queue()?
-            .run(v.query(PENDING_INSERT), false)
-            .await
+        self.sqlite_sign_ins()?
+            .write(&[PENDING_INSERT], &v)
             .map(|_| ())
     }
 
@@ -512,7 +496,7 @@ impl LoginStore for SqlStore {
     ) -> StoreResult<AppCompletionOutcome> {
         match self.engine {
             Engine::Postgres => self.complete_app_login_pg(c, now).await,
-            Engine::Sqlite => self.complete_app_login_sqlite(c, now).await,
+            Engine::Sqlite => self.complete_app_login_sqlite(c, now),
         }
     }
 
@@ -536,7 +520,7 @@ impl LoginStore for SqlStore {
     ) -> StoreResult<Redemption> {
         match self.engine {
             Engine::Postgres => self.redeem_code_pg(code_hash, token, now).await,
-            Engine::Sqlite => self.redeem_code_sqlite(code_hash, token, now).await,
+            Engine::Sqlite => self.redeem_code_sqlite(code_hash, token, now),
         }
     }
 
@@ -557,29 +541,26 @@ impl LoginStore for SqlStore {
             .with("redirect_uri", expect.redirect_uri.as_str())
             .with("code_challenge", expect.code_challenge.as_deref())
             .with("token_expires_at", ms(token_expires_at));
-        let rows = match self.engine {
-            Engine::Postgres => {
-                self.pg_sign_ins()?
-                    .redemptions
-                    .run(&v.json(), v.query(PG_REDEMPTION))
-                    .await?
-            }
-            Engine::Sqlite => {
-                self.sqlite_script(v.query(
-                    "BEGIN IMMEDIATE; \
-                     UPDATE auth_codes SET redeemed_at = $1, access_token_hash = $2 \
-                       WHERE code_hash = $3 AND redeemed_at IS NULL AND expires_at > $1 \
-                         AND client_id = $4 AND redirect_uri = $5 AND code_challenge IS $6; \
-                     INSERT INTO access_tokens (token_hash, connection_id, client_id, scope, profile, created_at, expires_at) \
-                       SELECT $2, connection_id, client_id, scope, profile, $1, $7 FROM auth_codes \
-                       WHERE code_hash = $3 AND changes() = 1; \
-                     SELECT code_hash, connection_id, client_id, redirect_uri, code_challenge, nonce, scope, profile, created_at, expires_at \
-                       FROM auth_codes WHERE code_hash = $3 AND changes() = 1; \
-                     COMMIT;",
-                ))
-                .await?
-            }
-        };
+        if let SignInPath::Pool(pg) = &self.sign_ins {
+            let rows = pg
+                .redemptions
+                .run(&v.json(), v.query(PG_REDEMPTION))
+                .await?;
+            return rows.first().map(code_from).transpose();
+        }
+        let rows = self.sqlite_sign_ins()?.write(
+            &[
+                "UPDATE auth_codes SET redeemed_at = $1, access_token_hash = $2 \
+                 WHERE code_hash = $3 AND redeemed_at IS NULL AND expires_at > $1 \
+                   AND client_id = $4 AND redirect_uri = $5 AND code_challenge IS $6",
+                "INSERT INTO access_tokens (token_hash, connection_id, client_id, scope, profile, created_at, expires_at) \
+                 SELECT $2, connection_id, client_id, scope, profile, $1, $7 FROM auth_codes \
+                 WHERE code_hash = $3 AND changes() = 1",
+                "SELECT code_hash, connection_id, client_id, redirect_uri, code_challenge, nonce, scope, profile, created_at, expires_at \
+                 FROM auth_codes WHERE code_hash = $3 AND changes() = 1",
+            ],
+            &v,
+        )?;
         rows.first().map(code_from).transpose()
     }
 
@@ -595,12 +576,8 @@ impl LoginStore for SqlStore {
             let rows = pg.token_reads.run(&v.json(), v.query(TOKEN_READ)).await?;
             return rows.first().map(access_token_from).transpose();
         }
-        let row = v
-            .query(TOKEN_READ)
-            .fetch_optional(&self.pool)
-            .await
-            .map_err(map_err)?;
-        row.as_ref().map(access_token_from).transpose()
+        let rows = self.sqlite_sign_ins()?.read(TOKEN_READ, &v)?;
+        rows.first().map(access_token_from).transpose()
     }
 
     async fn revoke_access_token(&self, token_hash: &str, now: DateTime<Utc>) -> StoreResult<()> {
@@ -717,7 +694,7 @@ mod tests {
         store: &SqlStore,
         sql: &str,
         items: &[serde_json::Value],
-    ) -> std::collections::HashMap<usize, Vec<AnyRow>> {
+    ) -> std::collections::HashMap<usize, Vec<sqlx::any::AnyRow>> {
         let items: Vec<String> = items.iter().map(|i| i.to_string()).collect();
         match pg_batch::together(store.pool(), sql, items.iter().map(String::as_str)).await {
             Ok(rows) => rows,

@@ -12,7 +12,7 @@
 //!
 //! The sign-in hot path (`logins.rs`) is the exception to "one SQL text": completing a
 //! login and redeeming a code are one data-modifying CTE each on PostgreSQL and one
-//! transaction each on SQLite, run by rusqlite on the request's own thread
+//! transaction each on SQLite, run by rusqlite on a writing thread of their own
 //! (`sqlite_sign_ins.rs`), instead of transactions of four or five round trips;
 //! connections and products read by sign-ins come from a short-lived cache
 //! (`cache.rs`).
@@ -93,7 +93,8 @@ enum PoolRole {
 /// the code redemption, userinfo's token read).
 #[derive(Debug, Clone)]
 enum SignInPath {
-    /// SQLite: rusqlite on the request's own thread ([`sqlite_sign_ins`]).
+    /// SQLite: rusqlite, writes on a thread of their own, reads on the request's
+    /// ([`sqlite_sign_ins`]).
     Direct(Arc<sqlite_sign_ins::SqliteSignIns>),
     /// PostgreSQL: writes on connections with `synchronous_commit = off`
     /// ([`PoolRole::SignIns`]), the one-row statements batched ([`pg_batch`]).

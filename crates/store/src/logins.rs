@@ -334,7 +334,7 @@ impl SqlStore {
 
     /// SQLite: the same steps as one transaction ([`crate::sqlite_sign_ins`]);
     /// `changes()` makes each step depend on the one before.
-    fn complete_app_login_sqlite(
+    async fn complete_app_login_sqlite(
         &self,
         c: &AppLoginCompletion,
         now: DateTime<Utc>,
@@ -351,12 +351,13 @@ impl SqlStore {
                 "SELECT redirect_uri, state, (SELECT COUNT(*) FROM auth_codes WHERE code_hash = $6) AS issued \
                  FROM pending_logins WHERE id = $2 AND connection_id = $3 AND used_at = $1",
             ],
-            &app_completion_values(c, now)?,
-        )?;
+            app_completion_values(c, now)?,
+        )
+        .await?;
         app_outcome(rows.first())
     }
 
-    fn redeem_code_sqlite(
+    async fn redeem_code_sqlite(
         &self,
         code_hash: &str,
         token: &AccessToken,
@@ -371,8 +372,9 @@ impl SqlStore {
                    (SELECT COUNT(*) FROM auth_codes WHERE code_hash = $3) AS found, \
                    (SELECT access_token_hash FROM auth_codes WHERE code_hash = $3) AS token_hash",
             ],
-            &redemption_values(code_hash, token, now),
-        )?;
+            redemption_values(code_hash, token, now),
+        )
+        .await?;
         let row = rows
             .first()
             .ok_or_else(|| StoreError::Backend("redeeming a code returned no row".into()))?;
@@ -407,7 +409,8 @@ impl LoginStore for SqlStore {
             };
         }
         self.sqlite_sign_ins()?
-            .write(&[PENDING_INSERT], &v)
+            .write(&[PENDING_INSERT], v)
+            .await
             .map(|_| ())
     }
 
@@ -496,7 +499,7 @@ impl LoginStore for SqlStore {
     ) -> StoreResult<AppCompletionOutcome> {
         match self.engine {
             Engine::Postgres => self.complete_app_login_pg(c, now).await,
-            Engine::Sqlite => self.complete_app_login_sqlite(c, now),
+            Engine::Sqlite => self.complete_app_login_sqlite(c, now).await,
         }
     }
 
@@ -520,7 +523,7 @@ impl LoginStore for SqlStore {
     ) -> StoreResult<Redemption> {
         match self.engine {
             Engine::Postgres => self.redeem_code_pg(code_hash, token, now).await,
-            Engine::Sqlite => self.redeem_code_sqlite(code_hash, token, now),
+            Engine::Sqlite => self.redeem_code_sqlite(code_hash, token, now).await,
         }
     }
 
@@ -559,8 +562,9 @@ impl LoginStore for SqlStore {
                 "SELECT code_hash, connection_id, client_id, redirect_uri, code_challenge, nonce, scope, profile, created_at, expires_at \
                  FROM auth_codes WHERE code_hash = $3 AND changes() = 1",
             ],
-            &v,
-        )?;
+            v,
+        )
+        .await?;
         rows.first().map(code_from).transpose()
     }
 

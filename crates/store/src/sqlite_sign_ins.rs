@@ -1,28 +1,32 @@
-//! SQLite: a sign-in's own statements, run on the request's own thread.
+//! SQLite: a sign-in's own statements, through rusqlite, with as few thread hand-offs
+//! as can be.
 //!
 //! A sign-in makes four statements (the pending request stored at authorize, its
 //! completion at the ACS, the code redemption, userinfo's token read), each a few
 //! dozen microseconds of SQLite's own work. Through sqlx each of them was a hand-off
 //! between threads: sqlx runs every SQLite connection on a thread of its own, and the
 //! writes went through a queue thread in front of the writer connection besides, so a
-//! write woke two threads and was woken back twice. At 1,000 sign-ins/s that was some
-//! 28,000 thread switches a second on a 2-core machine, and a fifth of the server's
-//! CPU on those threads alone. Here they run through rusqlite (the same SQLite
-//! library: rusqlite 0.32 and sqlx-sqlite 0.8 both link libsqlite3-sys 0.30) on the
-//! thread that serves the request:
+//! write woke two threads and was woken back twice. At 700 sign-ins/s those threads
+//! switched some 4,000 times a second each and used a fifth of the server's CPU. Here
+//! they run through rusqlite (the same SQLite library: rusqlite 0.32 and sqlx-sqlite
+//! 0.8 both link libsqlite3-sys 0.30):
 //!
-//! * writes on one writer connection of their own, behind a mutex, each one statement
-//!   or one `BEGIN IMMEDIATE` transaction whose statements run back to back (the
-//!   write lock is never held across an `.await`);
-//! * reads on reader connections kept for reuse (in WAL mode a reader never waits for
-//!   the writer).
+//! * writes on one writer connection of their own, owned by one thread that runs them
+//!   one after the other, each one statement or one `BEGIN IMMEDIATE` transaction
+//!   whose statements run back to back (rolled back whole if one fails). A write is
+//!   one hand-off there and one back. They do not run on the request's own thread: a
+//!   write that waits for the disk (the WAL's pages, a checkpoint's sync) would stop
+//!   a runtime worker, and with it every request on that worker, not only the
+//!   sign-ins that need to write (tried: the 1,000/s tail grew);
+//! * reads on the request's own thread, on reader connections kept for reuse (in WAL
+//!   mode a reader never waits for the writer).
 //!
 //! Other writes (dashboard, admin API, the purge) keep sqlx's one-connection writer
 //! pool; the two writers take SQLite's write lock in turn (`busy_timeout`). Those
 //! writes are short and rare, so a sign-in's write waits for one only now and then.
 
 use std::path::{Path, PathBuf};
-use std::sync::{Arc, Mutex, MutexGuard};
+use std::sync::{mpsc, Arc, Mutex, MutexGuard};
 use std::time::Duration;
 
 use chrono::{DateTime, Utc};
@@ -43,8 +47,16 @@ const BUSY_TIMEOUT: Duration = Duration::from_secs(10);
 #[derive(Debug)]
 pub(crate) struct SqliteSignIns {
     path: PathBuf,
-    writer: Mutex<Connection>,
+    /// To the writing thread; it ends when this is dropped.
+    writes: mpsc::Sender<WriteJob>,
     readers: Mutex<Vec<Connection>>,
+}
+
+#[derive(Debug)]
+struct WriteJob {
+    statements: Vec<&'static str>,
+    values: Values,
+    reply: tokio::sync::oneshot::Sender<StoreResult<Vec<SqliteRow>>>,
 }
 
 /// One result row: its columns by name.
@@ -56,16 +68,27 @@ pub(crate) struct SqliteRow {
 
 impl SqliteSignIns {
     /// Open the writer connection on the database file at `path` (which exists:
-    /// sqlx has created it).
+    /// sqlx has created it) and start the writing thread.
     pub(crate) fn open(path: &Path) -> StoreResult<Self> {
-        let writer = open(path)?;
+        let mut writer = open(path)?;
         // The background checkpointer does it (see `SqlStore::spawn_checkpointer`).
         writer
             .pragma_update(None, "wal_autocheckpoint", 0)
             .map_err(map_err)?;
+        let (writes, jobs) = mpsc::channel::<WriteJob>();
+        std::thread::Builder::new()
+            .name("sqlite-writes".into())
+            .spawn(move || {
+                // A job runs to its end even if its requester has gone away.
+                while let Ok(job) = jobs.recv() {
+                    let result = write(&mut writer, &job.statements, &job.values);
+                    let _ = job.reply.send(result);
+                }
+            })
+            .map_err(|e| StoreError::Backend(format!("SQLite writing thread: {e}")))?;
         Ok(Self {
             path: path.to_path_buf(),
-            writer: Mutex::new(writer),
+            writes,
             readers: Mutex::new(Vec::new()),
         })
     }
@@ -73,24 +96,23 @@ impl SqliteSignIns {
     /// One write: `statements` run in order, as one `BEGIN IMMEDIATE` transaction
     /// when there are several (rolled back if one fails), with `values` as their
     /// `$1`, `$2`…; the rows they return, in order.
-    pub(crate) fn write(
+    pub(crate) async fn write(
         &self,
-        statements: &[&str],
-        values: &Values,
+        statements: &[&'static str],
+        values: Values,
     ) -> StoreResult<Vec<SqliteRow>> {
-        let mut conn = lock(&self.writer);
-        if let [one] = statements {
-            return run(&conn, one, values);
-        }
-        let tx = conn
-            .transaction_with_behavior(TransactionBehavior::Immediate)
-            .map_err(map_err)?;
-        let mut rows = Vec::new();
-        for sql in statements {
-            rows.extend(run(&tx, sql, values)?);
-        }
-        tx.commit().map_err(map_err)?;
-        Ok(rows)
+        let (reply, answer) = tokio::sync::oneshot::channel();
+        let job = WriteJob {
+            statements: statements.to_vec(),
+            values,
+            reply,
+        };
+        self.writes
+            .send(job)
+            .map_err(|_| StoreError::Backend("the SQLite writing thread has stopped".into()))?;
+        answer
+            .await
+            .map_err(|_| StoreError::Backend("the SQLite writing thread dropped a write".into()))?
     }
 
     /// One read.
@@ -107,6 +129,25 @@ impl SqliteSignIns {
         }
         rows
     }
+}
+
+fn write(
+    conn: &mut Connection,
+    statements: &[&str],
+    values: &Values,
+) -> StoreResult<Vec<SqliteRow>> {
+    if let [one] = statements {
+        return run(conn, one, values);
+    }
+    let tx = conn
+        .transaction_with_behavior(TransactionBehavior::Immediate)
+        .map_err(map_err)?;
+    let mut rows = Vec::new();
+    for sql in statements {
+        rows.extend(run(&tx, sql, values)?);
+    }
+    tx.commit().map_err(map_err)?;
+    Ok(rows)
 }
 
 /// A poisoned lock only means a thread panicked while holding it; a connection's
@@ -268,8 +309,8 @@ mod tests {
 
     /// `$3` is the third value wherever it first appears in the statement (SQLite
     /// itself numbers parameters by first appearance).
-    #[test]
-    fn values_are_bound_by_number_not_by_order_of_appearance() {
+    #[tokio::test]
+    async fn values_are_bound_by_number_not_by_order_of_appearance() {
         let (path, s) = fresh("bind");
         let v = Values::default()
             .with("a", 1_i64)
@@ -287,13 +328,14 @@ mod tests {
         let _ = std::fs::remove_file(path);
     }
 
-    #[test]
-    fn a_missing_value_is_an_error_not_null() {
+    #[tokio::test]
+    async fn a_missing_value_is_an_error_not_null() {
         let (path, s) = fresh("missing");
         let v = Values::default().with("a", 1_i64);
         assert!(s.read("SELECT $2 AS b", &v).is_err());
         assert!(s
-            .write(&["INSERT INTO t (id, n) VALUES ('x', $2)"], &v)
+            .write(&["INSERT INTO t (id, n) VALUES ('x', $2)"], v.clone())
+            .await
             .is_err());
         assert_eq!(count(&s), 0);
         let _ = std::fs::remove_file(path);
@@ -301,33 +343,35 @@ mod tests {
 
     /// A transaction that fails halfway leaves nothing behind, says why, and the
     /// writer is usable again at once.
-    #[test]
-    fn a_failed_transaction_is_rolled_back_whole() {
+    #[tokio::test]
+    async fn a_failed_transaction_is_rolled_back_whole() {
         let (path, s) = fresh("rollback");
         let v = Values::default().with("id", "one").with("n", 1_i64);
         let insert = "INSERT INTO t (id, n) VALUES ($1, $2)";
-        let twice = s.write(&[insert, insert], &v);
+        let twice = s.write(&[insert, insert], v.clone()).await;
         assert!(matches!(twice, Err(StoreError::Conflict(_))), "{twice:?}");
         assert_eq!(count(&s), 0);
-        assert!(s.write(&[insert], &v).is_ok());
+        assert!(s.write(&[insert], v).await.is_ok());
         assert_eq!(count(&s), 1);
         let _ = std::fs::remove_file(path);
     }
 
     /// Each statement of a transaction sees the ones before it (`changes()`), and its
     /// rows come back in order.
-    #[test]
-    fn a_transaction_runs_its_statements_in_order() {
+    #[tokio::test]
+    async fn a_transaction_runs_its_statements_in_order() {
         let (path, s) = fresh("order");
         let v = Values::default().with("id", "one").with("n", 7_i64);
-        let rows = s.write(
-            &[
-                "INSERT INTO t (id, n) VALUES ($1, $2)",
-                "UPDATE t SET n = n + 1 WHERE id = $1 AND changes() = 1",
-                "SELECT n, changes() AS changed FROM t WHERE id = $1",
-            ],
-            &v,
-        );
+        let rows = s
+            .write(
+                &[
+                    "INSERT INTO t (id, n) VALUES ($1, $2)",
+                    "UPDATE t SET n = n + 1 WHERE id = $1 AND changes() = 1",
+                    "SELECT n, changes() AS changed FROM t WHERE id = $1",
+                ],
+                v,
+            )
+            .await;
         let rows = match rows {
             Ok(rows) => rows,
             Err(e) => panic!("{e}"),

@@ -7,7 +7,7 @@ use crate::pg_batch::Alone;
 /// One request's values, in the order of its own statement's `$1`, `$2`…, each named
 /// as its column of the batched statement: both forms of a request come from this one
 /// list, so they cannot disagree.
-#[derive(Debug, Default)]
+#[derive(Debug, Default, Clone)]
 pub(crate) struct Values(Vec<(&'static str, Param)>);
 
 #[derive(Debug, Clone)]

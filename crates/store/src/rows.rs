@@ -32,15 +32,28 @@ pub(crate) fn opt_ms(t: Option<DateTime<Utc>>) -> Option<i64> {
     t.map(to_millis)
 }
 
+/// Reading a row's columns as the store's types. An engine's row gives the four
+/// primitives; instants (BIGINT milliseconds), roles and JSON text follow from them.
 pub(crate) trait RowExt {
     fn text(&self, col: &str) -> Result<String, StoreError>;
     fn opt_text(&self, col: &str) -> Result<Option<String>, StoreError>;
     fn int(&self, col: &str) -> Result<i64, StoreError>;
     fn opt_int(&self, col: &str) -> Result<Option<i64>, StoreError>;
-    fn time(&self, col: &str) -> Result<DateTime<Utc>, StoreError>;
-    fn opt_time(&self, col: &str) -> Result<Option<DateTime<Utc>>, StoreError>;
-    fn role(&self, col: &str) -> Result<Role, StoreError>;
-    fn json<T: serde::de::DeserializeOwned>(&self, col: &str) -> Result<T, StoreError>;
+
+    fn time(&self, col: &str) -> Result<DateTime<Utc>, StoreError> {
+        self.int(col).map(from_millis)
+    }
+    fn opt_time(&self, col: &str) -> Result<Option<DateTime<Utc>>, StoreError> {
+        Ok(self.opt_int(col)?.map(from_millis))
+    }
+    fn role(&self, col: &str) -> Result<Role, StoreError> {
+        let raw = self.text(col)?;
+        Role::parse(&raw).ok_or_else(|| StoreError::Corrupt(format!("unknown role {raw}")))
+    }
+    fn json<T: serde::de::DeserializeOwned>(&self, col: &str) -> Result<T, StoreError> {
+        let raw = self.text(col)?;
+        serde_json::from_str(&raw).map_err(|e| StoreError::Corrupt(format!("{col}: {e}")))
+    }
 }
 
 impl RowExt for AnyRow {
@@ -56,21 +69,5 @@ impl RowExt for AnyRow {
     }
     fn opt_int(&self, col: &str) -> Result<Option<i64>, StoreError> {
         self.try_get::<Option<i64>, _>(col).map_err(crate::map_err)
-    }
-    fn time(&self, col: &str) -> Result<DateTime<Utc>, StoreError> {
-        self.int(col).map(from_millis)
-    }
-    fn opt_time(&self, col: &str) -> Result<Option<DateTime<Utc>>, StoreError> {
-        self.try_get::<Option<i64>, _>(col)
-            .map(|v| v.map(from_millis))
-            .map_err(crate::map_err)
-    }
-    fn role(&self, col: &str) -> Result<Role, StoreError> {
-        let raw = self.text(col)?;
-        Role::parse(&raw).ok_or_else(|| StoreError::Corrupt(format!("unknown role {raw}")))
-    }
-    fn json<T: serde::de::DeserializeOwned>(&self, col: &str) -> Result<T, StoreError> {
-        let raw = self.text(col)?;
-        serde_json::from_str(&raw).map_err(|e| StoreError::Corrupt(format!("{col}: {e}")))
     }
 }

@@ -29,9 +29,6 @@ use std::path::{Path, PathBuf};
 use std::sync::{mpsc, Arc, Mutex, MutexGuard};
 use std::time::Duration;
 
-use chrono::{DateTime, Utc};
-use gatehouse_core::views::Role;
-use gatehouse_domain::clock::from_millis;
 use gatehouse_domain::ports::{StoreError, StoreResult};
 use rusqlite::types::Value;
 use rusqlite::{Connection, ErrorCode, OpenFlags, TransactionBehavior};
@@ -258,20 +255,6 @@ impl RowExt for SqliteRow {
             Value::Integer(i) => Ok(Some(*i)),
             v => Err(wrong(col, v)),
         }
-    }
-    fn time(&self, col: &str) -> Result<DateTime<Utc>, StoreError> {
-        self.int(col).map(from_millis)
-    }
-    fn opt_time(&self, col: &str) -> Result<Option<DateTime<Utc>>, StoreError> {
-        Ok(self.opt_int(col)?.map(from_millis))
-    }
-    fn role(&self, col: &str) -> Result<Role, StoreError> {
-        let raw = self.text(col)?;
-        Role::parse(&raw).ok_or_else(|| StoreError::Corrupt(format!("unknown role {raw}")))
-    }
-    fn json<T: serde::de::DeserializeOwned>(&self, col: &str) -> Result<T, StoreError> {
-        let raw = self.text(col)?;
-        serde_json::from_str(&raw).map_err(|e| StoreError::Corrupt(format!("{col}: {e}")))
     }
 }
 

@@ -304,18 +304,17 @@ impl SqlStore {
         token: &AccessToken,
         now: DateTime<Utc>,
     ) -> StoreResult<Redemption> {
+        let sql = "WITH r AS (\
+               UPDATE auth_codes SET redeemed_at = $1, access_token_hash = $2 WHERE code_hash = $3 AND redeemed_at IS NULL RETURNING code_hash\
+             ) \
+             INSERT INTO access_tokens (token_hash, connection_id, client_id, scope, profile, created_at, expires_at) \
+             SELECT $2, $4, $5, $6, $7, $8, $9 FROM r";
         let issued = redemption_values(code_hash, token, now)
-            .query(
-                "WITH r AS (\
-                   UPDATE auth_codes SET redeemed_at = $1, access_token_hash = $2 WHERE code_hash = $3 AND redeemed_at IS NULL RETURNING code_hash\
-                 ) \
-                 INSERT INTO access_tokens (token_hash, connection_id, client_id, scope, profile, created_at, expires_at) \
-                 SELECT $2, $4, $5, $6, $7, $8, $9 FROM r",
-            )
+            .query(sql)
             .execute(&self.pg_sign_ins()?.writes)
-        .await
-        .map_err(map_err)?
-        .rows_affected();
+            .await
+            .map_err(map_err)?
+            .rows_affected();
         if issued == 1 {
             return Ok(Redemption::Issued);
         }

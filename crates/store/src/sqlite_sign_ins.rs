@@ -51,7 +51,7 @@ pub(crate) struct SqliteSignIns {
 
 #[derive(Debug)]
 struct WriteJob {
-    statements: Vec<&'static str>,
+    statements: &'static [&'static str],
     values: Values,
     reply: tokio::sync::oneshot::Sender<StoreResult<Vec<SqliteRow>>>,
 }
@@ -78,7 +78,7 @@ impl SqliteSignIns {
             .spawn(move || {
                 // A job runs to its end even if its requester has gone away.
                 while let Ok(job) = jobs.recv() {
-                    let result = write(&mut writer, &job.statements, &job.values);
+                    let result = write(&mut writer, job.statements, &job.values);
                     let _ = job.reply.send(result);
                 }
             })
@@ -95,12 +95,12 @@ impl SqliteSignIns {
     /// `$1`, `$2`…; the rows they return, in order.
     pub(crate) async fn write(
         &self,
-        statements: &[&'static str],
+        statements: &'static [&'static str],
         values: Values,
     ) -> StoreResult<Vec<SqliteRow>> {
         let (reply, answer) = tokio::sync::oneshot::channel();
         let job = WriteJob {
-            statements: statements.to_vec(),
+            statements,
             values,
             reply,
         };
@@ -147,8 +147,8 @@ fn write(
     Ok(rows)
 }
 
-/// A poisoned lock only means a thread panicked while holding it; a connection's
-/// transaction is rolled back when it is dropped, so the connection is still sound.
+/// A poisoned lock only means a thread panicked while holding it; the list of idle
+/// reader connections it guards is still sound.
 fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
     m.lock().unwrap_or_else(std::sync::PoisonError::into_inner)
 }
@@ -330,11 +330,11 @@ mod tests {
     async fn a_failed_transaction_is_rolled_back_whole() {
         let (path, s) = fresh("rollback");
         let v = Values::default().with("id", "one").with("n", 1_i64);
-        let insert = "INSERT INTO t (id, n) VALUES ($1, $2)";
-        let twice = s.write(&[insert, insert], v.clone()).await;
+        const INSERT: &str = "INSERT INTO t (id, n) VALUES ($1, $2)";
+        let twice = s.write(&[INSERT, INSERT], v.clone()).await;
         assert!(matches!(twice, Err(StoreError::Conflict(_))), "{twice:?}");
         assert_eq!(count(&s), 0);
-        assert!(s.write(&[insert], v).await.is_ok());
+        assert!(s.write(&[INSERT], v).await.is_ok());
         assert_eq!(count(&s), 1);
         let _ = std::fs::remove_file(path);
     }

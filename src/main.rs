@@ -1,5 +1,6 @@
 use std::process::ExitCode;
 
+use axum::serve::ListenerExt as _;
 use gatehouse::config::{Config, Env};
 use tracing_subscriber::EnvFilter;
 
@@ -54,6 +55,13 @@ async fn main() -> ExitCode {
         version = env!("CARGO_PKG_VERSION"),
         "Gatehouse is ready"
     );
+    // Answers leave as soon as they are written: without TCP_NODELAY a streamed page's
+    // later chunks can wait for the browser's delayed ACK (Nagle's algorithm).
+    let listener = listener.tap_io(|tcp| {
+        if let Err(e) = tcp.set_nodelay(true) {
+            tracing::debug!("TCP_NODELAY not set on an accepted connection: {e}");
+        }
+    });
     let result = axum::serve(
         listener,
         server

@@ -9,8 +9,10 @@ use base64::engine::general_purpose::{STANDARD, URL_SAFE_NO_PAD};
 use base64::Engine as _;
 use serde_json::{json, Value};
 
+use crate::http;
+
 pub const APP_REDIRECT: &str = "https://app.example.com/callback";
-const FORM: &str = "application/x-www-form-urlencoded";
+const ACS_PATH: &str = "/api/oauth/saml";
 
 /// What the vendor's app knows after set-up.
 #[derive(Clone)]
@@ -24,7 +26,7 @@ pub struct Target {
 
 impl Target {
     pub fn acs(&self) -> String {
-        format!("{}/api/oauth/saml", self.base)
+        format!("{}{ACS_PATH}", self.base)
     }
     pub fn sp_entity_id(&self) -> String {
         format!("{}/saml/{}", self.base, self.product)
@@ -180,34 +182,30 @@ pub fn http_client() -> Result<reqwest::Client> {
 
 /// The app redirects the browser to `/api/oauth/authorize`; Gatehouse answers with a
 /// redirect to the IdP carrying a signed AuthnRequest.
-pub async fn authorize(http: &reqwest::Client, t: &Target, openid: bool) -> Result<Started> {
+pub async fn authorize(http: &http::Client, t: &Target, openid: bool) -> Result<Started> {
     let state = uuid::Uuid::new_v4().simple().to_string();
     let verifier = URL_SAFE_NO_PAD.encode(uuid::Uuid::new_v4().as_bytes().repeat(2));
     let challenge = URL_SAFE_NO_PAD.encode(openssl::sha::sha256(verifier.as_bytes()));
-    let mut q = vec![
-        ("response_type", "code"),
-        ("client_id", t.client_id.as_str()),
-        ("redirect_uri", APP_REDIRECT),
-        ("state", state.as_str()),
-        ("code_challenge", challenge.as_str()),
-        ("code_challenge_method", "S256"),
-    ];
-    if openid {
-        q.push(("scope", "openid email profile"));
-        q.push(("nonce", "n0nce"));
-    }
+    let path = {
+        let mut q = url::form_urlencoded::Serializer::new(String::from("/api/oauth/authorize?"));
+        q.append_pair("response_type", "code")
+            .append_pair("client_id", &t.client_id)
+            .append_pair("redirect_uri", APP_REDIRECT)
+            .append_pair("state", &state)
+            .append_pair("code_challenge", &challenge)
+            .append_pair("code_challenge_method", "S256");
+        if openid {
+            q.append_pair("scope", "openid email profile")
+                .append_pair("nonce", "n0nce");
+        }
+        q.finish()
+    };
     let started = Instant::now();
-    let res = http
-        .get(format!("{}/api/oauth/authorize", t.base))
-        .query(&q)
-        .send()
-        .await?;
-    let status = res.status();
-    let location = location(&res);
-    let _ = res.bytes().await?;
+    let res = http.get(&path, &[]).await?;
     let authorize = started.elapsed();
-    let location =
-        location.ok_or_else(|| anyhow!("authorize answered {status} without a redirect"))?;
+    let location = res
+        .location
+        .ok_or_else(|| anyhow!("authorize answered {} without a redirect", res.status))?;
     let to = url::Url::parse(&location)?;
     let param = |k: &str| {
         to.query_pairs()
@@ -293,25 +291,19 @@ pub fn acs_form(saml_response: &str, relay_state: &str) -> String {
 /// The browser posts the IdP's response to the ACS, follows the redirect to the app,
 /// and the app redeems the code and reads the profile.
 pub async fn finish(
-    http: &reqwest::Client,
+    http: &http::Client,
     t: &Target,
     started: &Started,
-    acs_form: String,
+    acs_form: &str,
 ) -> Result<Finished> {
     let t0 = Instant::now();
-    let res = http
-        .post(t.acs())
-        .header(reqwest::header::CONTENT_TYPE, FORM)
-        .body(acs_form)
-        .send()
-        .await?;
-    let status = res.status();
-    let location = location(&res);
-    let body = res.text().await?;
+    let res = http.post_form(ACS_PATH, &[], acs_form.as_bytes()).await?;
     let acs = t0.elapsed();
-    let location =
-        location.ok_or_else(|| anyhow!("ACS answered {status}: {}", first_line(&body)))?;
-    let back = url::Url::parse(&location)?;
+    let location = res
+        .location
+        .as_deref()
+        .ok_or_else(|| anyhow!("ACS answered {}: {}", res.status, first_line(&res.text())))?;
+    let back = url::Url::parse(location)?;
     let mut code = None;
     let mut state = None;
     for (k, v) in back.query_pairs() {
@@ -334,43 +326,37 @@ pub async fn finish(
         .append_pair("code_verifier", &started.verifier)
         .finish();
     let res = http
-        .post(format!("{}/api/oauth/token", t.base))
-        .header(reqwest::header::AUTHORIZATION, &t.basic_auth)
-        .header(reqwest::header::CONTENT_TYPE, FORM)
-        .body(form)
-        .send()
+        .post_form(
+            "/api/oauth/token",
+            &[("Authorization", t.basic_auth.as_str())],
+            form.as_bytes(),
+        )
         .await?;
-    let status = res.status();
-    let tokens: Value = res.json().await?;
     let token = t1.elapsed();
+    let tokens: Value = serde_json::from_slice(&res.body)
+        .with_context(|| format!("token endpoint answered {}: {}", res.status, res.text()))?;
     let access_token = tokens["access_token"]
         .as_str()
-        .ok_or_else(|| anyhow!("token endpoint answered {status}: {tokens}"))?;
+        .ok_or_else(|| anyhow!("token endpoint answered {}: {tokens}", res.status))?;
 
     let t2 = Instant::now();
+    let bearer = format!("Bearer {access_token}");
     let res = http
-        .get(format!("{}/api/oauth/userinfo", t.base))
-        .bearer_auth(access_token)
-        .send()
+        .get("/api/oauth/userinfo", &[("Authorization", bearer.as_str())])
         .await?;
-    let status = res.status();
-    let profile: Value = res.json().await.context("userinfo body")?;
     let userinfo = t2.elapsed();
+    let profile: Value = serde_json::from_slice(&res.body).context("userinfo body")?;
     if profile["email"].as_str().is_none() {
-        bail!("userinfo answered {status} without an email: {profile}");
+        bail!(
+            "userinfo answered {} without an email: {profile}",
+            res.status
+        );
     }
     Ok(Finished {
         acs,
         token,
         userinfo,
     })
-}
-
-fn location(res: &reqwest::Response) -> Option<String> {
-    res.headers()
-        .get("location")
-        .and_then(|v| v.to_str().ok())
-        .map(String::from)
 }
 
 fn first_line(s: &str) -> &str {

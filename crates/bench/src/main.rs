@@ -22,6 +22,7 @@
 
 mod cpu;
 mod flow;
+mod http;
 mod processes;
 
 use std::path::PathBuf;
@@ -186,6 +187,13 @@ struct Outcome {
     cpu: cpu::Used,
 }
 
+/// The clients: the lean one for the timed requests to the server, reqwest for the
+/// IdP (untimed).
+struct Http {
+    timed: http::Client,
+    idp: reqwest::Client,
+}
+
 /// Two measurements on one server: clients running logins back to back (the most
 /// logins per second), then logins started at `--rate` per second (the latency a
 /// login sees at that load). Labelled by the offered load.
@@ -195,7 +203,10 @@ async fn run(
     target: &Target,
     server_pid: Option<u32>,
 ) -> Result<Vec<(String, Outcome)>> {
-    let http = flow::http_client()?;
+    let http = Http {
+        timed: http::Client::new(&target.base)?,
+        idp: flow::http_client()?,
+    };
     if args.warmup > 0 {
         eprintln!("[bench] warm-up: {} logins", args.warmup);
         batch(args, &http, idp_url, target, args.warmup, server_pid).await?;
@@ -226,7 +237,7 @@ async fn run(
 /// answers (not timed), then all ACS → token → userinfo sequences (timed).
 async fn batch(
     args: &Args,
-    http: &reqwest::Client,
+    http: &Http,
     idp_url: &str,
     target: &Target,
     n: usize,
@@ -235,16 +246,16 @@ async fn batch(
     let mut cpu_used = cpu::Used::default();
     let c0 = cpu::sample(server_pid);
     let t0 = Instant::now();
-    let started = authorize_all(args, http, target, n, args.concurrency, None).await?;
+    let started = authorize_all(args, &http.timed, target, n, args.concurrency, None).await?;
     let phase1 = t0.elapsed();
     cpu_used.add(c0, cpu::sample(server_pid));
 
-    let forms = idp_answers(http, idp_url, target, &started).await?;
+    let forms = idp_answers(&http.idp, idp_url, target, &started).await?;
 
     let started = Arc::new(started);
     let c1 = cpu::sample(server_pid);
     let t1 = Instant::now();
-    let finished = finish_all(http, target, &started, forms, args.concurrency, None).await?;
+    let finished = finish_all(&http.timed, target, &started, forms, args.concurrency, None).await?;
     let elapsed = phase1 + t1.elapsed();
     cpu_used.add(c1, cpu::sample(server_pid));
     let authorize: Vec<Duration> = started.iter().map(|s| s.authorize).collect();
@@ -262,7 +273,7 @@ async fn batch(
 /// finished.
 async fn paced(
     args: &Args,
-    http: &reqwest::Client,
+    http: &Http,
     idp_url: &str,
     target: &Target,
     pace: Duration,
@@ -274,14 +285,22 @@ async fn paced(
     let mut elapsed = Duration::ZERO;
     let (mut authorize, mut finished) = (Vec::new(), Vec::new());
 
-    let mut current =
-        authorize_all(args, http, target, per_round, args.concurrency, Some(pace)).await?;
-    let mut forms = idp_answers(http, idp_url, target, &current).await?;
+    let mut current = authorize_all(
+        args,
+        &http.timed,
+        target,
+        per_round,
+        args.concurrency,
+        Some(pace),
+    )
+    .await?;
+    let mut forms = idp_answers(&http.idp, idp_url, target, &current).await?;
     for round in 0..=counted_rounds {
         let c0 = cpu::sample(server_pid);
         let t0 = Instant::now();
         let this = Arc::new(current);
-        let (next, done) = overlapped(args, http, target, &this, forms, per_round, pace).await?;
+        let (next, done) =
+            overlapped(args, &http.timed, target, &this, forms, per_round, pace).await?;
         if round > 0 {
             elapsed += t0.elapsed();
             cpu_used.add(c0, cpu::sample(server_pid));
@@ -291,7 +310,7 @@ async fn paced(
         if round == counted_rounds {
             break;
         }
-        forms = idp_answers(http, idp_url, target, &next).await?;
+        forms = idp_answers(&http.idp, idp_url, target, &next).await?;
         current = next;
     }
     Ok(Outcome::new(&authorize, &finished, elapsed, cpu_used))
@@ -308,7 +327,7 @@ enum Step {
 /// kind due every `pace`), on `--concurrency` clients.
 async fn overlapped(
     args: &Args,
-    http: &reqwest::Client,
+    http: &http::Client,
     target: &Target,
     started: &Arc<Vec<Started>>,
     forms: Vec<String>,
@@ -367,7 +386,7 @@ fn interleave(j: usize, a: usize, b: usize) -> (u8, usize) {
 /// `n` authorize requests on `workers` clients.
 async fn authorize_all(
     args: &Args,
-    http: &reqwest::Client,
+    http: &http::Client,
     target: &Target,
     n: usize,
     workers: usize,
@@ -385,7 +404,7 @@ async fn authorize_all(
 
 /// One authorize request, which started `late` (charged to it).
 async fn authorize_one(
-    http: &reqwest::Client,
+    http: &http::Client,
     target: &Target,
     openid: bool,
     late: Duration,
@@ -429,7 +448,7 @@ async fn idp_answers(
 
 /// ACS → token → userinfo for every started login, on `workers` clients.
 async fn finish_all(
-    http: &reqwest::Client,
+    http: &http::Client,
     target: &Target,
     started: &Arc<Vec<Started>>,
     forms: Vec<String>,
@@ -450,7 +469,7 @@ async fn finish_all(
 
 /// ACS → token → userinfo for login `i`, which started `late` (charged to its ACS).
 async fn finish_one(
-    http: &reqwest::Client,
+    http: &http::Client,
     target: &Target,
     started: &[Started],
     forms: &[String],
@@ -460,7 +479,6 @@ async fn finish_one(
     let s = started.get(i).ok_or_else(|| anyhow!("login {i} missing"))?;
     let form = forms
         .get(i)
-        .cloned()
         .ok_or_else(|| anyhow!("login {i} has no ACS form"))?;
     let mut f = flow::finish(http, target, s, form).await?;
     f.acs += late;

@@ -5,13 +5,12 @@
 //! * HTTP-POST (Bindings §3.5), used when the IdP offers no Redirect endpoint: an
 //!   enveloped XML signature made by libxmlsec1, in an auto-submitting form.
 
-use std::io::Write;
+use std::cell::RefCell;
 
 use base64::engine::general_purpose::STANDARD;
 use base64::Engine;
 use chrono::{DateTime, SecondsFormat, Utc};
-use flate2::write::DeflateEncoder;
-use flate2::Compression;
+use flate2::{Compress, Compression, FlushCompress, Status};
 use openssl::hash::MessageDigest;
 use openssl::pkey::{PKey, Private};
 use openssl::sign::Signer;
@@ -74,6 +73,39 @@ pub fn authn_request_xml(p: &AuthnRequestParams, with_signature_template: bool) 
     )
 }
 
+thread_local! {
+    /// One raw-deflate compressor per thread, reset for each request. A new one
+    /// allocates and zeroes some 300 KB (miniz_oxide's dictionary, hash chains and
+    /// output buffers), which cost more than deflating the 600-byte AuthnRequest.
+    static DEFLATE: RefCell<Compress> = RefCell::new(Compress::new(Compression::fast(), false));
+}
+
+/// Raw DEFLATE (RFC 1951), as the HTTP-Redirect binding wants it (Bindings §3.4.4.1).
+pub fn deflate(data: &[u8]) -> Result<Vec<u8>, SamlError> {
+    DEFLATE.with(|cell| match cell.try_borrow_mut() {
+        Ok(mut c) => deflate_with(&mut c, data),
+        // Only if deflate ever called itself: a compressor of its own then.
+        Err(_) => deflate_with(&mut Compress::new(Compression::fast(), false), data),
+    })
+}
+
+fn deflate_with(c: &mut Compress, data: &[u8]) -> Result<Vec<u8>, SamlError> {
+    c.reset();
+    let mut out = Vec::with_capacity(data.len() / 2 + 64);
+    // Each round either consumes input or fills the spare capacity, which then
+    // doubles; a few rounds at most.
+    for _ in 0..64 {
+        let done = usize::try_from(c.total_in()).unwrap_or(usize::MAX);
+        let rest = data.get(done..).unwrap_or_default();
+        match c.compress_vec(rest, &mut out, FlushCompress::Finish) {
+            Ok(Status::StreamEnd) => return Ok(out),
+            Ok(Status::Ok | Status::BufError) => out.reserve(out.capacity().max(64)),
+            Err(e) => return Err(SamlError::Signing(format!("deflate: {e}"))),
+        }
+    }
+    Err(SamlError::Signing("deflate did not finish".into()))
+}
+
 /// The IdP URL to redirect the browser to (HTTP-Redirect binding, signed).
 pub fn redirect_url(
     p: &AuthnRequestParams,
@@ -81,13 +113,7 @@ pub fn redirect_url(
     key: &PKey<Private>,
 ) -> Result<String, SamlError> {
     let xml = authn_request_xml(p, false);
-    let mut enc = DeflateEncoder::new(Vec::new(), Compression::fast());
-    enc.write_all(xml.as_bytes())
-        .map_err(|e| SamlError::Signing(e.to_string()))?;
-    let deflated = enc
-        .finish()
-        .map_err(|e| SamlError::Signing(e.to_string()))?;
-    let saml_request = STANDARD.encode(deflated);
+    let saml_request = STANDARD.encode(deflate(xml.as_bytes())?);
 
     // The signed string is built from the URL-encoded values, in this order.
     let signed_part = url::form_urlencoded::Serializer::new(String::new())
@@ -130,4 +156,41 @@ pub fn post_request(p: &AuthnRequestParams, key_der: &[u8]) -> Result<String, Sa
 /// A fresh request id: `_` + 40 hex characters (XML NCName, 160 random bits).
 pub fn new_request_id() -> String {
     format!("_{}", crate::tokens::hex(&crate::tokens::random_bytes(20)))
+}
+
+#[cfg(test)]
+mod tests {
+    use std::io::Read;
+
+    use super::deflate;
+
+    fn inflate(data: &[u8]) -> Vec<u8> {
+        let mut out = Vec::new();
+        match flate2::read::DeflateDecoder::new(data).read_to_end(&mut out) {
+            Ok(_) => out,
+            Err(e) => panic!("not raw DEFLATE: {e}"),
+        }
+    }
+
+    /// The per-thread compressor is reset between uses: each output stands alone,
+    /// whatever came before it (a short input after a long one, and the same input
+    /// twice gives the same bytes).
+    #[test]
+    fn the_reused_compressor_gives_each_input_a_stream_of_its_own() {
+        let small = b"<samlp:AuthnRequest ID=\"_1\"/>".to_vec();
+        // Incompressible enough to outgrow the first output buffer several times.
+        let mut large = Vec::new();
+        let mut x: u32 = 1;
+        for _ in 0..200_000 {
+            x = x.wrapping_mul(1_103_515_245).wrapping_add(12_345);
+            large.push((x >> 16) as u8);
+        }
+        for input in [&small, &large, &small, &Vec::new()] {
+            match deflate(input) {
+                Ok(d) => assert_eq!(&inflate(&d), input),
+                Err(e) => panic!("{e}"),
+            }
+        }
+        assert_eq!(deflate(&small).ok(), deflate(&small).ok());
+    }
 }

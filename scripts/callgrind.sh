@@ -16,7 +16,8 @@ SERVER="${1:-$TARGET/release/gatehouse}"
 BENCH="${2:-$TARGET/release/gatehouse-bench}"
 command -v valgrind >/dev/null || { echo "needs valgrind (apt-get install valgrind)" >&2; exit 1; }
 WORK="$(mktemp -d)"
-trap 'rm -rf "$WORK"' EXIT
+# A failed run leaves no server behind under valgrind.
+trap 'kill $(jobs -p) 2>/dev/null; rm -rf "$WORK"' EXIT
 
 run() { # run LOGINS -> $WORK/LOGINS.cg
   local n=$1 port=$((20000 + RANDOM % 20000)) data="$WORK/data-$1"
@@ -27,7 +28,8 @@ run() { # run LOGINS -> $WORK/LOGINS.cg
     valgrind --tool=callgrind --callgrind-out-file="$WORK/$n.cg" "$SERVER" >/dev/null 2>"$WORK/$n.vg" &
   local vg=$!
   for _ in $(seq 1 300); do curl -sf "http://127.0.0.1:$port/healthz" >/dev/null && break; sleep 1; done
-  "$BENCH" --url "http://127.0.0.1:$port" --rate 0 --warmup 0 --logins "$n" --concurrency 4 >"$WORK/$n.bench" 2>&1
+  "$BENCH" --url "http://127.0.0.1:$port" --rate 0 --warmup 0 --logins "$n" --concurrency 4 >"$WORK/$n.bench" 2>&1 ||
+    { cat "$WORK/$n.bench" "$WORK/$n.vg" >&2; exit 1; }
   kill -INT $vg
   wait $vg || true
 }

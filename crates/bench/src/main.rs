@@ -551,8 +551,7 @@ where
 {
     let next = Arc::new(AtomicUsize::new(0));
     let job = Arc::new(job);
-    let start = Instant::now();
-    let due = pace.map(|pace| Arc::new(tokio::sync::Mutex::new(pacer(start, pace, n))));
+    let due = pace.map(|pace| Arc::new(tokio::sync::Mutex::new(pacer(pace, n))));
     let mut handles = Vec::new();
     for _ in 0..concurrency.min(n) {
         let next = next.clone();
@@ -592,15 +591,12 @@ where
         .collect()
 }
 
-/// Jobs `0..n` in order, each sent at its due time `start + i × pace` together with
-/// that time, from a thread that sleeps in between (`nanosleep`, precise to tens of
-/// microseconds). A job waits in the channel while no worker is free, and that wait
-/// counts as its lateness.
-fn pacer(
-    start: Instant,
-    pace: Duration,
-    n: usize,
-) -> tokio::sync::mpsc::UnboundedReceiver<(usize, Instant)> {
+/// Jobs `0..n` in order, each sent at its due time `start + i × pace` (`start` being
+/// now) together with that time, from a thread that sleeps in between (`nanosleep`,
+/// precise to tens of microseconds). A job waits in the channel while no worker is
+/// free, and that wait counts as its lateness.
+fn pacer(pace: Duration, n: usize) -> tokio::sync::mpsc::UnboundedReceiver<(usize, Instant)> {
+    let start = Instant::now();
     let (tx, rx) = tokio::sync::mpsc::unbounded_channel();
     std::thread::spawn(move || {
         for i in 0..n {

@@ -81,7 +81,7 @@ thread_local! {
 }
 
 /// Raw DEFLATE (RFC 1951), as the HTTP-Redirect binding wants it (Bindings §3.4.4.1).
-pub fn deflate(data: &[u8]) -> Result<Vec<u8>, SamlError> {
+fn deflate(data: &[u8]) -> Result<Vec<u8>, SamlError> {
     DEFLATE.with(|cell| match cell.try_borrow_mut() {
         Ok(mut c) => deflate_with(&mut c, data),
         // Only if deflate ever called itself: a compressor of its own then.

@@ -41,11 +41,15 @@ pub struct Config {
     pub saml_clock_skew_seconds: i64,
     pub access_token_ttl_seconds: i64,
     pub metadata_allow_private: bool,
+    /// Proxies whose `X-Forwarded-For` names the client (empty: the peer is the client).
+    pub trusted_proxies: gatehouse_domain::client_addr::TrustedProxies,
     /// How often the Ory sync worker looks for due connections (it also wakes on
     /// every change); 0 = no worker in this process.
     pub ory_sync_interval_ms: i64,
     /// How often Ory is compared with Gatehouse for drift; 0 = never.
     pub ory_drift_check_seconds: i64,
+    /// How often expired sign-in records are purged.
+    pub purge_interval_seconds: i64,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -226,6 +230,14 @@ impl Config {
             }
         };
 
+        let trusted_proxies = env
+            .get("GATEHOUSE_TRUSTED_PROXIES")
+            .unwrap_or_default()
+            .parse()
+            .map_err(|e: gatehouse_domain::client_addr::BadProxy| {
+                invalid("GATEHOUSE_TRUSTED_PROXIES", e.to_string())
+            })?;
+
         let ory_sync_interval_ms = match env.get("ORY_SYNC_INTERVAL_MS") {
             None => 2000,
             Some(raw) => raw
@@ -240,6 +252,7 @@ impl Config {
                 })?,
         };
         let ory_drift_check_seconds = number("ORY_DRIFT_CHECK_SECONDS", 300, 0..=86_400)?;
+        let purge_interval_seconds = number("GATEHOUSE_PURGE_INTERVAL_SECONDS", 60, 1..=3600)?;
 
         let site_root = PathBuf::from(
             env.get("LEPTOS_SITE_ROOT")
@@ -261,8 +274,10 @@ impl Config {
             saml_clock_skew_seconds,
             access_token_ttl_seconds,
             metadata_allow_private,
+            trusted_proxies,
             ory_sync_interval_ms,
             ory_drift_check_seconds,
+            purge_interval_seconds,
         })
     }
 }

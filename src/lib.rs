@@ -109,6 +109,7 @@ pub async fn build_with_clock(
         ory_wake: Arc::new(tokio::sync::Notify::new()),
         setup_lookups: Arc::new(RateLimiter::per_minute(LOOKUPS_PER_MINUTE)),
         oidc_docs: Arc::default(),
+        saml_work: Arc::default(),
     };
 
     let leptos = LeptosOptions::builder()
@@ -121,6 +122,7 @@ pub async fn build_with_clock(
     let state = AppState {
         leptos,
         services: services.clone(),
+        trusted_proxies: Arc::new(config.trusted_proxies.clone()),
     };
     let router = http::router(state);
     Ok(Server {
@@ -130,10 +132,11 @@ pub async fn build_with_clock(
     })
 }
 
-/// Remove expired pending logins, codes, tokens and replay-cache entries every few minutes.
-pub fn spawn_purge(services: Services) -> tokio::task::JoinHandle<()> {
+/// Remove expired pending logins, codes, tokens, replay-cache entries, test results
+/// and old failed logins every `interval` (`GATEHOUSE_PURGE_INTERVAL_SECONDS`).
+pub fn spawn_purge(services: Services, interval: Duration) -> tokio::task::JoinHandle<()> {
     tokio::spawn(async move {
-        let mut every = tokio::time::interval(Duration::from_secs(300));
+        let mut every = tokio::time::interval(interval.max(Duration::from_secs(1)));
         loop {
             every.tick().await;
             match services.store.purge_expired(services.clock.now()).await {

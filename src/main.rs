@@ -32,7 +32,10 @@ async fn main() -> ExitCode {
     };
     let cleanup =
         gatehouse::sessions::DbSessionStore::new(server.services.store.clone()).spawn_cleanup();
-    let purge = gatehouse::spawn_purge(server.services.clone());
+    let purge = gatehouse::spawn_purge(
+        server.services.clone(),
+        std::time::Duration::from_secs(config.purge_interval_seconds.unsigned_abs()),
+    );
     let ory_sync = gatehouse::spawn_ory_sync(
         server.services.clone(),
         std::time::Duration::from_millis(config.ory_sync_interval_ms.unsigned_abs()),

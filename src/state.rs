@@ -7,4 +7,6 @@ use leptos::config::LeptosOptions;
 pub struct AppState {
     pub leptos: LeptosOptions,
     pub services: Services,
+    /// Whose `X-Forwarded-For` to believe (see [`gatehouse_domain::client_addr`]).
+    pub trusted_proxies: std::sync::Arc<gatehouse_domain::client_addr::TrustedProxies>,
 }

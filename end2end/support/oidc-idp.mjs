@@ -13,8 +13,9 @@
 //   POST /__idp/user   {sub,email,given_name,family_name,groups}  the next sign-ins' user
 //   POST /__idp/deny   {error,error_description}                  the next sign-in is refused
 // Clients: register with POST /reg (RFC 7591), e.g.
-//   {"redirect_uris":["http://127.0.0.1:3000/api/oauth/oidc"],"grant_types":["authorization_code"],
+//   {"redirect_uris":["http://127.0.0.1:3000/api/oauth/oidc/conn_…"],"grant_types":["authorization_code"],
 //    "response_types":["code"],"token_endpoint_auth_method":"client_secret_basic"}
+// and change them with PUT /reg/{client_id} (RFC 7592, the registration_access_token).
 
 import http from 'node:http';
 import Provider from 'oidc-provider';
@@ -54,6 +55,9 @@ server.listen(port, host, () => {
     features: {
       devInteractions: { enabled: false },
       registration: { enabled: true },
+      // RFC 7592: a client's redirect URIs can be changed after registration, as an
+      // IdP admin edits an app's callback URL once Gatehouse has shown it.
+      registrationManagement: { enabled: true, rotateRegistrationAccessToken: false },
     },
     scopes: ['openid', 'email', 'profile', 'offline_access'],
     claims: {

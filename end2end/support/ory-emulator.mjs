@@ -463,7 +463,7 @@ function defaultIdentityConfig(slug, name) {
       allowed_return_urls: [],
       methods: {
         password: { enabled: true, config: { haveibeenpwned_enabled: true, identifier_similarity_check_enabled: true, ignore_network_errors: true, max_breaches: 0, min_password_length: 8 } },
-        oidc: { enabled: true, config: { providers: [] } },
+        oidc: { enabled: false, config: { providers: [] } },
         code: { enabled: true, config: { lifespan: '15m0s' } },
         totp: { enabled: true, config: { issuer: name } },
         lookup_secret: { enabled: true },

@@ -146,7 +146,7 @@ describe('Ory console API emulator', () => {
     });
   });
 
-  test('GET project returns the full project with an empty, enabled OIDC provider list', async () => {
+  test('GET project returns the full project with an empty OIDC provider list, the method off', async () => {
     const r = await call('GET', `/projects/${P1}`);
     assert.equal(r.status, 200);
     assert.match(r.headers.get('content-type'), /application\/json/);
@@ -159,7 +159,7 @@ describe('Ory console API emulator', () => {
     assert.equal(typeof p.home_region, 'string');
     assert.match(p.revision_id, UUID_V4);
     const oidc = p.services.identity.config.selfservice.methods.oidc;
-    assert.equal(oidc.enabled, true);
+    assert.equal(oidc.enabled, false);
     assert.deepEqual(oidc.config.providers, []);
   });
 

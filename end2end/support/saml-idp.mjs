@@ -756,8 +756,11 @@ export class SamlIdp {
     return request;
   }
 
-  /** Resolve /__idp/sign-style options (defaults from the current config) and produce a signed response. */
-  sign(options = {}) {
+  /**
+   * Resolve /__idp/sign-style options (defaults from the current config) and produce a signed response.
+   * `asUser`: an email address that replaces the config user's NameID and email for this response.
+   */
+  sign(options = {}, asUser = null) {
     if (!isPlainObject(options)) throw bad('sign request must be a JSON object');
     for (const k of Object.keys(options)) if (!SIGN_FIELDS.has(k)) throw bad(`unknown sign field "${k}"`);
     validateSignOptions(options, this.keys, '');
@@ -777,7 +780,7 @@ export class SamlIdp {
       throw bad('audience must be a string or an array of strings');
     }
     const cfg = this.config;
-    const user = cfg.user;
+    const user = asUser ? { ...cfg.user, nameId: asUser, email: asUser } : cfg.user;
     const profile = ATTRIBUTE_PROFILES[options.attributeProfile ?? cfg.attributeProfile];
     const attributes = options.attributes ? Object.entries(options.attributes) : profile.attributes(user);
     const signing = resolveSigning(
@@ -816,9 +819,9 @@ export class SamlIdp {
   }
 
   /** The response a browser flow gets: config (user, profile, signing, status, overrides) applied. */
-  loginResponse({ acsUrl, audience, inResponseTo }) {
+  loginResponse({ acsUrl, audience, inResponseTo, loginHint = null }) {
     const overrides = this.config.overrides ?? {};
-    return this.sign({ inResponseTo, destination: acsUrl, recipient: acsUrl, audience, ...overrides });
+    return this.sign({ inResponseTo, destination: acsUrl, recipient: acsUrl, audience, ...overrides }, loginHint);
   }
 }
 
@@ -1037,14 +1040,16 @@ function makeHandler(idp, log) {
           return send(res, 200, idp.metadataXml({ keys: url.searchParams.get('keys') ?? 'primary', bindings: url.searchParams.get('bindings') ?? 'both' }), 'application/samlmetadata+xml; charset=utf-8');
         case 'GET /sso': {
           const request = await idp.parseRedirectRequest(rawQuery);
-          const { samlResponse } = idp.loginResponse({ acsUrl: request.acsUrl, audience: request.issuer, inResponseTo: request.id });
+          const loginHint = url.searchParams.get('login_hint');
+          const { samlResponse } = idp.loginResponse({ acsUrl: request.acsUrl, audience: request.issuer, inResponseTo: request.id, loginHint });
           return respondLogin(res, json, { acsUrl: request.acsUrl, relayState: request.relayState, samlResponse });
         }
         case 'POST /sso': {
           const form = new URLSearchParams((await readBody(req)).toString('utf8'));
           json = json || form.get('format') === 'json';
           const request = await idp.parsePostRequest(form);
-          const { samlResponse } = idp.loginResponse({ acsUrl: request.acsUrl, audience: request.issuer, inResponseTo: request.id });
+          const loginHint = form.get('login_hint') ?? url.searchParams.get('login_hint');
+          const { samlResponse } = idp.loginResponse({ acsUrl: request.acsUrl, audience: request.issuer, inResponseTo: request.id, loginHint });
           return respondLogin(res, json, { acsUrl: request.acsUrl, relayState: request.relayState, samlResponse });
         }
         case 'GET /idp-initiated': {

@@ -56,6 +56,8 @@ test('an admin creates a SAML connection and tests it', async () => {
   await page.setInputFiles('[data-testid=metadata-file]', file);
   await page.waitForFunction(() => document.querySelector('[data-testid=metadata-xml]').value.includes('EntityDescriptor'));
   await page.fill('#name', 'Acme Okta');
+  // the test IdP's people are @acme.test
+  await page.fill('[data-testid=email-domains-input]', 'acme.test');
   await page.click('text=Create connection');
   const created = page.locator('[data-testid=connection-created]');
   await created.waitFor();

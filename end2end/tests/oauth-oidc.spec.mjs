@@ -60,8 +60,9 @@ test('admin creates an OIDC connection in the dashboard; openid-client signs a u
   await page.check('input[name=metadata_source][value=oidc]');
   const shownRedirect = page.getByTestId('oidc-redirect-uri');
   await shownRedirect.waitFor();
-  assert.equal((await shownRedirect.textContent()).trim(), `${gh.url}/api/oauth/oidc`, 'the redirect URI to register is shown');
-  const registered = await registerAtIdp(`${gh.url}/api/oauth/oidc`);
+  const redirectUri = (await shownRedirect.textContent()).trim();
+  assert.match(redirectUri, new RegExp(`^${gh.url}/api/oauth/oidc/conn_[a-z2-7]{26}$`), 'the connection\'s own redirect URI is shown before it exists');
+  const registered = await registerAtIdp(redirectUri);
 
   // a wrong issuer is reported in place, and nothing typed is lost
   await page.fill('#tenant', 'globex.com');
@@ -70,6 +71,7 @@ test('admin creates an OIDC connection in the dashboard; openid-client signs a u
   await page.getByTestId('oidc-client-secret').fill(registered.client_secret);
   await page.fill('#redirect_urls', REDIRECT);
   await page.fill('#default_redirect_url', REDIRECT);
+  await page.fill('[data-testid=email-domains-input]', 'acme.test');
   await page.click('text=Create connection');
   await page.locator('#oidc-error').waitFor();
   assert.match(await page.locator('#oidc-error').textContent(), /names issuer/);

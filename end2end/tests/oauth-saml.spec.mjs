@@ -85,6 +85,8 @@ async function createConnection(product, { tenant, keys = 'primary', allowIdpIni
       redirectUrl: [REDIRECT, REDIRECT_2],
       defaultRedirectUrl: REDIRECT,
       allowIdpInitiated,
+      // the test IdP signs users in as jane@acme.test
+      emailDomains: ['acme.test'],
     }),
   });
   const text = await res.text();

@@ -59,13 +59,20 @@ test('a customer configures their own connection through a setup link', async ()
   await it.click('[data-testid=setup-try]');
   await it.locator('#metadata-error').waitFor();
   await eventually(async () => assert.equal(customer.pages().length, 1, 'the test tab was closed'));
-  // then the IdP's real metadata: Test signs in for real in a new tab and shows the profile
+  // then the IdP's real metadata: Test signs in for real in a new tab and shows the
+  // profile (the customer's IdP signs in one of the customer's people)
+  const idpUser = await fetch(`${idp.url}/__idp/config`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json' },
+    body: JSON.stringify({ user: { nameId: 'jane@globex.com', email: 'jane@globex.com' } }),
+  });
+  assert.equal(idpUser.status, 200);
   const metadataXml = await (await fetch(`${idp.url}/metadata?keys=primary`)).text();
   await it.fill('[data-testid=metadata-xml]', metadataXml);
   const [popup] = await Promise.all([customer.waitForEvent('page'), it.click('[data-testid=setup-try]')]);
   await popup.waitForURL(/\/sso-test\/test_[a-z2-7]+$/, { timeout: 20_000 });
   await popup.locator('[data-testid=test-success]').waitFor();
-  assert.equal(await popup.locator('[data-testid=profile-email]').textContent(), 'jane@acme.test');
+  assert.equal(await popup.locator('[data-testid=profile-email]').textContent(), 'jane@globex.com');
   await it.locator('[data-testid=setup-test-started]').waitFor();
   assert.equal(await it.locator('[data-testid=setup-not-saved]').count(), 1, 'a test saves nothing');
   await popup.close();

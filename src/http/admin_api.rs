@@ -135,7 +135,13 @@ fn flag(m: &Map<String, Value>, k: &str) -> Option<bool> {
 
 /// Jackson's `redirectUrl`: an array, a JSON-encoded array in a string, or one URL.
 fn redirect_urls(m: &Map<String, Value>) -> Result<Option<Vec<String>>, WebError> {
-    match m.get("redirectUrl") {
+    string_list(m, "redirectUrl")
+}
+
+/// A list field as Jackson sends `redirectUrl`: an array, a JSON-encoded array in a
+/// string, or values separated by new lines or commas.
+fn string_list(m: &Map<String, Value>, key: &str) -> Result<Option<Vec<String>>, WebError> {
+    match m.get(key) {
         None | Some(Value::Null) => Ok(None),
         Some(Value::Array(a)) => Ok(Some(
             a.iter()
@@ -148,7 +154,7 @@ fn redirect_urls(m: &Map<String, Value>) -> Result<Option<Vec<String>>, WebError
                 .map_err(|_| {
                     WebError::api(
                         StatusCode::BAD_REQUEST,
-                        "redirectUrl: not a JSON array of URLs",
+                        format!("{key}: not a JSON array of strings"),
                     )
                 })
         }
@@ -160,7 +166,7 @@ fn redirect_urls(m: &Map<String, Value>) -> Result<Option<Vec<String>>, WebError
         )),
         Some(_) => Err(WebError::api(
             StatusCode::BAD_REQUEST,
-            "redirectUrl: expected a list of URLs",
+            format!("{key}: expected a list"),
         )),
     }
 }
@@ -203,6 +209,8 @@ pub fn connection_json(services: &Services, c: &Connection, secret: Option<&str>
         "defaultRedirectUrl": c.default_redirect_url,
         "deactivated": !c.enabled,
         "allowIdpInitiated": c.allow_idp_initiated,
+        "emailDomains": c.email_domains,
+        "acceptAnyEmailDomain": c.accept_any_email_domain,
         "sp": {
             "acsUrl": services.settings.acs_url(),
             "entityId": services.settings.sp_entity_id(&c.product_id),
@@ -242,7 +250,7 @@ pub fn connection_json(services: &Services, c: &Connection, secret: Option<&str>
                         "provider": oidc.issuer,
                         "discoveryUrl": oidc.discovery_url,
                         "clientId": oidc.client_id,
-                        "redirectUrl": services.settings.oidc_callback_url(),
+                        "redirectUrl": services.settings.oidc_callback_url(c.oidc_redirect_key()),
                     }),
                 );
             }
@@ -268,9 +276,11 @@ async fn sso_post(State(state): State<AppState>, headers: HeaderMap, body: Bytes
             redirect_urls: redirect_urls(&m)?.unwrap_or_default(),
             default_redirect_url: text(&m, "defaultRedirectUrl").unwrap_or_default(),
             allow_idp_initiated: flag(&m, "allowIdpInitiated").unwrap_or(false),
+            email_domains: string_list(&m, "emailDomains")?,
+            accept_any_email_domain: flag(&m, "acceptAnyEmailDomain"),
         };
         let created = services
-            .create_connection(&product, input, ConnectionSource::Api, None)
+            .create_connection(&product, input, ConnectionSource::Api, None, None)
             .await
             .map_err(WebError::from_domain_api)?;
         Ok::<_, WebError>(
@@ -391,6 +401,8 @@ async fn sso_patch(State(state): State<AppState>, headers: HeaderMap, body: Byte
                 .unwrap_or_default(),
             allow_idp_initiated: flag(&m, "allowIdpInitiated")
                 .unwrap_or(connection.allow_idp_initiated),
+            email_domains: string_list(&m, "emailDomains")?,
+            accept_any_email_domain: flag(&m, "acceptAnyEmailDomain"),
         };
         let enable = flag(&m, "deactivated").map(|d| !d);
         let mut updated = services
@@ -467,8 +479,10 @@ fn openapi(server: &str) -> Value {
         "redirectUrl": { "oneOf": [{ "type": "array", "items": { "type": "string", "format": "uri" } }, { "type": "string" }] },
         "defaultRedirectUrl": { "type": "string", "format": "uri" },
         "allowIdpInitiated": { "type": "boolean" },
+        "emailDomains": { "oneOf": [{ "type": "array", "items": { "type": "string" } }, { "type": "string" }], "description": "Email domains the IdP may vouch for beside the tenant's own (when the tenant is a domain); a sign-in asserting another email is refused (email_outside_tenant_domains)" },
+        "acceptAnyEmailDomain": { "type": "boolean", "description": "Accept any email address; sign-ins then carry email_verified: false" },
         "oidcDiscoveryUrl": { "type": "string", "format": "uri", "description": "An OIDC IdP instead of SAML: its issuer or discovery URL (fetched and checked on save)" },
-        "oidcClientId": { "type": "string", "description": "The client id the OIDC IdP issued for Gatehouse (redirect URI: {issuer}/api/oauth/oidc)" },
+        "oidcClientId": { "type": "string", "description": "The client id the OIDC IdP issued for Gatehouse (redirect URI: {issuer}/api/oauth/oidc/{connection id}, returned as oidcProvider.redirectUrl)" },
         "oidcClientSecret": { "type": "string", "description": "Its client secret (stored encrypted, never returned; omit on PATCH to keep it)" },
     });
     let error = json!({ "type": "object", "properties": { "error": { "type": "object", "properties": { "message": { "type": "string" } } } } });
@@ -491,6 +505,7 @@ fn openapi(server: &str) -> Value {
                     "description": { "type": "string" }, "redirectUrl": { "type": "array", "items": { "type": "string" } },
                     "defaultRedirectUrl": { "type": "string", "nullable": true }, "deactivated": { "type": "boolean" },
                     "allowIdpInitiated": { "type": "boolean" }, "metadataUrl": { "type": "string", "nullable": true },
+                    "emailDomains": { "type": "array", "items": { "type": "string" } }, "acceptAnyEmailDomain": { "type": "boolean" },
                     "idpMetadata": { "type": "object", "description": "SAML connections" },
                     "oidcProvider": { "type": "object", "description": "OIDC connections: provider (issuer), discoveryUrl, clientId, redirectUrl" },
                     "sp": { "type": "object" },

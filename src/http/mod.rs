@@ -2,6 +2,7 @@
 //! Leptos dashboard, the session layer and the security headers.
 
 pub mod admin_api;
+pub mod client_addr;
 pub mod error;
 pub mod health;
 pub mod html;
@@ -47,6 +48,7 @@ pub fn router(state: AppState) -> Router {
         .allow_origin(tower_http::cors::Any)
         .allow_methods([http::Method::GET, http::Method::POST])
         .allow_headers([header::AUTHORIZATION, header::CONTENT_TYPE]);
+    let trusted_proxies = state.trusted_proxies.clone();
     Router::new()
         .route("/healthz", get(health::healthz_get))
         .merge(oauth::routes().layer(cors))
@@ -60,6 +62,10 @@ pub fn router(state: AppState) -> Router {
             _,
         >(context, app::shell))
         .layer(sessions)
+        .layer(axum::middleware::from_fn_with_state(
+            trusted_proxies,
+            client_addr::client_addr_layer,
+        ))
         .layer(SetResponseHeaderLayer::if_not_present(
             header::X_CONTENT_TYPE_OPTIONS,
             HeaderValue::from_static("nosniff"),

@@ -47,7 +47,7 @@ async fn acs_post(
     sign_in_done(
         state
             .services
-            .saml_acs(&saml_response, form.relay_state.as_deref())
+            .saml_acs(saml_response, form.relay_state.as_deref())
             .await,
     )
 }

@@ -1,13 +1,12 @@
 //! "Test connection" from the dashboard: start a real sign-in in a new tab and show
 //! the profile that came back (or the precise reason it failed).
 
-use std::net::SocketAddr;
-
-use axum::extract::{ConnectInfo, Path, Query, State};
+use axum::extract::{Path, Query, State};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
-use axum::Router;
+use axum::{Extension, Router};
+use gatehouse_domain::client_addr::ClientAddr;
 use gatehouse_domain::sso::profile::Profile;
 use serde::Deserialize;
 use tower_sessions::Session;
@@ -85,15 +84,12 @@ struct SetupTestQuery {
 async fn setup_test_get(
     State(state): State<AppState>,
     session: Session,
-    ConnectInfo(peer): ConnectInfo<SocketAddr>,
+    Extension(client): Extension<ClientAddr>,
     Path(token): Path<String>,
     Query(q): Query<SetupTestQuery>,
 ) -> Response {
     let services = &state.services;
-    let open = match services
-        .open_setup_link(&token, &peer.ip().to_string())
-        .await
-    {
+    let open = match services.open_setup_link(&token, &client.to_string()).await {
         Ok(open) => open,
         Err(e) => return WebError::from_domain_page(e).into_response(),
     };

@@ -494,3 +494,110 @@ async fn users_switch_between_teams() {
     })
     .await;
 }
+
+/// Parallel guesses must not get more password checks than the lockout allows, and
+/// the right password after them is refused.
+#[tokio::test]
+async fn parallel_wrong_passwords_do_not_exceed_the_lockout() {
+    each_engine(|engine| async move {
+        let app = spawn_app(engine).await;
+        let c = Client::new(&app);
+        let email = unique_email("parallel");
+        c.sign_up(&email, "Acme").await;
+        c.rpc("auth/logout", &[]).await;
+
+        let guesses = (0..20).map(|i| {
+            let c = Client::new(&app);
+            let email = email.clone();
+            async move {
+                c.rpc(
+                    "auth/login",
+                    &[
+                        ("email", &email),
+                        ("password", &format!("wrong guess {i}!")),
+                    ],
+                )
+                .await
+                .status
+            }
+        });
+        let statuses = futures_join_all(guesses).await;
+        let checked = statuses.iter().filter(|s| **s == 401).count();
+        let locked = statuses.iter().filter(|s| **s == 429).count();
+        assert_eq!(checked + locked, 20, "{statuses:?}");
+        assert!(
+            checked < gatehouse_domain::accounts::LOCKOUT_THRESHOLD,
+            "{checked} guesses were checked in parallel: {statuses:?}"
+        );
+        let r = c
+            .rpc(
+                "auth/login",
+                &[("email", &email), ("password", "correct horse battery")],
+            )
+            .await;
+        assert_eq!(r.status, 429, "still locked: {:?}", r.body);
+    })
+    .await;
+}
+
+/// `next` after log-in stays on this site, however it is disguised.
+#[tokio::test]
+async fn next_after_login_never_leaves_the_site() {
+    each_engine(|engine| async move {
+        let app = spawn_app(engine).await;
+        let c = Client::new(&app);
+        let email = unique_email("next");
+        c.sign_up(&email, "Acme").await;
+        for next in [
+            "/\t/evil.example",
+            "/\n/evil.example",
+            "/\\evil.example",
+            "/x\\..\\\\evil.example",
+            "//evil.example",
+            "https://evil.example/",
+        ] {
+            c.rpc("auth/logout", &[]).await;
+            let r = c
+                .rpc(
+                    "auth/login",
+                    &[
+                        ("email", &email),
+                        ("password", "correct horse battery"),
+                        ("next", next),
+                    ],
+                )
+                .await;
+            let to = r.location.clone().unwrap_or_default();
+            assert!(
+                to.starts_with("/teams/"),
+                "next={next:?} sent the browser to {to:?}"
+            );
+        }
+        c.rpc("auth/logout", &[]).await;
+        let r = c
+            .rpc(
+                "auth/login",
+                &[
+                    ("email", &email),
+                    ("password", "correct horse battery"),
+                    ("next", "/new-team"),
+                ],
+            )
+            .await;
+        assert_eq!(r.location.as_deref(), Some("/new-team"));
+    })
+    .await;
+}
+
+async fn futures_join_all<F>(futures: impl Iterator<Item = F>) -> Vec<F::Output>
+where
+    F: std::future::Future + Send + 'static,
+    F::Output: Send + 'static,
+{
+    let handles: Vec<_> = futures.map(tokio::spawn).collect();
+    let mut out = Vec::new();
+    for h in handles {
+        out.push(h.await.unwrap());
+    }
+    out
+}

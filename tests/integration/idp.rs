@@ -68,7 +68,22 @@ impl Idp {
     /// JSON: `(acs_url, relay_state, saml_response)`. The IdP answers with its
     /// default configuration (signed response, okta attributes, jane@acme.test).
     pub async fn answer(&self, idp_redirect: &str) -> (String, Option<String>, String) {
-        let url = format!("{idp_redirect}&format=json");
+        self.answer_as(idp_redirect, None).await
+    }
+
+    /// [`Self::answer`], signing in `email` (NameID and email) instead of jane@acme.test.
+    pub async fn answer_as(
+        &self,
+        idp_redirect: &str,
+        email: Option<&str>,
+    ) -> (String, Option<String>, String) {
+        let mut url = format!("{idp_redirect}&format=json");
+        if let Some(e) = email {
+            url.push_str(&format!(
+                "&login_hint={}",
+                url::form_urlencoded::byte_serialize(e.as_bytes()).collect::<String>()
+            ));
+        }
         let v: Value = reqwest::get(url).await.unwrap().json().await.unwrap();
         (
             v["acsUrl"].as_str().unwrap().to_string(),

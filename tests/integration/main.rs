@@ -9,12 +9,17 @@ mod support;
 
 mod accounts;
 mod admin_api;
+mod crash;
+mod email_domains;
+mod flood;
 mod isolation;
 mod oauth_security;
 mod oidc_flows;
 mod ory_settings;
 mod ory_sync;
 mod products;
+mod retention;
+mod saml_dsig;
 mod saml_security;
 mod server;
 mod setup_links;

@@ -28,14 +28,19 @@ async fn product(engine: gatehouse_store::Engine) -> Sso {
     .await
 }
 
-/// oidc-provider with Gatehouse registered as its client: (provider, client id, secret).
+/// oidc-provider with Gatehouse registered as its client: (provider, client id,
+/// secret). Its redirect URI is set to the connection's once that exists
+/// ([`oidc_connection`]), as an IdP admin does after Gatehouse shows it.
 async fn registered_provider(s: &Sso) -> (OidcProvider, String, String) {
     let op = OidcProvider::start();
-    let (cid, secret) = op.register(&format!("{}/api/oauth/oidc", s.app.base)).await;
+    let (cid, secret) = op
+        .register(&format!("{}/api/oauth/oidc/not-yet-known", s.app.base))
+        .await;
     (op, cid, secret)
 }
 
 /// Create an OIDC connection over the admin API; returns the JSON (with clientSecret).
+/// The oidc-provider client `cid` is then pointed at the connection's redirect URI.
 async fn oidc_connection(
     s: &Sso,
     tenant: &str,
@@ -43,21 +48,30 @@ async fn oidc_connection(
     cid: &str,
     secret: &str,
 ) -> (u16, Value) {
-    s.api(
-        Method::POST,
-        &[],
-        Some(json!({
-            "tenant": tenant,
-            "product": s.product,
-            "name": format!("{tenant} OIDC"),
-            "oidcDiscoveryUrl": discovery,
-            "oidcClientId": cid,
-            "oidcClientSecret": secret,
-            "redirectUrl": [APP_REDIRECT],
-            "defaultRedirectUrl": APP_REDIRECT,
-        })),
-    )
-    .await
+    let (status, conn) = s
+        .api(
+            Method::POST,
+            &[],
+            Some(json!({
+                "tenant": tenant,
+                "product": s.product,
+                "name": format!("{tenant} OIDC"),
+                "oidcDiscoveryUrl": discovery,
+                "oidcClientId": cid,
+                "oidcClientSecret": secret,
+                "redirectUrl": [APP_REDIRECT],
+                "defaultRedirectUrl": APP_REDIRECT,
+                "emailDomains": [TEST_USERS_DOMAIN],
+            })),
+        )
+        .await;
+    if status == 200 {
+        let redirect = conn["oidcProvider"]["redirectUrl"]
+            .as_str()
+            .unwrap_or_default();
+        set_redirect_uri(cid, redirect).await;
+    }
+    (status, conn)
 }
 
 fn authorize_url(s: &Sso, client_id: &str, state: &str, challenge: &str) -> String {
@@ -180,8 +194,11 @@ async fn idp_errors_replayed_and_forged_states_are_refused_with_a_reference() {
     each_engine(|engine| async move {
         let s = product(engine).await;
         let (op, idp_client, idp_secret) = registered_provider(&s).await;
-        let callback = format!("{}/api/oauth/oidc", s.app.base);
         let (_, conn) = oidc_connection(&s, "globex.com", &op.url, &idp_client, &idp_secret).await;
+        let callback = conn["oidcProvider"]["redirectUrl"]
+            .as_str()
+            .unwrap()
+            .to_string();
         let client_id = conn["clientID"].as_str().unwrap().to_string();
 
         // the IdP refuses: its words are on the error page, with a reference id
@@ -455,14 +472,19 @@ async fn a_setup_link_can_configure_an_oidc_idp_for_its_tenant_only() {
     each_engine(|engine| async move {
         let s = product(engine).await;
         let (op, cid, secret) = registered_provider(&s).await;
-        let (token, _, _) = crate::setup_links::create_link(&s, "globex.com", "3").await;
+        // the customer's IdP signs in the customer's own people
+        op.set_user(json!({ "email": "jane@globex.com" })).await;
+        let (token, link_id, _) = crate::setup_links::create_link(&s, "globex.com", "3").await;
 
         let customer = Client::new(&s.app);
         let page = customer.rpc("setup/get", &[("token", &token)]).await;
+        let redirect_uri = format!("{}/api/oauth/oidc/{link_id}", s.app.base);
         assert_eq!(
             page.body["sp"]["oidc_redirect_uri"],
-            format!("{}/api/oauth/oidc", s.app.base).as_str()
+            redirect_uri.as_str(),
+            "the link's own redirect URI, the same before and after Save"
         );
+        set_redirect_uri(&cid, &redirect_uri).await;
         let submit = |intent: &'static str, secret: String| {
             let (customer, token, url, cid) =
                 (&customer, token.clone(), op.url.clone(), cid.clone());
@@ -505,7 +527,7 @@ async fn a_setup_link_can_configure_an_oidc_idp_for_its_tenant_only() {
                     .unwrap_err();
             assert_eq!(status, 200, "{shown}");
             assert!(shown.contains("data-testid=\"test-success\""), "{shown}");
-            assert!(shown.contains("jane@acme.test"), "{shown}");
+            assert!(shown.contains("jane@globex.com"), "{shown}");
         }
         let connections = s.app.services.store.connections(&s.product).await.unwrap();
         assert!(
@@ -543,7 +565,134 @@ async fn a_setup_link_can_configure_an_oidc_idp_for_its_tenant_only() {
         .unwrap_err();
         assert_eq!(status, 200, "{shown}");
         assert!(shown.contains("data-testid=\"test-success\""), "{shown}");
-        assert!(shown.contains("jane@acme.test"), "{shown}");
+        assert!(shown.contains("jane@globex.com"), "{shown}");
+    })
+    .await;
+}
+
+/// The mix-up attack (RFC 9700 §4.4): one tenant's IdP is the attacker's. Answers
+/// are only accepted at the redirect URI of the connection the sign-in was sent to,
+/// with the IdP's `iss` (oidc-provider always sends it and says so), and a refused
+/// answer costs no token request (the honest IdP's code stays unused).
+#[tokio::test]
+async fn an_answer_at_another_connections_redirect_uri_is_refused() {
+    each_engine(|engine| async move {
+        let s = product(engine).await;
+        // the victim tenant's honest IdP, and the attacker's own tenant and IdP
+        let (honest, h_client, h_secret) = registered_provider(&s).await;
+        let (evil, e_client, e_secret) = registered_provider(&s).await;
+        let (_, victim) =
+            oidc_connection(&s, "victim.example", &honest.url, &h_client, &h_secret).await;
+        let (_, attacker) =
+            oidc_connection(&s, "evil.example", &evil.url, &e_client, &e_secret).await;
+        let r_victim = victim["oidcProvider"]["redirectUrl"]
+            .as_str()
+            .unwrap()
+            .to_string();
+        let r_attacker = attacker["oidcProvider"]["redirectUrl"]
+            .as_str()
+            .unwrap()
+            .to_string();
+        assert_ne!(
+            r_victim, r_attacker,
+            "each connection has its own redirect URI"
+        );
+        for r in [&r_victim, &r_attacker] {
+            assert!(
+                r.starts_with(&format!("{}/api/oauth/oidc/conn_", s.app.base)),
+                "{r}"
+            );
+        }
+        let discovery: Value =
+            reqwest::get(format!("{}/.well-known/openid-configuration", honest.url))
+                .await
+                .unwrap()
+                .json()
+                .await
+                .unwrap();
+        assert_eq!(
+            discovery["authorization_response_iss_parameter_supported"],
+            true
+        );
+
+        // 1. The victim signs in through their tenant's connection; the honest IdP
+        //    answers to the victim connection's redirect URI.
+        let victim_client = victim["clientID"].as_str().unwrap();
+        let (_, challenge) = pkce_pair();
+        let b = browser();
+        let answer = browse(
+            &b,
+            &authorize_url(&s, victim_client, "v", &challenge),
+            &r_victim,
+        )
+        .await
+        .unwrap();
+        let answer = url::Url::parse(&answer).unwrap();
+        let query = answer.query().unwrap().to_string();
+        assert!(query.contains("iss="), "the IdP sends iss: {query}");
+
+        // 2. The same answer delivered to the attacker connection's redirect URI (the
+        //    mix-up): refused before any token request.
+        let (status, page) = browse(&b, &format!("{r_attacker}?{query}"), APP_REDIRECT)
+            .await
+            .unwrap_err();
+        assert_eq!(status, 403, "{page}");
+        assert!(page.contains("data-testid=\"reference\""), "{page}");
+
+        // 3. The shared path of old: refused too.
+        let (status, _) = browse(
+            &b,
+            &format!("{}/api/oauth/oidc?{query}", s.app.base),
+            APP_REDIRECT,
+        )
+        .await
+        .unwrap_err();
+        assert_eq!(status, 403);
+
+        // 4. Without iss, or with the attacker IdP's issuer: refused.
+        let strip = |q: &str, replace_iss: Option<&str>| {
+            let pairs: Vec<(String, String)> = url::form_urlencoded::parse(q.as_bytes())
+                .filter(|(k, _)| k != "iss")
+                .map(|(k, v)| (k.to_string(), v.to_string()))
+                .collect();
+            let mut out = url::form_urlencoded::Serializer::new(String::new());
+            out.extend_pairs(pairs);
+            if let Some(iss) = replace_iss {
+                out.append_pair("iss", iss);
+            }
+            out.finish()
+        };
+        for q in [strip(&query, None), strip(&query, Some(&evil.url))] {
+            let (status, page) = browse(&b, &format!("{r_victim}?{q}"), APP_REDIRECT)
+                .await
+                .unwrap_err();
+            assert_eq!(status, 403, "{q}: {page}");
+        }
+
+        // 5. The attacker's own sign-in answered at the victim's redirect URI: refused.
+        let attacker_client = attacker["clientID"].as_str().unwrap();
+        let b2 = browser();
+        let evil_answer = browse(
+            &b2,
+            &authorize_url(&s, attacker_client, "a", &challenge),
+            &r_attacker,
+        )
+        .await
+        .unwrap();
+        let evil_query = url::Url::parse(&evil_answer)
+            .unwrap()
+            .query()
+            .unwrap()
+            .to_string();
+        let (status, _) = browse(&b2, &format!("{r_victim}?{evil_query}"), APP_REDIRECT)
+            .await
+            .unwrap_err();
+        assert_eq!(status, 403);
+
+        // 6. The genuine answer, where it belongs, still works: nothing above spent
+        //    the honest IdP's single-use code.
+        let landed = browse(&b, &format!("{r_victim}?{query}"), APP_REDIRECT).await;
+        assert!(landed.is_ok(), "{landed:?}");
     })
     .await;
 }

@@ -32,6 +32,50 @@ use crate::sso_support::APP_REDIRECT;
 
 // --- oidc-provider ------------------------------------------------------------------
 
+/// What RFC 7592 needs to change a registered client later.
+struct Registration {
+    uri: String,
+    token: String,
+    secret: String,
+}
+
+/// Clients registered at any oidc-provider of this test binary, by client id.
+static REGISTRATIONS: std::sync::LazyLock<Mutex<HashMap<String, Registration>>> =
+    std::sync::LazyLock::new(|| Mutex::new(HashMap::new()));
+
+/// Point the client `client_id` (registered with [`OidcProvider::register`]) at
+/// `redirect_uri` (RFC 7592 `PUT`). Unknown clients (the fake IdP's) are left alone.
+pub async fn set_redirect_uri(client_id: &str, redirect_uri: &str) {
+    let Some((uri, token, secret)) = REGISTRATIONS
+        .lock()
+        .unwrap()
+        .get(client_id)
+        .map(|r| (r.uri.clone(), r.token.clone(), r.secret.clone()))
+    else {
+        return;
+    };
+    let res = reqwest::Client::new()
+        .put(&uri)
+        .bearer_auth(token)
+        .json(&json!({
+            "client_id": client_id,
+            "client_secret": secret,
+            "redirect_uris": [redirect_uri],
+            "grant_types": ["authorization_code"],
+            "response_types": ["code"],
+            "token_endpoint_auth_method": "client_secret_basic",
+        }))
+        .send()
+        .await
+        .unwrap();
+    let status = res.status();
+    assert!(
+        status.is_success(),
+        "RFC 7592 update: {status} {}",
+        res.text().await.unwrap_or_default()
+    );
+}
+
 pub struct OidcProvider {
     pub url: String,
     child: Child,
@@ -67,7 +111,9 @@ impl OidcProvider {
         }
     }
 
-    /// Register Gatehouse as a client (RFC 7591): `(client_id, client_secret)`.
+    /// Register Gatehouse as a client (RFC 7591): `(client_id, client_secret)`. The
+    /// registration can be pointed at another redirect URI later
+    /// ([`set_redirect_uri`]), as an IdP admin edits an app's callback URL.
     pub async fn register(&self, redirect_uri: &str) -> (String, String) {
         let v: Value = reqwest::Client::new()
             .post(format!("{}/reg", self.url))
@@ -83,10 +129,17 @@ impl OidcProvider {
             .json()
             .await
             .unwrap();
-        (
-            v["client_id"].as_str().unwrap().to_string(),
-            v["client_secret"].as_str().unwrap().to_string(),
-        )
+        let client_id = v["client_id"].as_str().unwrap().to_string();
+        let client_secret = v["client_secret"].as_str().unwrap().to_string();
+        REGISTRATIONS.lock().unwrap().insert(
+            client_id.clone(),
+            Registration {
+                uri: v["registration_client_uri"].as_str().unwrap().to_string(),
+                token: v["registration_access_token"].as_str().unwrap().to_string(),
+                secret: client_secret.clone(),
+            },
+        );
+        (client_id, client_secret)
     }
 
     pub async fn set_user(&self, user: Value) {

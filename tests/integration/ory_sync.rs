@@ -197,7 +197,11 @@ async fn a_connection_becomes_an_organization_and_a_generic_provider_and_follows
         let orgs = m.ory.organizations().await;
         assert_eq!(orgs.len(), 1, "{orgs:?}");
         assert_eq!(orgs[0]["label"], "acme.com");
-        assert_eq!(orgs[0]["domains"], json!(["acme.com"]));
+        assert_eq!(
+            orgs[0]["domains"],
+            json!(["acme.com", TEST_USERS_DOMAIN]),
+            "the organization's domains are the connection's email domains"
+        );
         let org_id = orgs[0]["id"].as_str().unwrap().to_string();
 
         let row = m.state().await;
@@ -768,6 +772,19 @@ async fn ory_signs_users_in_through_the_provider_gatehouse_wrote() {
         let identity = run_jsonnet(jsonnet, &claims);
         assert_eq!(identity["identity"]["traits"]["email"], "jane@acme.test");
         assert_eq!(identity["identity"]["traits"]["name"]["first"], claims["given_name"]);
+        // in the connection's email domains: Gatehouse vouches, Ory marks it verified
+        assert_eq!(claims["email_verified"], true);
+        assert_eq!(
+            identity["identity"]["verified_addresses"],
+            json!([{ "via": "email", "value": "jane@acme.test" }])
+        );
+        // a connection that accepts any domain says email_verified: false; the mapper
+        // then passes the email, unverified
+        let mut unverified = claims.clone();
+        unverified["email_verified"] = json!(false);
+        let identity = run_jsonnet(jsonnet, &unverified);
+        assert_eq!(identity["identity"]["traits"]["email"], "jane@acme.test");
+        assert_eq!(identity["identity"]["verified_addresses"], json!([]));
     })
     .await;
 }
@@ -881,6 +898,87 @@ async fn a_project_without_a_provider_list_gets_one_and_an_invalid_config_is_rep
             "{row:?}"
         );
         assert!(row.next_attempt_at.is_some());
+    })
+    .await;
+}
+
+/// "Sign in with SSO" only shows on Ory's login page while the project's OpenID
+/// Connect method is on: the first provider switches it on (the Ory tab says so), and
+/// a disconnect with clean-up switches it off only if Gatehouse switched it on and no
+/// other provider is left.
+#[tokio::test]
+async fn the_oidc_method_follows_the_providers_gatehouse_adds() {
+    each_engine(|engine| async move {
+        let m = mirrored(engine).await;
+        assert!(!m.ory.oidc_enabled().await, "a new project has it off");
+        m.sync().await;
+        assert!(
+            m.ory.oidc_enabled().await,
+            "the first provider switched it on"
+        );
+        let g = m.ory_rpc("ory/get", &[]).await;
+        assert!(g.body["oidc_enabled_at"].is_string(), "{:?}", g.body);
+        let page =
+            m.s.owner
+                .get(&format!(
+                    "/teams/{}/products/{}/settings/ory",
+                    m.s.team, m.s.product
+                ))
+                .await
+                .text()
+                .await
+                .unwrap();
+        assert!(
+            page.contains("data-testid=\"ory-oidc-enabled\""),
+            "the Ory tab says so"
+        );
+
+        let r = m.ory_rpc("ory/disconnect", &[("cleanup", "remove")]).await;
+        assert_eq!(r.status, 200, "{:?}", r.body);
+        assert!(m.ory.providers().await.is_empty());
+        assert!(
+            !m.ory.oidc_enabled().await,
+            "off again: Gatehouse had switched it on"
+        );
+    })
+    .await;
+}
+
+#[tokio::test]
+async fn an_oidc_method_someone_else_switched_on_or_uses_stays_on() {
+    each_engine(|engine| async move {
+        // already on before Gatehouse came: left on at disconnect
+        let m = mirrored(engine).await;
+        let enable = json!([{ "op": "replace", "path": "/services/identity/config/selfservice/methods/oidc/enabled", "value": true }]);
+        let status = m
+            .ory
+            .console(Method::PATCH, &format!("/projects/{ORY_PROJECT_ID}"), Some(enable))
+            .await;
+        assert_eq!(status, 200);
+        m.sync().await;
+        let g = m.ory_rpc("ory/get", &[]).await;
+        assert!(g.body["oidc_enabled_at"].is_null(), "{:?}", g.body);
+        let r = m.ory_rpc("ory/disconnect", &[("cleanup", "remove")]).await;
+        assert_eq!(r.status, 200, "{:?}", r.body);
+        assert!(m.ory.oidc_enabled().await, "it was not Gatehouse's to switch off");
+
+        // switched on by Gatehouse, but another provider (someone else's) remains
+        let m = mirrored(engine).await;
+        m.sync().await;
+        assert!(m.ory.oidc_enabled().await);
+        let theirs = json!([{ "op": "add", "path": "/services/identity/config/selfservice/methods/oidc/config/providers/-", "value": {
+            "id": "their-google", "provider": "google", "client_id": "x", "client_secret": "y",
+            "mapper_url": "base64://e30=", "scope": ["email"]
+        } }]);
+        let status = m
+            .ory
+            .console(Method::PATCH, &format!("/projects/{ORY_PROJECT_ID}"), Some(theirs))
+            .await;
+        assert_eq!(status, 200);
+        let r = m.ory_rpc("ory/disconnect", &[("cleanup", "remove")]).await;
+        assert_eq!(r.status, 200, "{:?}", r.body);
+        assert_eq!(m.ory.providers().await.len(), 1, "theirs is left");
+        assert!(m.ory.oidc_enabled().await, "their provider still needs it");
     })
     .await;
 }

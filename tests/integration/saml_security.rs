@@ -135,7 +135,15 @@ async fn signature_wrapping_is_refused() {
 #[tokio::test]
 async fn a_comment_cannot_truncate_the_name_id() {
     each_engine(|engine| async move {
-        let s = Sso::new(engine).await;
+        // the full NameID's domain is an email domain of the connection (otherwise the
+        // email-domain rule alone would refuse it)
+        let s = Sso::with(
+            engine,
+            "keys=primary",
+            "acme.com",
+            json!({ "emailDomains": [TEST_USERS_DOMAIN, "acme.test.evil.example"] }),
+        )
+        .await;
         let (_, relay) = s.start(&[]).await;
         let xml = unb64(
             &s.signed_for(&relay, json!({ "nameId": "jane@acme.test.evil.example" }))
@@ -262,7 +270,7 @@ async fn a_relay_state_naming_another_connection_gains_nothing() {
             .api(
                 reqwest::Method::POST,
                 &[],
-                Some(json!({ "tenant": "evil.example", "product": s.product, "rawMetadata": s.idp().metadata("keys=secondary").await, "redirectUrl": [APP_REDIRECT] })),
+                Some(json!({ "tenant": "evil.example", "product": s.product, "rawMetadata": s.idp().metadata("keys=secondary").await, "redirectUrl": [APP_REDIRECT], "emailDomains": [TEST_USERS_DOMAIN] })),
             )
             .await;
         assert_eq!(status, 200, "{evil}");

@@ -54,13 +54,14 @@ async fn try_xml(it: &Client, token: &str, xml: &str) -> RpcResponse {
     save_xml(it, token, xml, &[("intent", "test")]).await
 }
 
-/// A test sign-in from its start URL through the test IdP: the result page shows the
-/// profile to this browser, and to no other.
+/// A test sign-in from its start URL through the test IdP (as jane@globex.com, the
+/// links' tenant): the result page shows the profile to this browser, and to no other.
 async fn test_succeeds(s: &Sso, it: &Client, start: &str) {
     let res = it.get(start).await;
     assert_eq!(res.status().as_u16(), 303, "{start}");
     let to = res.headers()["location"].to_str().unwrap().to_string();
-    let (_, relay, response) = idp().answer(&to).await;
+    // the customer's IdP signs in one of the customer's people (globex.com)
+    let (_, relay, response) = idp().answer_as(&to, Some("jane@globex.com")).await;
     let mut form = vec![("SAMLResponse", response)];
     if let Some(r) = relay {
         form.push(("RelayState", r));
@@ -71,7 +72,7 @@ async fn test_succeeds(s: &Sso, it: &Client, start: &str) {
     assert!(result.starts_with("/sso-test/"), "{result}");
     let shown = it.get(&result).await.text().await.unwrap();
     assert!(shown.contains("data-testid=\"test-success\""), "{shown}");
-    assert!(shown.contains("jane@acme.test"));
+    assert!(shown.contains("jane@globex.com"));
     assert_eq!(customer(&s.app).get(&result).await.status().as_u16(), 404);
 }
 
@@ -315,6 +316,61 @@ async fn token_lookups_are_rate_limited() {
         assert_eq!(statuses[31], 429, "{statuses:?}");
         s.app.clock.advance(Duration::seconds(61));
         assert_eq!(it.rpc("setup/get", &[("token", "gsl_x")]).await.status, 410);
+    })
+    .await;
+}
+
+/// `X-Forwarded-For` counts only from a proxy in `GATEHOUSE_TRUSTED_PROXIES`: a
+/// client cannot escape the limit by writing one, and behind a trusted proxy each
+/// forwarded client has its own limit.
+#[tokio::test]
+async fn forwarded_for_counts_only_from_trusted_proxies() {
+    each_engine(|engine| async move {
+        let guess = |c: &Client, i: usize, forwarded: String| {
+            let req = c
+                .http
+                .post(format!("{}/rpc/setup/get", c.base))
+                .header("X-Forwarded-For", forwarded)
+                .form(&[("token", format!("gsl_guess{i}"))]);
+            async move { req.send().await.unwrap().status().as_u16() }
+        };
+
+        let s = Sso::new(engine).await;
+        let it = customer(&s.app);
+        let mut statuses = Vec::new();
+        for i in 0..32 {
+            statuses.push(guess(&it, i, format!("198.51.100.{i}")).await);
+        }
+        assert_eq!(
+            statuses[31], 429,
+            "a forged header escaped the limit: {statuses:?}"
+        );
+
+        let s = Sso::with_env(
+            engine,
+            "keys=primary",
+            "acme.com",
+            json!({}),
+            &[("GATEHOUSE_TRUSTED_PROXIES", "127.0.0.1/32, ::1".to_string())],
+        )
+        .await;
+        let it = customer(&s.app);
+        let mut statuses = Vec::new();
+        for i in 0..32 {
+            statuses.push(guess(&it, i, format!("6.6.6.6, 198.51.100.{i}")).await);
+        }
+        assert!(
+            statuses.iter().all(|s| *s == 410),
+            "each forwarded client has its own limit: {statuses:?}"
+        );
+        let mut statuses = Vec::new();
+        for i in 0..32 {
+            statuses.push(guess(&it, i, format!("198.51.100.{i}, 203.0.113.1")).await);
+        }
+        assert_eq!(
+            statuses[31], 429,
+            "the hop the trusted proxy saw is the client: {statuses:?}"
+        );
     })
     .await;
 }

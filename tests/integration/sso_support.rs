@@ -10,6 +10,8 @@ use crate::idp::{idp, Idp};
 use crate::support::*;
 
 pub const APP_REDIRECT: &str = "https://app.example.com/callback";
+/// The email domain of the test IdPs' default user (jane@acme.test).
+pub const TEST_USERS_DOMAIN: &str = "acme.test";
 
 pub struct Sso {
     pub app: TestApp,
@@ -88,6 +90,8 @@ impl Sso {
             "rawMetadata": idp().metadata(metadata_query).await,
             "defaultRedirectUrl": APP_REDIRECT,
             "redirectUrl": [APP_REDIRECT],
+            // the test IdPs sign users in as @acme.test
+            "emailDomains": [TEST_USERS_DOMAIN],
         });
         if let (Value::Object(b), Value::Object(e)) = (&mut body, extra) {
             b.extend(e);

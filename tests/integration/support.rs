@@ -126,6 +126,11 @@ pub struct RpcResponse {
 
 impl Client {
     pub fn new(app: &TestApp) -> Self {
+        Self::at(&app.base)
+    }
+
+    /// A browser-like client of the server at `base`.
+    pub fn at(base: &str) -> Self {
         let http = reqwest::Client::builder()
             .cookie_store(true)
             .redirect(reqwest::redirect::Policy::none())
@@ -135,7 +140,7 @@ impl Client {
             .unwrap();
         Self {
             http,
-            base: app.base.clone(),
+            base: base.to_string(),
         }
     }
 
@@ -289,6 +294,14 @@ impl OryEmulator {
             .unwrap_or_default()
     }
 
+    /// Is the test project's OpenID Connect sign-in method on?
+    pub async fn oidc_enabled(&self) -> bool {
+        self.state().await["projects"][0]["services"]["identity"]["config"]["selfservice"]
+            ["methods"]["oidc"]["enabled"]
+            .as_bool()
+            .unwrap_or(false)
+    }
+
     pub async fn organizations(&self) -> Vec<Value> {
         self.state().await["organizations"]
             .as_array()
@@ -309,5 +322,107 @@ impl OryEmulator {
 
     pub async fn stop(mut self) {
         let _ = self.child.kill().await;
+    }
+}
+
+/// The server as an operator runs it: the binary built for these tests, in a process
+/// of its own (its memory can be read, it can be killed and started again on the
+/// same data). `DATABASE_URL` from `db`; the secret key is fixed, so a restart reads
+/// what the last run sealed.
+pub struct ChildServer {
+    pub base: String,
+    pub db: TestDatabase,
+    port: u16,
+    env: Vec<(String, String)>,
+    child: Option<std::process::Child>,
+}
+
+impl Drop for ChildServer {
+    fn drop(&mut self) {
+        self.kill9();
+    }
+}
+
+impl ChildServer {
+    pub async fn start(engine: Engine, env: &[(&str, &str)]) -> Self {
+        let db = fresh_database(engine).await.expect("test database");
+        let port = std::net::TcpListener::bind("127.0.0.1:0")
+            .unwrap()
+            .local_addr()
+            .unwrap()
+            .port();
+        let mut server = Self {
+            base: format!("http://127.0.0.1:{port}"),
+            db,
+            port,
+            env: env
+                .iter()
+                .map(|(k, v)| (k.to_string(), v.to_string()))
+                .collect(),
+            child: None,
+        };
+        server.spawn().await;
+        server
+    }
+
+    async fn spawn(&mut self) {
+        let child = std::process::Command::new(env!("CARGO_BIN_EXE_gatehouse"))
+            .env("GATEHOUSE_LISTEN_ADDR", format!("127.0.0.1:{}", self.port))
+            .env("GATEHOUSE_PUBLIC_URL", &self.base)
+            .env("DATABASE_URL", &self.db.url)
+            .env(
+                "GATEHOUSE_SECRET_KEY",
+                "AAECAwQFBgcICQoLDA0ODxAREhMUFRYXGBkaGxwdHh8=",
+            )
+            .env("ORY_SYNC_INTERVAL_MS", "0")
+            .env("RUST_LOG", "error")
+            .envs(self.env.iter().map(|(k, v)| (k.as_str(), v.as_str())))
+            .stdin(Stdio::null())
+            .stdout(Stdio::null())
+            .stderr(Stdio::inherit())
+            .spawn()
+            .expect("the gatehouse binary starts");
+        self.child = Some(child);
+        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(60);
+        loop {
+            if let Ok(r) = reqwest::get(format!("{}/healthz", self.base)).await {
+                if r.status().is_success() {
+                    return;
+                }
+            }
+            assert!(
+                std::time::Instant::now() < deadline,
+                "the server did not start"
+            );
+            tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+        }
+    }
+
+    pub fn pid(&self) -> u32 {
+        self.child.as_ref().map_or(0, std::process::Child::id)
+    }
+
+    /// SIGKILL: no shutdown of any kind.
+    pub fn kill9(&mut self) {
+        if let Some(mut c) = self.child.take() {
+            let _ = c.kill();
+            let _ = c.wait();
+        }
+    }
+
+    /// Start again on the same database.
+    pub async fn restart(&mut self) {
+        self.kill9();
+        self.spawn().await;
+    }
+
+    pub fn rss_mb(&self) -> u64 {
+        std::fs::read_to_string(format!("/proc/{}/status", self.pid()))
+            .unwrap_or_default()
+            .lines()
+            .find_map(|l| l.strip_prefix("VmRSS:"))
+            .and_then(|v| v.trim().trim_end_matches("kB").trim().parse::<u64>().ok())
+            .unwrap_or(0)
+            / 1024
     }
 }

@@ -74,9 +74,15 @@ pub async fn log_out() -> Result<(), AppError> {
     Ok(())
 }
 
-/// Only same-site absolute paths may be used as a post-login destination.
+/// Only same-site absolute paths may be used as a post-login destination. Browsers
+/// drop tabs and line breaks from URLs and read `\\` as `/`, so `/\t/evil.example`
+/// and `/\\evil.example` would leave the site: control characters and backslashes are
+/// refused anywhere.
 pub fn is_local_path(p: &str) -> bool {
-    p.starts_with('/') && !p.starts_with("//") && !p.starts_with("/\\") && !p.contains("://")
+    p.starts_with('/')
+        && !p.starts_with("//")
+        && !p.contains("://")
+        && !p.chars().any(|c| c.is_control() || c == '\\')
 }
 
 #[cfg(test)]
@@ -90,5 +96,17 @@ mod tests {
         assert!(!is_local_path("/\\evil.com"));
         assert!(!is_local_path("https://evil.com"));
         assert!(!is_local_path("evil"));
+        for sneaky in [
+            "/\t/evil.example",
+            "/\n/evil.example",
+            "/\r\n/evil.example",
+            "/\u{0}/evil.example",
+            "/\u{7f}/evil.example",
+            "/a\\..\\\\evil.example",
+            "/\\/evil.example",
+        ] {
+            assert!(!is_local_path(sneaky), "{sneaky:?}");
+        }
+        assert!(is_local_path("/invite/abc?x=1#y"));
     }
 }

@@ -38,6 +38,14 @@ pub struct OidcFields {
     pub oidc_client_secret: Option<String>,
 }
 
+/// The email-domain fields of the connection form: `email_domains` is present
+/// whenever the form has that section (an unticked checkbox is then "no").
+#[derive(Debug, Clone, Default)]
+pub struct EmailDomainFields {
+    pub email_domains: Option<String>,
+    pub accept_any_email_domain: Option<String>,
+}
+
 /// The connection form, as posted. `metadata_source` is `xml`, `file`, `url` or
 /// `oidc` (an OpenID Connect IdP: the `oidc_*` fields).
 #[cfg(feature = "ssr")]
@@ -52,6 +60,7 @@ fn input(
     default_redirect_url: String,
     allow_idp_initiated: Option<String>,
     oidc: OidcFields,
+    emails: EmailDomainFields,
     require_metadata: bool,
 ) -> Result<gatehouse_domain::sso::connections::ConnectionInput, AppError> {
     use gatehouse_core::FieldError;
@@ -86,6 +95,12 @@ fn input(
         redirect_urls: redirect_urls.lines().map(str::to_string).collect(),
         default_redirect_url,
         allow_idp_initiated: allow_idp_initiated.is_some_and(|v| v == "on" || v == "true"),
+        accept_any_email_domain: emails.email_domains.as_ref().map(|_| {
+            emails
+                .accept_any_email_domain
+                .is_some_and(|v| v == "on" || v == "true")
+        }),
+        email_domains: emails.email_domains.map(|d| vec![d]),
     })
 }
 
@@ -105,6 +120,9 @@ pub async fn create_connection(
     oidc_discovery_url: Option<String>,
     oidc_client_id: Option<String>,
     oidc_client_secret: Option<String>,
+    connection_id: Option<String>,
+    email_domains: Option<String>,
+    accept_any_email_domain: Option<String>,
 ) -> Result<v::ConnectionCredentials, AppError> {
     use super::ssr;
     let user_id = ssr::user_id().await?;
@@ -123,10 +141,14 @@ pub async fn create_connection(
             oidc_client_id,
             oidc_client_secret,
         },
+        EmailDomainFields {
+            email_domains,
+            accept_any_email_domain,
+        },
         true,
     )?;
     Ok(ssr::services()?
-        .dashboard_create_connection(&user_id, &team, &product, input)
+        .dashboard_create_connection(&user_id, &team, &product, input, connection_id.as_deref())
         .await?)
 }
 
@@ -147,6 +169,8 @@ pub async fn update_connection(
     oidc_discovery_url: Option<String>,
     oidc_client_id: Option<String>,
     oidc_client_secret: Option<String>,
+    email_domains: Option<String>,
+    accept_any_email_domain: Option<String>,
 ) -> Result<v::ConnectionDetail, AppError> {
     use super::ssr;
     let user_id = ssr::user_id().await?;
@@ -164,6 +188,10 @@ pub async fn update_connection(
             oidc_discovery_url,
             oidc_client_id,
             oidc_client_secret,
+        },
+        EmailDomainFields {
+            email_domains,
+            accept_any_email_domain,
         },
         false,
     )?;

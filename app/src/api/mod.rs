@@ -57,11 +57,13 @@ pub(crate) mod ssr {
         Ok(())
     }
 
-    /// Who is calling, for rate limits: the peer's IP address.
+    /// Who is calling, for rate limits: the peer's IP address, or the client a
+    /// trusted proxy forwarded for (`gatehouse_domain::client_addr`).
     pub async fn client_key() -> String {
-        use axum::extract::ConnectInfo;
-        match leptos_axum::extract::<ConnectInfo<std::net::SocketAddr>>().await {
-            Ok(ConnectInfo(addr)) => addr.ip().to_string(),
+        use axum::Extension;
+        use gatehouse_domain::client_addr::ClientAddr;
+        match leptos_axum::extract::<Extension<ClientAddr>>().await {
+            Ok(Extension(addr)) => addr.to_string(),
             Err(_) => "unknown".to_string(),
         }
     }

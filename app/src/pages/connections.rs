@@ -427,6 +427,7 @@ const CONNECTION_FIELDS: &[&str] = &[
     "oidc_client_secret",
     "redirect_urls",
     "default_redirect_url",
+    "email_domains",
 ];
 
 #[component]
@@ -466,13 +467,17 @@ pub fn NewConnectionPage() -> impl IntoView {
                     </div>
                     <Suspense fallback=|| ()>
                         {move || Suspend::new(async move {
-                            let redirect_uri = oauth.await.ok().map(|o| o.sp.oidc_redirect_uri);
+                            let reserved = oauth.await.ok();
+                            let connection_id = reserved.as_ref().map(|o| o.new_connection_id.clone()).unwrap_or_default();
+                            let redirect_uri = reserved.map(|o| o.sp.oidc_redirect_uri);
                             view! {
+                                <input type="hidden" name="connection_id" value=connection_id />
                                 <MetadataInput error_xml=field_error(value, "metadata") error_url=field_error(value, "metadata_url") error_oidc=first_field_error(value, OIDC_FIELDS) oidc_redirect_uri=Signal::stored(redirect_uri) optional=false />
                             }
                         })}
                     </Suspense>
                     <RedirectFields value=value urls=String::new() default=String::new() />
+                    <EmailDomainFields value=value domains=String::new() accept_any=false id_prefix="" />
                     <label class="flex items-center gap-2 text-sm">
                         <input type="checkbox" name="allow_idp_initiated" />
                         "Allow IdP-initiated sign-in (from the IdP's app dashboard; lands on the default redirect URL)"
@@ -497,6 +502,33 @@ pub fn NewConnectionPage() -> impl IntoView {
                 })}
             }
         } />
+    }
+}
+
+/// The email domains the IdP may vouch for beside the tenant's own, and the opt-out.
+#[component]
+fn EmailDomainFields<O, V>(
+    value: V,
+    domains: String,
+    accept_any: bool,
+    id_prefix: &'static str,
+) -> impl IntoView
+where
+    O: Send + Sync + 'static,
+    V: With<Value = Option<Result<O, AppError>>> + Copy + Send + Sync + 'static,
+{
+    let field = format!("{id_prefix}email_domains");
+    view! {
+        <div>
+            <label class=LABEL for=field.clone()>"More email domains"</label>
+            <textarea class=INPUT id=field.clone() name="email_domains" rows="2" placeholder="acme.co.uk" data-testid="email-domains-input">{domains}</textarea>
+            <p class="mt-1 text-xs text-slate-500">"The tenant (when it is a domain) is always one. One per line; subdomains must be listed. A sign-in whose email is elsewhere is refused."</p>
+            <FieldMessage message=field_error(value, "email_domains") id=format!("{field}-error") />
+        </div>
+        <label class="flex items-center gap-2 text-sm">
+            <input type="checkbox" name="accept_any_email_domain" prop:checked=accept_any data-testid="accept-any-email-domain" />
+            "Accept any email domain (not recommended: the IdP could sign in addresses of other organisations; sign-ins then carry email_verified: false)"
+        </label>
     }
 }
 
@@ -725,6 +757,22 @@ fn ConnectionView(
                 <dt class="text-slate-500">"Metadata URL"</dt><dd class="col-span-3 break-all font-mono text-xs">{c.metadata_url.clone().unwrap_or_else(|| "uploaded XML".into())}</dd>
                 <dt class="text-slate-500">"IdP-initiated sign-in"</dt><dd class="col-span-3">{if c.allow_idp_initiated { "allowed" } else { "not allowed" }}</dd>
             </dl>
+        </section>
+        <section class="mt-6 rounded-lg border border-slate-200 bg-white p-5" data-testid="email-domains">
+            <h2 class="text-sm font-semibold text-slate-800">"Email domains"</h2>
+            {if c.accept_any_email_domain {
+                view! {
+                    <p class="mt-2 rounded-md border border-amber-300 bg-amber-50 p-3 text-sm text-amber-900" data-testid="accept-any-warning">
+                        "This connection accepts any email address its IdP sends, including addresses of other organisations. Sign-ins carry email_verified: false; never bind users by email for this connection."
+                    </p>
+                }.into_any()
+            } else {
+                let all: Vec<String> = c.tenant_email_domain.iter().chain(c.email_domains.iter()).cloned().collect();
+                view! {
+                    <p class="mt-2 text-sm text-slate-600">"Sign-ins are refused unless every email address the IdP sends is in:"</p>
+                    <p class="mt-1 font-mono text-xs" data-testid="email-domain-list">{if all.is_empty() { "(none: add the customer's domains, or every sign-in that carries an email is refused)".to_string() } else { all.join(", ") }}</p>
+                }.into_any()
+            }}
             <h3 class="mt-4 text-xs font-medium uppercase tracking-wide text-slate-500">"Signing certificates"</h3>
             <ul class="mt-2 space-y-1 text-sm" data-testid="certificates">
                 {c.certificates.iter().map(|cert| view! {
@@ -761,6 +809,7 @@ fn ConnectionView(
                     </div>
                     <MetadataInput error_xml=field_error(value, "metadata") error_url=field_error(value, "metadata_url") error_oidc=first_field_error(value, OIDC_FIELDS) oidc_redirect_uri=Signal::derive(move || Some(oidc_redirect.get_value())) protocol=if is_oidc { "oidc" } else { "saml" } optional=true />
                     <RedirectFields value=value urls=c.redirect_urls.join("\n") default=c.default_redirect_url.clone().unwrap_or_default() />
+                    <EmailDomainFields value=value domains=c.email_domains.join("\n") accept_any=c.accept_any_email_domain id_prefix="edit-" />
                     <label class="flex items-center gap-2 text-sm">
                         <input type="checkbox" name="allow_idp_initiated" prop:checked=c.allow_idp_initiated />
                         "Allow IdP-initiated sign-in"

@@ -462,6 +462,13 @@ fn OryTab(product: ProductDetail, data: SettingsData) -> impl IntoView {
                             </dd>
                             <dt class="text-slate-500">"Last drift check"</dt>
                             <dd class="col-span-2">{current.sync.last_check.as_ref().map(format::date_time).unwrap_or_else(|| "not yet".into())}</dd>
+                            {current.oidc_enabled_at.as_ref().map(|at| view! {
+                                <dt class="text-slate-500">"Sign in with SSO"</dt>
+                                <dd class="col-span-2" data-testid="ory-oidc-enabled">
+                                    "Gatehouse switched on the project's OpenID Connect sign-in method on " {format::date_time(at)}
+                                    " (it was off), so Ory's login page offers SSO. Disconnecting with clean-up switches it off again."
+                                </dd>
+                            })}
                         </dl>
                     });
                     let drift = (!current.sync.drift.is_empty()).then(|| view! {

@@ -127,6 +127,8 @@ pub async fn seed(base: &str, idp_url: &str) -> Result<Target> {
             "rawMetadata": metadata,
             "redirectUrl": [APP_REDIRECT],
             "defaultRedirectUrl": APP_REDIRECT,
+            // the test IdP signs users in as jane@acme.test
+            "emailDomains": ["acme.test"],
         }))
         .send()
         .await?;

@@ -21,9 +21,11 @@
 #![allow(clippy::print_stdout)]
 
 mod cpu;
+mod flood;
 mod flow;
 mod http;
 mod processes;
+mod soak;
 
 use std::path::PathBuf;
 use std::sync::atomic::{AtomicUsize, Ordering};
@@ -44,6 +46,13 @@ gatehouse-bench: complete SSO logins/s against a running Gatehouse
   --concurrency N    concurrent clients (default 32)
   --rate R           logins/s offered in the latency run (default 1000; 0 skips it)
   --openid           ask for scope=openid (adds an RS256 id_token per login)
+  --flood SECONDS    instead of logins: 64 clients post 500 KB junk to the ACS for
+                     SECONDS while /healthz and the token endpoint are probed
+  --soak MINUTES     instead of logins: sign-ins at --rate (default 200 here) for
+                     MINUTES; every 10 s: sign-ins/s, p99, RSS, WAL and database size
+  --soak-chart DIR   where the soak's SVG charts go (default docs/)
+  --soak-check       fail when the WAL, the database or RSS grew past their bounds
+  --token-ttl SECS   the server's GATEHOUSE_ACCESS_TOKEN_TTL_SECONDS (default its own)
   --server PATH      the gatehouse binary (default: next to this binary)
   --url URL          use an already running server instead (one engine: its own)
   --postgres URL     admin URL used to create a fresh database
@@ -57,6 +66,12 @@ struct Args {
     concurrency: usize,
     rate: f64,
     openid: bool,
+    flood: Option<u64>,
+    soak: Option<f64>,
+    soak_chart: PathBuf,
+    soak_check: bool,
+    token_ttl: Option<u64>,
+    rate_given: bool,
     server: PathBuf,
     url: Option<String>,
     postgres: String,
@@ -71,6 +86,12 @@ fn parse_args() -> Result<Args> {
         concurrency: 32,
         rate: 1000.0,
         openid: false,
+        flood: None,
+        soak: None,
+        soak_chart: repo_root().join("docs"),
+        soak_check: false,
+        token_ttl: None,
+        rate_given: false,
         server: exe.with_file_name("gatehouse"),
         url: None,
         postgres: "postgres://postgres@127.0.0.1:5432/test".into(),
@@ -92,8 +113,16 @@ fn parse_args() -> Result<Args> {
             "--logins" => a.logins = value()?.parse()?,
             "--warmup" => a.warmup = value()?.parse()?,
             "--concurrency" => a.concurrency = value()?.parse()?,
-            "--rate" => a.rate = value()?.parse()?,
+            "--rate" => {
+                a.rate = value()?.parse()?;
+                a.rate_given = true;
+            }
+            "--soak" => a.soak = Some(value()?.parse()?),
+            "--soak-chart" => a.soak_chart = value()?.into(),
+            "--soak-check" => a.soak_check = true,
+            "--token-ttl" => a.token_ttl = Some(value()?.parse()?),
             "--openid" => a.openid = true,
+            "--flood" => a.flood = Some(value()?.parse()?),
             "--server" => a.server = value()?.into(),
             "--url" => a.url = Some(value()?),
             "--postgres" => a.postgres = value()?,
@@ -125,6 +154,12 @@ fn repo_root() -> PathBuf {
 async fn main() -> Result<()> {
     let args = parse_args()?;
     let idp = processes::start_idp(&repo_root())?;
+    if let Some(seconds) = args.flood {
+        return flood_all(&args, &idp.url, seconds).await;
+    }
+    if let Some(minutes) = args.soak {
+        return soak_all(&args, &idp.url, minutes).await;
+    }
     let mut results = Vec::new();
     if let Some(url) = &args.url {
         let target = flow::seed(url, &idp.url).await?;
@@ -170,6 +205,117 @@ async fn main() -> Result<()> {
             cpu::Used::per_login(r.cpu.server, r.logins),
             cpu::Used::per_login(r.cpu.client, r.logins),
             cpu::Used::per_login(r.cpu.machine, r.logins),
+        );
+    }
+    Ok(())
+}
+
+/// `--soak`: one server per engine, soaked in turn; a table and a chart each.
+async fn soak_all(args: &Args, idp_url: &str, minutes: f64) -> Result<()> {
+    let rate = if args.rate_given { args.rate } else { 200.0 };
+    let mut env = vec![("GATEHOUSE_PURGE_INTERVAL_SECONDS", "10".to_string())];
+    if let Some(ttl) = args.token_ttl {
+        env.push(("GATEHOUSE_ACCESS_TOKEN_TTL_SECONDS", ttl.to_string()));
+    }
+    let mut failures = Vec::new();
+    for &engine in &args.engines {
+        let server =
+            processes::start_server_with(&args.server, engine, &args.postgres, &env).await?;
+        let target = flow::seed(&server.base, idp_url).await.context("seeding")?;
+        tokio::time::sleep(Duration::from_secs(1)).await;
+        let (base_db, _) = soak::storage_now(engine, &server).await?;
+        eprintln!(
+            "[bench] soak on {}: {rate} sign-ins/s for {minutes} min ({} clients)",
+            engine.name(),
+            args.concurrency
+        );
+        let samples = soak::run(
+            engine,
+            &server,
+            idp_url,
+            &target,
+            minutes,
+            rate,
+            args.concurrency,
+        )
+        .await;
+        server.cleanup().await?;
+        let samples = samples?;
+        std::fs::create_dir_all(&args.soak_chart)?;
+        let chart = args.soak_chart.join(format!("soak-{}.svg", engine.name()));
+        std::fs::write(
+            &chart,
+            soak::chart(
+                &format!(
+                    "Gatehouse soak, {}: {rate} sign-ins/s offered for {minutes} min (10 s windows)",
+                    engine.name()
+                ),
+                &samples,
+            ),
+        )?;
+        println!();
+        println!("{} ({}):", engine.name(), chart.display());
+        println!("| t s | sign-ins/s | p99 ms | RSS MB | WAL MB | database MB |");
+        println!("|---:|---:|---:|---:|---:|---:|");
+        for s in &samples {
+            println!(
+                "| {:.0} | {:.1} | {:.1} | {} | {:.1} | {:.1} |",
+                s.at_s,
+                s.sign_ins as f64 / soak::WINDOW.as_secs_f64(),
+                s.p99_ms,
+                s.rss_mb,
+                s.wal_mb,
+                s.db_mb
+            );
+        }
+        if args.soak_check {
+            if let Err(e) = soak::check(engine, &samples, base_db as f64 / 1_048_576.0) {
+                failures.push(format!("{}: {e}", engine.name()));
+            }
+        }
+    }
+    if !failures.is_empty() {
+        bail!("soak check failed: {}", failures.join("; "));
+    }
+    Ok(())
+}
+
+/// `--flood`: one server per engine, each flooded in turn; one table.
+async fn flood_all(args: &Args, idp_url: &str, seconds: u64) -> Result<()> {
+    let mut rows = Vec::new();
+    for &engine in &args.engines {
+        let server = processes::start_server(&args.server, engine, &args.postgres).await?;
+        let target = flow::seed(&server.base, idp_url).await.context("seeding")?;
+        eprintln!(
+            "[bench] flooding the ACS ({} clients, {seconds} s) on {}",
+            flood::CLIENTS,
+            engine.name()
+        );
+        let report = flood::run(idp_url, &target, Some(server.pid()), seconds).await;
+        server.cleanup().await?;
+        rows.push((engine.name(), report?));
+    }
+    println!();
+    println!(
+        "| engine | junk posts/s | /healthz p50 / p99 / max ms (baseline p99) | token p50 / p99 / max ms (baseline p99) | server RSS MB before / peak / after |"
+    );
+    println!("|---|---:|---|---|---|");
+    for (engine, r) in rows {
+        let max = |v: &[Duration]| v.iter().max().copied().unwrap_or_default();
+        println!(
+            "| {engine} | {:.0} | {:.1} / {:.1} / {:.1} ({:.1}) | {:.1} / {:.1} / {:.1} ({:.1}) | {} / {} / {} |",
+            r.posts as f64 / r.seconds,
+            ms(pct(&r.health, 50.0)),
+            ms(pct(&r.health, 99.0)),
+            ms(max(&r.health)),
+            ms(pct(&r.baseline_health, 99.0)),
+            ms(pct(&r.token, 50.0)),
+            ms(pct(&r.token, 99.0)),
+            ms(max(&r.token)),
+            ms(pct(&r.baseline_token, 99.0)),
+            r.rss_before_mb,
+            r.rss_peak_mb,
+            r.rss_after_mb,
         );
     }
     Ok(())

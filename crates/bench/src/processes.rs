@@ -78,6 +78,19 @@ impl Server {
         self._child.0.id()
     }
 
+    /// Where the server keeps its embedded database.
+    pub fn data_dir(&self) -> &Path {
+        &self._data.0
+    }
+
+    /// The URL of the PostgreSQL database the benchmark made for it, if any.
+    pub fn database_url(&self) -> Option<String> {
+        let (admin, name) = self.database.as_ref()?;
+        let mut url = url::Url::parse(admin).ok()?;
+        url.set_path(name);
+        Some(url.to_string())
+    }
+
     /// Drop the benchmark's PostgreSQL database, if it made one.
     pub async fn cleanup(mut self) -> Result<()> {
         let database = self.database.take();
@@ -118,6 +131,16 @@ fn free_port() -> Result<u16> {
 
 /// Run the Gatehouse binary on a fresh database of the given engine.
 pub async fn start_server(bin: &Path, engine: Engine, postgres_admin_url: &str) -> Result<Server> {
+    start_server_with(bin, engine, postgres_admin_url, &[]).await
+}
+
+/// [`start_server`] with more environment for the server.
+pub async fn start_server_with(
+    bin: &Path,
+    engine: Engine,
+    postgres_admin_url: &str,
+    env: &[(&str, String)],
+) -> Result<Server> {
     if !bin.exists() {
         bail!(
             "{} does not exist: build the server first (cargo leptos build --release), or pass --server PATH or --url URL",
@@ -139,6 +162,7 @@ pub async fn start_server(bin: &Path, engine: Engine, postgres_admin_url: &str) 
             std::env::var("BENCH_SERVER_LOG").unwrap_or_else(|_| "warn".into()),
         )
         .env_remove("DATABASE_URL")
+        .envs(env.iter().map(|(k, v)| (*k, v.as_str())))
         .stdin(Stdio::null())
         .stdout(Stdio::null())
         .stderr(Stdio::inherit());

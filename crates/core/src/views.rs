@@ -147,6 +147,9 @@ pub struct OrySettingsView {
     /// Set in answers that queued connections for mirroring ("N connections queued").
     #[serde(default)]
     pub queued: Option<u64>,
+    /// When Gatehouse switched on the project's OpenID Connect sign-in method.
+    #[serde(default)]
+    pub oidc_enabled_at: Option<DateTime<Utc>>,
 }
 
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
@@ -212,6 +215,10 @@ pub struct OidcIdpView {
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct ProductOAuth {
     pub issuer: String,
+    /// A connection id reserved for the new-connection form, whose OIDC redirect URI
+    /// `sp.oidc_redirect_uri` shows (nothing is stored until the form is saved).
+    #[serde(default)]
+    pub new_connection_id: String,
     pub authorize_url: String,
     pub token_url: String,
     pub userinfo_url: String,
@@ -278,6 +285,15 @@ pub struct ConnectionDetail {
     /// Its mirror in Ory, when the product has the Ory integration.
     #[serde(default)]
     pub ory: Option<OrySyncView>,
+    /// The tenant's own email domain, when the tenant is a domain name.
+    #[serde(default)]
+    pub tenant_email_domain: Option<String>,
+    /// Email domains the admin added.
+    #[serde(default)]
+    pub email_domains: Vec<String>,
+    /// Sign-ins may carry any email address (`email_verified: false`).
+    #[serde(default)]
+    pub accept_any_email_domain: bool,
 }
 
 /// Returned once, when a connection is created or its secret rotated.

@@ -14,7 +14,7 @@ use secrecy::{ExposeSecret, SecretString};
 use crate::error::{DomainError, DomainResult};
 use crate::model::{Membership, Team, User};
 use crate::password;
-use crate::ports::StoreError;
+use crate::ports::{LoginAttempt, StoreError};
 use crate::services::Services;
 use crate::tokens::new_id;
 
@@ -103,11 +103,21 @@ impl Services {
         let now = self.clock.now();
         let key = email.trim().to_lowercase();
         let since = now - lockout_window() - lockout_window();
-        let failures = self.store.failed_logins_since(&key, since).await?;
-        if let Some(until) = locked_until(&failures, now) {
-            tracing::warn!(email = %key, %until, "sign-in refused: locked");
-            return Err(DomainError::LockedOut { until });
-        }
+        // Counted before the password is checked, atomically with the lock decision:
+        // parallel guesses cannot all pass a check made before any of them counted.
+        let is_locked = move |f: &[DateTime<Utc>]| locked_until(f, now).is_some();
+        let failures = match self
+            .store
+            .begin_login_attempt(&key, now, since, &is_locked)
+            .await?
+        {
+            LoginAttempt::Locked(failures) => {
+                let until = locked_until(&failures, now).unwrap_or(now + lockout_window());
+                tracing::warn!(email = %key, %until, "sign-in refused: locked");
+                return Err(DomainError::LockedOut { until });
+            }
+            LoginAttempt::Counted(failures) => failures,
+        };
 
         let user = self.store.user_by_email(&key).await?;
         let hash = user
@@ -124,11 +134,8 @@ impl Services {
                 Ok(user)
             }
             _ => {
-                self.store.record_failed_login(&key, now).await?;
-                let mut all = failures;
-                all.push(now);
-                tracing::warn!(email = %key, recent_failures = all.len(), "sign-in failed");
-                match locked_until(&all, now) {
+                tracing::warn!(email = %key, recent_failures = failures.len(), "sign-in failed");
+                match locked_until(&failures, now) {
                     Some(until) => Err(DomainError::LockedOut { until }),
                     None => Err(DomainError::BadCredentials),
                 }

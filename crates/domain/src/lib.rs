@@ -12,6 +12,7 @@
 //! `gatehouse::isolation` target.
 
 pub mod accounts;
+pub mod client_addr;
 pub mod clock;
 pub mod error;
 pub mod model;

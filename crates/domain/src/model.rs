@@ -89,6 +89,9 @@ pub struct OrySettings {
     pub project_slug: String,
     pub verified_at: DateTime<Utc>,
     pub updated_at: DateTime<Utc>,
+    /// When Gatehouse switched on the project's OpenID Connect sign-in method (it was
+    /// off); a disconnect with clean-up switches it off again only then.
+    pub oidc_enabled_at: Option<DateTime<Utc>>,
 }
 
 #[derive(Debug, Clone, PartialEq, Default)]
@@ -187,12 +190,27 @@ pub struct Connection {
     pub client_secret_hash: String,
     pub allow_idp_initiated: bool,
     pub enabled: bool,
+    /// Email domains the admin added beside the tenant's own
+    /// ([`crate::sso::email_domains`]).
+    pub email_domains: Vec<String>,
+    /// Sign-ins may carry any email address (then `email_verified: false`).
+    pub accept_any_email_domain: bool,
     pub source: ConnectionSource,
     pub setup_link_id: Option<String>,
     /// The OAuth client Gatehouse gave Ory Network for this connection, once mirrored.
     pub ory_client: Option<OryClientCredentials>,
     pub created_at: DateTime<Utc>,
     pub updated_at: DateTime<Utc>,
+}
+
+impl Connection {
+    /// What distinguishes this connection's OIDC redirect URI
+    /// ([`crate::services::DomainSettings::oidc_callback_url`]): its setup link's id
+    /// when a setup link made it (so the URI the customer registered while trying
+    /// the settings stays right once they are saved), its own id otherwise.
+    pub fn oidc_redirect_key(&self) -> &str {
+        self.setup_link_id.as_deref().unwrap_or(&self.id)
+    }
 }
 
 /// The second OAuth client of a connection: the one Ory Network uses (as a generic

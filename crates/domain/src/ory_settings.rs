@@ -156,6 +156,10 @@ impl Services {
             project_slug: project.slug,
             verified_at: now,
             updated_at: now,
+            oidc_enabled_at: existing
+                .as_ref()
+                .filter(|e| e.project_id == project_id)
+                .and_then(|e| e.oidc_enabled_at),
         };
         if existing
             .as_ref()

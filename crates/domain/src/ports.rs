@@ -26,6 +26,15 @@ pub enum StoreError {
 
 pub type StoreResult<T> = Result<T, StoreError>;
 
+/// What [`AccountStore::begin_login_attempt`] decided.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum LoginAttempt {
+    /// Locked: nothing was recorded. The failures that lock it, oldest first.
+    Locked(Vec<DateTime<Utc>>),
+    /// Let through and counted as a failure; all recent failures, this one last.
+    Counted(Vec<DateTime<Utc>>),
+}
+
 #[async_trait]
 pub trait AccountStore: Send + Sync {
     /// Create a user together with their first team and owner membership.
@@ -46,13 +55,19 @@ pub trait AccountStore: Send + Sync {
     ) -> StoreResult<bool>;
     async fn user_by_email(&self, email: &str) -> StoreResult<Option<User>>;
     async fn user_by_id(&self, id: &str) -> StoreResult<Option<User>>;
-    async fn record_failed_login(&self, email: &str, at: DateTime<Utc>) -> StoreResult<()>;
-    /// Failed logins for `email` at or after `since`, oldest first.
-    async fn failed_logins_since(
+    /// Count a sign-in attempt for `email` at `at`, atomically with the decision: the
+    /// failures at or after `since` (oldest first) are read and, unless `is_locked`
+    /// says they lock the email, the attempt is recorded as a failure (cleared by
+    /// [`Self::clear_failed_logins`] if the password turns out right). Concurrent
+    /// attempts for one email are serialized, so no more than the lockout allows are
+    /// ever let through to the password check.
+    async fn begin_login_attempt(
         &self,
         email: &str,
+        at: DateTime<Utc>,
         since: DateTime<Utc>,
-    ) -> StoreResult<Vec<DateTime<Utc>>>;
+        is_locked: &(dyn for<'f> Fn(&'f [DateTime<Utc>]) -> bool + Send + Sync),
+    ) -> StoreResult<LoginAttempt>;
     async fn clear_failed_logins(&self, email: &str) -> StoreResult<()>;
 }
 
@@ -116,7 +131,15 @@ pub trait ProductStore: Send + Sync {
     async fn set_product_secret_verifier(&self, product_id: &str, sealed: &str) -> StoreResult<()>;
 
     async fn ory_settings(&self, product_id: &str) -> StoreResult<Option<OrySettings>>;
+    /// Keeps every other column (`put_ory_settings` keeps this one).
     async fn put_ory_settings(&self, settings: &OrySettings) -> StoreResult<()>;
+    /// Record when Gatehouse switched on the project's OIDC method (`None`: it did not,
+    /// or switched it off again).
+    async fn set_ory_oidc_enabled_at(
+        &self,
+        product_id: &str,
+        at: Option<DateTime<Utc>>,
+    ) -> StoreResult<()>;
     async fn delete_ory_settings(&self, product_id: &str) -> StoreResult<bool>;
 }
 

@@ -16,6 +16,9 @@ use crate::secret_box::SecretBox;
 use gatehouse_core::trial::TrialStatus;
 use gatehouse_core::views::Role;
 
+/// Where OIDC IdPs send users back; each connection has its own path below it.
+pub const OIDC_CALLBACK_PATH: &str = "/api/oauth/oidc";
+
 /// Settings the domain needs (a subset of the server configuration).
 #[derive(Debug, Clone)]
 pub struct DomainSettings {
@@ -72,9 +75,11 @@ impl DomainSettings {
         self.public_url(&format!("/saml/{product_id}"))
     }
 
-    /// Where OIDC IdPs send the user back (the redirect URI to register with them).
-    pub fn oidc_callback_url(&self) -> String {
-        self.public_url("/api/oauth/oidc")
+    /// Where an OIDC IdP sends the user back: one redirect URI per connection (its
+    /// [`crate::model::Connection::oidc_redirect_key`]), so that no IdP's answer can
+    /// be taken for another's (mix-up, RFC 9700 §4.4).
+    pub fn oidc_callback_url(&self, key: &str) -> String {
+        self.public_url(&format!("{OIDC_CALLBACK_PATH}/{key}"))
     }
 
     pub fn sp_metadata_url(&self, product_id: &str) -> String {
@@ -105,6 +110,9 @@ pub struct Services {
     pub setup_lookups: Arc<crate::rate_limit::RateLimiter>,
     /// OIDC IdPs' discovery documents and keys (see [`crate::oidc::cache`]).
     pub oidc_docs: Arc<crate::oidc::cache::DocCache>,
+    /// SAML decoding and verification, off the runtime and bounded (see
+    /// [`crate::saml::bounded`]).
+    pub saml_work: Arc<crate::saml::bounded::BoundedWork>,
 }
 
 impl std::fmt::Debug for Services {

@@ -69,6 +69,8 @@ pub fn draft_connection(draft: &SetupDraft) -> Connection {
         client_secret_hash: String::new(),
         allow_idp_initiated: false,
         enabled: true,
+        email_domains: Vec::new(),
+        accept_any_email_domain: false,
         source: ConnectionSource::SetupLink,
         setup_link_id: Some(link.id.clone()),
         ory_client: None,
@@ -233,7 +235,7 @@ impl Services {
             product_name: open.product.name.clone(),
             tenant: open.link.tenant.clone(),
             expires_at: open.link.expires_at,
-            sp: self.sp_info(&open.product.id),
+            sp: self.sp_info(&open.product.id, &open.link.id),
             saved,
             test_url: None,
         })
@@ -287,6 +289,8 @@ impl Services {
                     redirect_urls: existing.redirect_urls.clone(),
                     default_redirect_url: existing.default_redirect_url.clone().unwrap_or_default(),
                     allow_idp_initiated: existing.allow_idp_initiated,
+                    email_domains: None,
+                    accept_any_email_domain: None,
                 };
                 self.update_connection(existing, input).await?
             }
@@ -299,12 +303,15 @@ impl Services {
                     redirect_urls: Vec::new(),
                     default_redirect_url: String::new(),
                     allow_idp_initiated: false,
+                    email_domains: None,
+                    accept_any_email_domain: None,
                 };
                 self.create_connection(
                     &open.product,
                     input,
                     ConnectionSource::SetupLink,
                     Some(open.link.id.clone()),
+                    None,
                 )
                 .await?
                 .connection

@@ -79,6 +79,7 @@ pub fn ory_settings_view(s: Option<&OrySettings>) -> OrySettingsView {
                 verified_at: None,
                 sync: OrySyncCounts::default(),
                 queued: None,
+                oidc_enabled_at: None,
             },
             Some(s) => OrySettingsView {
                 connected: true,
@@ -89,6 +90,7 @@ pub fn ory_settings_view(s: Option<&OrySettings>) -> OrySettingsView {
                 verified_at: Some(s.verified_at),
                 sync: OrySyncCounts::default(),
                 queued: None,
+                oidc_enabled_at: s.oidc_enabled_at,
             },
         }
     }

@@ -1,12 +1,12 @@
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 use gatehouse_domain::model::{Membership, Team, User};
-use gatehouse_domain::ports::{AccountStore, StoreResult};
+use gatehouse_domain::ports::{AccountStore, LoginAttempt, StoreResult};
 use sqlx::any::AnyRow;
 
 use crate::rows::{ms, RowExt};
 use crate::teams::{insert_membership, insert_team};
-use crate::{map_err, SqlStore};
+use crate::{map_err, Engine, SqlStore};
 
 pub(crate) fn user_from(row: &AnyRow) -> StoreResult<User> {
     Ok(User {
@@ -91,29 +91,47 @@ impl AccountStore for SqlStore {
         row.as_ref().map(user_from).transpose()
     }
 
-    async fn record_failed_login(&self, email: &str, at: DateTime<Utc>) -> StoreResult<()> {
-        sqlx::query("INSERT INTO failed_logins (email, at) VALUES ($1, $2)")
-            .bind(email)
-            .bind(ms(at))
-            .execute(self.writer())
-            .await
-            .map(|_| ())
-            .map_err(map_err)
-    }
-
-    async fn failed_logins_since(
+    async fn begin_login_attempt(
         &self,
         email: &str,
+        at: DateTime<Utc>,
         since: DateTime<Utc>,
-    ) -> StoreResult<Vec<DateTime<Utc>>> {
+        is_locked: &(dyn for<'f> Fn(&'f [DateTime<Utc>]) -> bool + Send + Sync),
+    ) -> StoreResult<LoginAttempt> {
+        // SQLite: the write transaction (BEGIN IMMEDIATE on the one writer) already
+        // serializes attempts. PostgreSQL: a transaction-scoped lock per email.
+        let mut tx = self.write_tx().await?;
+        if self.engine_kind() == Engine::Postgres {
+            sqlx::query("SELECT pg_advisory_xact_lock(hashtext($1))")
+                .bind(email)
+                .execute(&mut *tx)
+                .await
+                .map_err(map_err)?;
+        }
         let rows =
             sqlx::query("SELECT at FROM failed_logins WHERE email = $1 AND at >= $2 ORDER BY at")
                 .bind(email)
                 .bind(ms(since))
-                .fetch_all(&self.pool)
+                .fetch_all(&mut *tx)
                 .await
                 .map_err(map_err)?;
-        rows.iter().map(|r| r.time("at")).collect()
+        let mut failures = rows
+            .iter()
+            .map(|r| r.time("at"))
+            .collect::<StoreResult<Vec<_>>>()?;
+        if is_locked(&failures) {
+            tx.rollback().await.map_err(map_err)?;
+            return Ok(LoginAttempt::Locked(failures));
+        }
+        sqlx::query("INSERT INTO failed_logins (email, at) VALUES ($1, $2)")
+            .bind(email)
+            .bind(ms(at))
+            .execute(&mut *tx)
+            .await
+            .map_err(map_err)?;
+        tx.commit().await.map_err(map_err)?;
+        failures.push(at);
+        Ok(LoginAttempt::Counted(failures))
     }
 
     async fn clear_failed_logins(&self, email: &str) -> StoreResult<()> {

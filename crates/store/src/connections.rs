@@ -8,7 +8,8 @@ use crate::rows::{ms, RowExt};
 use crate::{map_err, ory_sync, SqlStore};
 
 const COLUMNS: &str = "id, product_id, tenant, name, description, protocol, idp_config, idp_entity_id, redirect_urls, \
-    default_redirect_url, client_id, client_secret_hash, allow_idp_initiated, enabled, source, setup_link_id, created_at, updated_at";
+    default_redirect_url, client_id, client_secret_hash, allow_idp_initiated, enabled, source, setup_link_id, created_at, updated_at, \
+    email_domains, accept_any_email_domain";
 /// Read only: written by `ory_sync.rs`.
 const ORY_COLUMNS: &str = "ory_client_id, ory_client_secret, ory_redirect_url";
 
@@ -28,6 +29,8 @@ fn connection_from(row: &AnyRow) -> StoreResult<Connection> {
         client_secret_hash: row.text("client_secret_hash")?,
         allow_idp_initiated: row.int("allow_idp_initiated")? != 0,
         enabled: row.int("enabled")? != 0,
+        email_domains: row.json("email_domains")?,
+        accept_any_email_domain: row.int("accept_any_email_domain")? != 0,
         source: ConnectionSource::parse(&row.text("source")?),
         setup_link_id: row.opt_text("setup_link_id")?,
         ory_client: match (
@@ -77,7 +80,7 @@ impl ConnectionStore for SqlStore {
     async fn create_connection(&self, c: &Connection) -> StoreResult<()> {
         let mut tx = self.write_tx().await?;
         sqlx::query(&format!(
-            "INSERT INTO connections ({COLUMNS}) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18)"
+            "INSERT INTO connections ({COLUMNS}) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19, $20)"
         ))
         .bind(&c.id)
         .bind(&c.product_id)
@@ -97,6 +100,8 @@ impl ConnectionStore for SqlStore {
         .bind(c.setup_link_id.clone())
         .bind(ms(c.created_at))
         .bind(ms(c.updated_at))
+        .bind(json(&c.email_domains)?)
+        .bind(i64::from(c.accept_any_email_domain))
         .execute(&mut *tx)
         .await
         .map_err(map_err)?;
@@ -111,7 +116,8 @@ impl ConnectionStore for SqlStore {
         let done = sqlx::query(
             "UPDATE connections SET tenant = $1, name = $2, description = $3, protocol = $4, idp_config = $5, \
              idp_entity_id = $6, redirect_urls = $7, default_redirect_url = $8, client_secret_hash = $9, \
-             allow_idp_initiated = $10, enabled = $11, updated_at = $12 WHERE id = $13 AND product_id = $14",
+             allow_idp_initiated = $10, enabled = $11, updated_at = $12, email_domains = $15, \
+             accept_any_email_domain = $16 WHERE id = $13 AND product_id = $14",
         )
         .bind(&c.tenant)
         .bind(&c.name)
@@ -127,6 +133,8 @@ impl ConnectionStore for SqlStore {
         .bind(ms(c.updated_at))
         .bind(&c.id)
         .bind(&c.product_id)
+        .bind(json(&c.email_domains)?)
+        .bind(i64::from(c.accept_any_email_domain))
         .execute(&mut *tx)
         .await
         .map_err(map_err)?;

@@ -612,25 +612,43 @@ impl LoginStore for SqlStore {
         insert_test_result(&mut conn, r).await
     }
 
+    /// In batches of about [`PURGE_BATCH`] rows (the oldest first, by the expiry
+    /// index), so that no single write holds the writer for long; failed logins go
+    /// once they can no longer count towards a lockout.
     async fn purge_expired(&self, now: DateTime<Utc>) -> StoreResult<u64> {
+        let failed_logins_before = now - chrono::Duration::hours(1);
         let mut total = 0;
-        for table in [
-            "pending_logins",
-            "seen_assertions",
-            "auth_codes",
-            "access_tokens",
-            "test_results",
+        for (table, column, before) in [
+            ("pending_logins", "expires_at", now),
+            ("seen_assertions", "expires_at", now),
+            ("auth_codes", "expires_at", now),
+            ("access_tokens", "expires_at", now),
+            ("test_results", "expires_at", now),
+            ("failed_logins", "at", failed_logins_before),
         ] {
-            total += sqlx::query(&format!("DELETE FROM {table} WHERE expires_at <= $1"))
-                .bind(ms(now))
-                .execute(self.writer())
-                .await
-                .map_err(map_err)?
-                .rows_affected();
+            let sql = format!(
+                "DELETE FROM {table} WHERE {column} <= (SELECT MAX({column}) FROM \
+                 (SELECT {column} FROM {table} WHERE {column} <= $1 ORDER BY {column} LIMIT {PURGE_BATCH}) AS batch)"
+            );
+            loop {
+                let removed = sqlx::query(&sql)
+                    .bind(ms(before))
+                    .execute(self.writer())
+                    .await
+                    .map_err(map_err)?
+                    .rows_affected();
+                total += removed;
+                if removed < PURGE_BATCH {
+                    break;
+                }
+            }
         }
         Ok(total)
     }
 }
+
+/// Rows one purge statement removes (about: rows sharing the last expiry go too).
+const PURGE_BATCH: u64 = 5_000;
 
 #[async_trait]
 impl KeyStore for SqlStore {

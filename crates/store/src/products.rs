@@ -43,7 +43,7 @@ fn key_from(row: &AnyRow) -> StoreResult<ApiKey> {
     })
 }
 
-const ORY_COLUMNS: &str = "product_id, token_ciphertext, token_hint, project_id, project_name, project_slug, verified_at, updated_at";
+const ORY_COLUMNS: &str = "product_id, token_ciphertext, token_hint, project_id, project_name, project_slug, verified_at, updated_at, oidc_enabled_at";
 
 fn ory_settings_from(r: &AnyRow) -> StoreResult<OrySettings> {
     Ok(OrySettings {
@@ -55,6 +55,7 @@ fn ory_settings_from(r: &AnyRow) -> StoreResult<OrySettings> {
         project_slug: r.text("project_slug")?,
         verified_at: r.time("verified_at")?,
         updated_at: r.time("updated_at")?,
+        oidc_enabled_at: r.opt_time("oidc_enabled_at")?,
     })
 }
 
@@ -312,6 +313,20 @@ impl ProductStore for SqlStore {
         .await
         .map(|_| ())
         .map_err(map_err)
+    }
+
+    async fn set_ory_oidc_enabled_at(
+        &self,
+        product_id: &str,
+        at: Option<DateTime<Utc>>,
+    ) -> StoreResult<()> {
+        sqlx::query("UPDATE ory_settings SET oidc_enabled_at = $1 WHERE product_id = $2")
+            .bind(at.map(ms))
+            .bind(product_id)
+            .execute(self.writer())
+            .await
+            .map(|_| ())
+            .map_err(map_err)
     }
 
     async fn delete_ory_settings(&self, product_id: &str) -> StoreResult<bool> {

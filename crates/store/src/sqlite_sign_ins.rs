@@ -160,7 +160,11 @@ fn open(path: &Path) -> StoreResult<Connection> {
     )
     .map_err(map_err)?;
     conn.busy_timeout(BUSY_TIMEOUT).map_err(map_err)?;
-    for (pragma, value) in [("foreign_keys", "ON"), ("synchronous", "NORMAL")] {
+    for (pragma, value) in [
+        ("foreign_keys", "ON"),
+        ("synchronous", "NORMAL"),
+        ("journal_size_limit", "67108864"),
+    ] {
         conn.pragma_update(None, pragma, value).map_err(map_err)?;
     }
     Ok(conn)

@@ -194,6 +194,7 @@ impl Services {
     /// sealed state to store with the pending login.
     pub(crate) async fn oidc_authorize_url(
         &self,
+        connection: &Connection,
         cfg: &OidcIdpConfig,
         pending: &PendingLogin,
         force_authn: bool,
@@ -216,7 +217,11 @@ impl Services {
             None,
         )
         .set_redirect_uri(
-            RedirectUrl::new(self.settings.oidc_callback_url()).map_err(LoginError::internal)?,
+            RedirectUrl::new(
+                self.settings
+                    .oidc_callback_url(connection.oidc_redirect_key()),
+            )
+            .map_err(LoginError::internal)?,
         );
         let (challenge, verifier) = PkceCodeChallenge::new_random_sha256();
         let nonce = Nonce::new_random();
@@ -248,9 +253,11 @@ impl Services {
         Ok((url.to_string(), sealed))
     }
 
-    /// `GET /api/oauth/oidc`.
+    /// `GET /api/oauth/oidc/{key}`: `key` is the redirect key of the connection the
+    /// answer came back for (`None`: the bare path, which no connection uses).
     pub async fn oidc_callback(
         &self,
+        key: Option<&str>,
         params: OidcCallbackParams,
     ) -> Result<AcsOutcome, LoginError> {
         let state = params
@@ -275,10 +282,11 @@ impl Services {
                     .titled("This sign-in link has expired. Start again from the application.")
             })?;
         let connection = self.login_connection(&pending).await?;
-        let accepted = self
-            .oidc_accept(&connection, &pending, &params)
-            .await
-            .map_err(|e| e.on(&connection.id));
+        let accepted = match self.check_callback_target(&connection, key) {
+            Ok(()) => self.oidc_accept(&connection, &pending, &params).await,
+            Err(e) => Err(e),
+        }
+        .map_err(|e| e.on(&connection.id));
         match (accepted, &pending.purpose) {
             (Ok(a), _) => self.finish(&connection, Some(&pending), a).await,
             (Err(e), LoginPurpose::Test { owner }) => {
@@ -286,6 +294,30 @@ impl Services {
             }
             (Err(e), LoginPurpose::App) => Err(e),
         }
+    }
+
+    /// The answer must come back to the redirect URI of the connection the sign-in
+    /// was sent to: an IdP that sends another connection's user to its own redirect
+    /// URI (or the victim's IdP's code to the attacker's) gets nothing.
+    fn check_callback_target(
+        &self,
+        connection: &Connection,
+        key: Option<&str>,
+    ) -> Result<(), LoginError> {
+        let expected = connection.oidc_redirect_key();
+        if key == Some(expected) {
+            return Ok(());
+        }
+        let expected_url = self.settings.oidc_callback_url(expected);
+        Err(LoginError::rejected(match key {
+            Some(_) => format!(
+                "the answer came back to another connection's redirect URI; this connection's is {expected_url} (possible mix-up attack)"
+            ),
+            None => format!(
+                "the identity provider sent the user back to {}; register this connection's redirect URI {expected_url} with it instead",
+                self.settings.public_url(crate::services::OIDC_CALLBACK_PATH)
+            ),
+        }))
     }
 
     async fn oidc_accept(
@@ -344,14 +376,24 @@ impl Services {
             )
             .map_err(LoginError::internal)?;
 
-        let metadata = self.oidc_provider(cfg).await.map_err(provider_failure)?;
+        let (metadata, sends_iss) = self.oidc_provider(cfg).await.map_err(provider_failure)?;
+        if sends_iss && params.iss.is_none() {
+            return Err(LoginError::rejected(format!(
+                "the answer has no iss, though {} says it always sends one (RFC 9207)",
+                cfg.issuer
+            )));
+        }
         let client = CoreClient::from_provider_metadata(
             metadata.clone(),
             ClientId::new(cfg.client_id.clone()),
             Some(ClientSecret::new(secret.expose_secret().to_string())),
         )
         .set_redirect_uri(
-            RedirectUrl::new(self.settings.oidc_callback_url()).map_err(LoginError::internal)?,
+            RedirectUrl::new(
+                self.settings
+                    .oidc_callback_url(connection.oidc_redirect_key()),
+            )
+            .map_err(LoginError::internal)?,
         )
         .set_auth_type(auth_type(&metadata));
         let http = self.oidc_http();
@@ -467,11 +509,12 @@ impl Services {
         }
         let profile = Profile::from_oidc(&connection.product_id, &connection.tenant, &sub, &merged);
         let digest = openssl::sha::sha256(jwt.as_bytes());
-        Ok(Accepted {
+        Accepted::admit(
+            connection,
             profile,
-            replay_key: format!("oidc:{}", hex(&digest[..20])),
-            replay_expires_at: claims.expiration() + skew,
-        })
+            format!("oidc:{}", hex(&digest[..20])),
+            claims.expiration() + skew,
+        )
     }
 
     /// Userinfo as JSON (a signed or encrypted userinfo JWT is not merged).

@@ -83,6 +83,21 @@ impl Services {
         expected_issuer: &str,
         force: bool,
     ) -> Result<CoreProviderMetadata, ProviderError> {
+        Ok(self
+            .oidc_discovery_with_iss(discovery_url, expected_issuer, force)
+            .await?
+            .0)
+    }
+
+    /// [`Self::oidc_discovery`], and whether the IdP says it puts `iss` in every
+    /// authorization response (`authorization_response_iss_parameter_supported`,
+    /// RFC 9207 §3), read from the same document.
+    async fn oidc_discovery_with_iss(
+        &self,
+        discovery_url: &str,
+        expected_issuer: &str,
+        force: bool,
+    ) -> Result<(CoreProviderMetadata, bool), ProviderError> {
         let now = self.clock.now();
         let body = self
             .oidc_docs
@@ -129,13 +144,17 @@ impl Services {
         Ok(keys)
     }
 
-    /// Discovery document and keys of a saved connection's IdP (from the cache).
+    /// Discovery document and keys of a saved connection's IdP (from the cache), and
+    /// whether it always sends `iss` in authorization responses.
     pub async fn oidc_provider(
         &self,
         cfg: &OidcIdpConfig,
-    ) -> Result<CoreProviderMetadata, ProviderError> {
-        self.oidc_provider_with_keys(&cfg.discovery_url, &cfg.issuer, false)
-            .await
+    ) -> Result<(CoreProviderMetadata, bool), ProviderError> {
+        let (metadata, sends_iss) = self
+            .oidc_discovery_with_iss(&cfg.discovery_url, &cfg.issuer, false)
+            .await?;
+        let keys = self.oidc_keys(&metadata, false).await?;
+        Ok((metadata.set_jwks(keys), sends_iss))
     }
 
     /// For saving a connection: fetch everything fresh and check it.
@@ -162,7 +181,7 @@ impl Services {
 fn check_discovery(
     body: &[u8],
     expected_issuer: &str,
-) -> Result<CoreProviderMetadata, ProviderError> {
+) -> Result<(CoreProviderMetadata, bool), ProviderError> {
     let metadata: CoreProviderMetadata =
         serde_json::from_slice(body).map_err(|e| ProviderError::Invalid(e.to_string()))?;
     let found = metadata.issuer().as_str();
@@ -179,7 +198,14 @@ fn check_discovery(
     if !metadata.response_types_supported().contains(&code) {
         return Err(ProviderError::NoCodeFlow);
     }
-    Ok(metadata)
+    let sends_iss = serde_json::from_slice::<serde_json::Value>(body)
+        .ok()
+        .and_then(|doc| {
+            doc.get("authorization_response_iss_parameter_supported")?
+                .as_bool()
+        })
+        .unwrap_or(false);
+    Ok((metadata, sends_iss))
 }
 
 #[cfg(test)]

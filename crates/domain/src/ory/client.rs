@@ -100,6 +100,23 @@ impl OryClient {
             .cloned())
     }
 
+    /// Is the project's OpenID Connect sign-in method on
+    /// (`services.identity.config.selfservice.methods.oidc.enabled`)?
+    pub async fn oidc_method_enabled(
+        &self,
+        token: &SecretString,
+        project_id: &str,
+    ) -> Result<bool, OryError> {
+        let url = self.url(&["projects", project_id])?;
+        let request = self.http.get(url.clone());
+        let response = self.send(request, token, &url, project_id).await?;
+        let project: Value = read_json(response).await?;
+        Ok(project
+            .pointer(crate::ory::provider::OIDC_ENABLED_POINTER)
+            .and_then(Value::as_bool)
+            .unwrap_or(false))
+    }
+
     /// `PATCH /projects/{project_id}` with an RFC 6902 JSON Patch.
     pub async fn patch_project(
         &self,

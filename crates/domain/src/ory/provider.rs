@@ -12,6 +12,9 @@ use serde_json::{json, Value};
 pub const PROVIDERS_POINTER: &str =
     "/services/identity/config/selfservice/methods/oidc/config/providers";
 
+/// The project's OpenID Connect sign-in method switch.
+pub const OIDC_ENABLED_POINTER: &str = "/services/identity/config/selfservice/methods/oidc/enabled";
+
 /// The scopes Ory asks Gatehouse for.
 pub const SCOPES: [&str; 3] = ["openid", "offline_access", "email"];
 
@@ -22,10 +25,13 @@ pub fn provider_id(connection_id: &str) -> String {
 }
 
 /// The Jsonnet mapper Ory runs on Gatehouse's claims: the email always, the name
-/// when the IdP sent one.
+/// when the IdP sent one, and the email as a *verified* address only when Gatehouse
+/// vouched for it (`email_verified: true`: inside the connection's email domains,
+/// see [`crate::sso::email_domains`]).
 pub const MAPPER_JSONNET: &str = r#"// Written by Gatehouse: maps its OpenID Connect claims to Ory identity traits.
 local claims = std.extVar('claims');
 local has(key) = std.objectHas(claims, key) && claims[key] != null && claims[key] != '';
+local verified = has('email') && std.objectHas(claims, 'email_verified') && claims.email_verified == true;
 
 {
   identity: {
@@ -39,6 +45,7 @@ local has(key) = std.objectHas(claims, key) && claims[key] != null && claims[key
         },
       } else {}
     ),
+    verified_addresses: if verified then [{ via: 'email', value: claims.email }] else [],
   },
 }
 "#;
@@ -59,29 +66,6 @@ fn is_our_mapper(url: &str) -> bool {
     }
     let digest = crate::tokens::hex(&openssl::sha::sha512(MAPPER_JSONNET.as_bytes()));
     url.starts_with("https://") && url.ends_with(&format!("{digest}.jsonnet"))
-}
-
-/// The email domains of a tenant: the tenant itself when it is a DNS name
-/// (`acme.com`), none otherwise (a tenant such as `acme_corp`).
-pub fn tenant_domains(tenant: &str) -> Vec<String> {
-    let labels: Vec<&str> = tenant.split('.').collect();
-    let ok = labels.len() >= 2
-        && tenant.len() <= 253
-        && labels.iter().all(|l| {
-            !l.is_empty()
-                && l.len() <= 63
-                && l.chars().all(|c| c.is_ascii_alphanumeric() || c == '-')
-                && !l.starts_with('-')
-                && !l.ends_with('-')
-        })
-        && labels
-            .last()
-            .is_some_and(|tld| tld.chars().any(|c| c.is_ascii_alphabetic()));
-    if ok {
-        vec![tenant.to_ascii_lowercase()]
-    } else {
-        Vec::new()
-    }
 }
 
 /// Ory's callback for a provider of an organization: the one redirect URL the
@@ -233,16 +217,6 @@ mod tests {
         assert!(d
             .iter()
             .all(|line| !line.contains("s3cret") && !line.contains("other")));
-    }
-
-    #[test]
-    fn tenants_that_are_domains_become_organization_domains() {
-        assert_eq!(tenant_domains("acme.com"), vec!["acme.com"]);
-        assert_eq!(tenant_domains("eu.acme.co.uk"), vec!["eu.acme.co.uk"]);
-        assert!(tenant_domains("acme_corp").is_empty());
-        assert!(tenant_domains("acme").is_empty());
-        assert!(tenant_domains("-acme.com").is_empty());
-        assert!(tenant_domains("10.0.0.1").is_empty());
     }
 
     #[test]

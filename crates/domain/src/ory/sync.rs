@@ -30,7 +30,7 @@ use crate::model::{
     Connection, OryClientCredentials, OrySettings, OrySyncOutcome, OrySyncRow, OrySyncState,
 };
 use crate::ory::provider::{
-    add_patch, callback_url, find_provider, guarded_patch, tenant_domains, ProviderSpec,
+    add_patch, callback_url, find_provider, guarded_patch, ProviderSpec, OIDC_ENABLED_POINTER,
 };
 use crate::ory::{OryError, OryOrganization};
 use crate::ory_settings::ory_token_context;
@@ -38,6 +38,7 @@ use crate::ports::StoreError;
 use crate::secret_box::SecretBoxError;
 use crate::services::Services;
 use crate::sso::connections::ory_client_context;
+use crate::sso::email_domains;
 use crate::tokens::{hex, new_secret, random_bytes};
 
 /// How long a claimed row is ours; a worker that dies leaves it to others after this.
@@ -209,6 +210,7 @@ impl Services {
                     organization_id: &org_id,
                 };
                 self.upsert_provider(&target, &spec).await?;
+                self.ensure_oidc_method(&target, &settings).await?;
                 if let Some(old) = row.organization_id.as_deref().filter(|o| *o != org_id) {
                     // the tenant changed: the old organization may be orphaned now
                     self.delete_organization_if_unused(&target, row, old)
@@ -260,7 +262,7 @@ impl Services {
         row: &OrySyncRow,
         tenant: &str,
     ) -> Result<String, SyncError> {
-        let domains = tenant_domains(tenant);
+        let domains = self.tenant_email_domains(&row.product_id, tenant).await?;
         if let Some(id) = row
             .organization_id
             .as_deref()
@@ -280,7 +282,7 @@ impl Services {
             .filter_map(|r| r.organization_id)
             .collect();
         let existing = self.ory.organizations(&t.token, &t.project_id).await?;
-        let org = match pick_organization(&existing, &siblings, tenant, &domains) {
+        let org = match pick_organization(&existing, &siblings, tenant) {
             Some(org) => {
                 self.align_organization(t, org, tenant, &domains).await?;
                 org.clone()
@@ -294,7 +296,7 @@ impl Services {
                 Err(e) if e.status() == Some(409) => {
                     // made meanwhile by someone else: use it
                     let again = self.ory.organizations(&t.token, &t.project_id).await?;
-                    pick_organization(&again, &siblings, tenant, &domains)
+                    pick_organization(&again, &siblings, tenant)
                         .cloned()
                         .ok_or(e)?
                 }
@@ -305,6 +307,28 @@ impl Services {
             .set_ory_organization(&row.connection_id, Some(&org.id), tenant)
             .await?;
         Ok(org.id)
+    }
+
+    /// An organization's domains: the email domains of every connection of its
+    /// tenant (they share it), or the tenant's own when it has none left.
+    async fn tenant_email_domains(
+        &self,
+        product_id: &str,
+        tenant: &str,
+    ) -> Result<Vec<String>, StoreError> {
+        let mut all = email_domains::tenant_domains(tenant);
+        for c in self
+            .store
+            .connections_for_tenant(product_id, tenant)
+            .await?
+        {
+            for d in email_domains::of(&c) {
+                if !all.contains(&d) {
+                    all.push(d);
+                }
+            }
+        }
+        Ok(all)
     }
 
     async fn align_organization(
@@ -357,6 +381,36 @@ impl Services {
             }
         })
         .await
+    }
+
+    /// Ory offers "Sign in with SSO" only while the project's OpenID Connect method
+    /// is on: switch it on when it is off, and remember that Gatehouse did (the Ory
+    /// tab says so; a disconnect with clean-up switches it off again).
+    async fn ensure_oidc_method(
+        &self,
+        t: &Target,
+        settings: &OrySettings,
+    ) -> Result<(), SyncError> {
+        if self
+            .ory
+            .oidc_method_enabled(&t.token, &t.project_id)
+            .await?
+        {
+            return Ok(());
+        }
+        self.ory
+            .patch_project(
+                &t.token,
+                &t.project_id,
+                &serde_json::json!([{ "op": "add", "path": OIDC_ENABLED_POINTER, "value": true }]),
+            )
+            .await?;
+        let now = self.clock.now();
+        self.store
+            .set_ory_oidc_enabled_at(&settings.product_id, Some(now))
+            .await?;
+        tracing::info!(product_id = %settings.product_id, project_id = %t.project_id, "switched on the Ory project's OpenID Connect sign-in method");
+        Ok(())
     }
 
     async fn remove_provider(&self, t: &Target, provider_id: &str) -> Result<(), SyncError> {
@@ -452,7 +506,7 @@ impl Services {
                     Some(org) => found.extend(organization_differences(
                         org,
                         &c.tenant,
-                        &tenant_domains(&c.tenant),
+                        &self.tenant_email_domains(&c.product_id, &c.tenant).await?,
                     )),
                 }
             }
@@ -498,6 +552,27 @@ impl Services {
                 .delete_organization(&t.token, &t.project_id, org)
                 .await?;
         }
+        // The OIDC method goes back off only if Gatehouse switched it on and no
+        // provider (someone else's) is left.
+        if settings.oidc_enabled_at.is_some()
+            && self
+                .ory
+                .providers(&t.token, &t.project_id)
+                .await?
+                .is_none_or(|p| p.is_empty())
+        {
+            self.ory
+                .patch_project(
+                    &t.token,
+                    &t.project_id,
+                    &serde_json::json!([{ "op": "replace", "path": OIDC_ENABLED_POINTER, "value": false }]),
+                )
+                .await?;
+            self.store
+                .set_ory_oidc_enabled_at(&settings.product_id, None)
+                .await?;
+            tracing::info!(product_id = %settings.product_id, "switched the Ory project's OpenID Connect sign-in method off again");
+        }
         Ok(rows.len())
     }
 
@@ -537,27 +612,26 @@ fn sync_to_domain(e: SyncError) -> DomainError {
 }
 
 /// The organization to reuse for a tenant: one another connection of the tenant
-/// uses, else one with the tenant's domain, else (tenants that are not domains) one
-/// labelled with the tenant.
+/// uses, else one with the tenant's own domain, else one labelled with the tenant.
+/// Only the tenant's own domain identifies it: an added email domain may be shared
+/// with another tenant (Ory then refuses the second organization, and the sync says
+/// why).
 fn pick_organization<'a>(
     all: &'a [OryOrganization],
     siblings: &HashSet<String>,
     tenant: &str,
-    domains: &[String],
 ) -> Option<&'a OryOrganization> {
+    let own = email_domains::tenant_domains(tenant);
     all.iter()
         .find(|o| siblings.contains(&o.id))
         .or_else(|| {
             all.iter().find(|o| {
                 o.domains
                     .iter()
-                    .any(|d| domains.contains(&d.to_ascii_lowercase()))
+                    .any(|d| own.contains(&d.to_ascii_lowercase()))
             })
         })
-        .or_else(|| {
-            all.iter()
-                .find(|o| domains.is_empty() && o.domains.is_empty() && o.label == tenant)
-        })
+        .or_else(|| all.iter().find(|o| own.is_empty() && o.label == tenant))
 }
 
 fn organization_differences(
@@ -612,26 +686,21 @@ mod tests {
     #[test]
     fn organizations_are_reused_before_any_is_created() {
         let all = vec![
-            org("o1", "other", &["other.com"]),
+            org("o1", "other", &["other.com", "shared.example"]),
             org("o2", "Acme by hand", &["ACME.com"]),
             org("o3", "acme_corp", &[]),
         ];
         let none = HashSet::new();
-        let d = vec!["acme.com".to_string()];
+        assert_eq!(pick_organization(&all, &none, "acme.com").unwrap().id, "o2");
         assert_eq!(
-            pick_organization(&all, &none, "acme.com", &d).unwrap().id,
-            "o2"
-        );
-        assert_eq!(
-            pick_organization(&all, &none, "acme_corp", &[]).unwrap().id,
+            pick_organization(&all, &none, "acme_corp").unwrap().id,
             "o3"
         );
-        assert!(pick_organization(&all, &none, "new.com", &["new.com".into()]).is_none());
+        assert!(pick_organization(&all, &none, "new.com").is_none());
+        // an added email domain another organization has does not make it this tenant's
+        assert!(pick_organization(&all, &none, "shared.example.org").is_none());
         let sib: HashSet<String> = ["o1".to_string()].into();
-        assert_eq!(
-            pick_organization(&all, &sib, "acme.com", &d).unwrap().id,
-            "o1"
-        );
+        assert_eq!(pick_organization(&all, &sib, "acme.com").unwrap().id, "o1");
     }
 
     #[test]

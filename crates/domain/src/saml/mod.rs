@@ -9,6 +9,7 @@
 //! and the server refuses to start without it.
 
 pub mod attributes;
+pub mod bounded;
 pub mod certs;
 pub mod guard;
 pub mod metadata;
@@ -30,6 +31,10 @@ pub const BINDING_POST: &str = "urn:oasis:names:tc:SAML:2.0:bindings:HTTP-POST";
 pub enum SamlError {
     #[error("XML with a DOCTYPE is not accepted")]
     Doctype,
+    #[error("the XML declares the encoding “{0}”; only UTF-8 is accepted")]
+    Encoding(String),
+    #[error("the signature asks for something that is never done: {0}")]
+    SignaturePolicy(String),
     #[error("the message is larger than {limit} bytes")]
     TooLarge { limit: usize },
     #[error("malformed SAML: {0}")]

@@ -31,8 +31,10 @@ use quick_xml::XmlVersion;
 const XML_1_0: XmlVersion = XmlVersion::Implicit1_0;
 use quick_xml::name::ResolveResult;
 use quick_xml::NsReader;
+use samael::crypto::policy::PolicyViolation;
 use samael::crypto::{
-    AllowedSignatureAlgorithm, CertificateDer, Crypto, CryptoProvider, ReduceMode,
+    AllowedSignatureAlgorithm, CertificateDer, Crypto, CryptoError, CryptoProvider, ReduceMode,
+    XmlSecProviderError,
 };
 use samael::schema::{Assertion, Response};
 
@@ -104,6 +106,12 @@ pub struct Envelope {
     pub encrypted_assertions: usize,
     pub response_signature: bool,
     pub assertion_signature: bool,
+    /// `<ds:Signature>` elements anywhere else: never accepted.
+    pub stray_signatures: usize,
+    /// The (first) assertion's `Conditions` window, unverified: lets a response that
+    /// is plainly expired be refused before any signature work.
+    pub not_before: Option<String>,
+    pub not_on_or_after: Option<String>,
 }
 
 /// Scan the raw message (namespace-aware) without trusting it.
@@ -154,7 +162,22 @@ pub fn scan_envelope(xml: &str) -> Result<Envelope, SamlError> {
                             env.response_signature = true
                         }
                         Some((NS_ASSERTION, "Assertion")) => env.assertion_signature = true,
-                        _ => {}
+                        _ => env.stray_signatures += 1,
+                    }
+                }
+                if ns == NS_ASSERTION
+                    && local == "Conditions"
+                    && env.assertions == 1
+                    && parent.as_ref().map(|(n, l)| (n.as_str(), l.as_str()))
+                        == Some((NS_ASSERTION, "Assertion"))
+                {
+                    for a in e.attributes().flatten() {
+                        let v = a.normalized_value(XML_1_0).map(|v| v.to_string()).ok();
+                        match a.key.as_ref() {
+                            b"NotBefore" => env.not_before = v,
+                            b"NotOnOrAfter" => env.not_on_or_after = v,
+                            _ => {}
+                        }
                     }
                 }
                 if depth == 1 && ns == NS_ASSERTION && local == "Issuer" {
@@ -248,6 +271,12 @@ pub fn verify_response(
     if !env.response_signature && !env.assertion_signature {
         return Err(SamlError::Unsigned);
     }
+    if env.stray_signatures > 0 {
+        return Err(SamlError::SignaturePolicy(
+            "a signature outside the Response and its Assertion".into(),
+        ));
+    }
+    check_unverified(&env, idp, sp, now)?;
 
     // Signature check with the pinned certificates only; returns the signed bytes.
     let certs: Vec<CertificateDer> = idp
@@ -261,18 +290,27 @@ pub fn verify_response(
     // One certificate at a time: libxmlsec1 reports a key-type mismatch (an RSA key
     // for an ECDSA signature) as an error, not as "does not verify", so a combined
     // call would stop at the first certificate of the other type.
-    let signed = certs
-        .iter()
-        .find_map(|cert| {
-            Crypto::reduce_xml_to_signed_with_allowed_algorithms(
-                xml,
-                std::slice::from_ref(cert),
-                ReduceMode::PreDigest,
-                Some(ALLOWED_ALGORITHMS),
-            )
-            .ok()
-        })
-        .ok_or(SamlError::Signature)?;
+    // A document the signature policy refuses is refused whatever the certificate.
+    let mut signed = None;
+    for cert in &certs {
+        match Crypto::reduce_xml_to_signed_with_allowed_algorithms(
+            xml,
+            std::slice::from_ref(cert),
+            ReduceMode::PreDigest,
+            Some(ALLOWED_ALGORITHMS),
+        ) {
+            Ok(s) => {
+                signed = Some(s);
+                break;
+            }
+            Err(e) => {
+                if let Some(violation) = policy_violation(&e) {
+                    return Err(SamlError::SignaturePolicy(violation.to_string()));
+                }
+            }
+        }
+    }
+    let signed = signed.ok_or(SamlError::Signature)?;
 
     let signed_env = scan_envelope(&signed)?;
     if signed_env.assertions != 1 {
@@ -309,6 +347,53 @@ pub fn verify_response(
         response_signed,
         env.assertion_signature,
     )
+}
+
+/// The cheap rules, on the unverified envelope, before any signature work: a response
+/// sent elsewhere, from another IdP or plainly outside its time window costs no
+/// signature check. Passing them proves nothing: the same rules run again on the
+/// signed content.
+fn check_unverified(
+    env: &Envelope,
+    idp: &ExpectedIdp<'_>,
+    sp: &SpExpectations<'_>,
+    now: DateTime<Utc>,
+) -> Result<(), SamlError> {
+    if let Some(d) = env.destination.as_deref().filter(|d| *d != sp.acs_url) {
+        return Err(SamlError::Destination(d.to_string()));
+    }
+    if let Some(issuer) = env.issuer.as_deref().filter(|i| *i != idp.entity_id) {
+        return Err(SamlError::Issuer(issuer.to_string()));
+    }
+    let instant = |v: &Option<String>| {
+        v.as_deref()
+            .and_then(|v| DateTime::parse_from_rfc3339(v.trim()).ok())
+            .map(|t| t.with_timezone(&Utc))
+    };
+    if let Some(nb) = instant(&env.not_before) {
+        if now + sp.clock_skew < nb {
+            return Err(SamlError::NotYetValid(nb));
+        }
+    }
+    if let Some(noa) = instant(&env.not_on_or_after) {
+        if now >= noa + sp.clock_skew {
+            return Err(SamlError::Expired(noa));
+        }
+    }
+    Ok(())
+}
+
+/// The signature policy's refusal inside a samael error (samael's
+/// `crypto::xmlsec::policy`: references, transforms, Manifests, DTDs), if that is
+/// what it is.
+fn policy_violation(e: &CryptoError) -> Option<&PolicyViolation> {
+    let CryptoError::CryptoProviderError(inner) = e else {
+        return None;
+    };
+    match inner.downcast_ref::<XmlSecProviderError>()? {
+        XmlSecProviderError::Policy(v) => Some(v),
+        _ => None,
+    }
 }
 
 fn short_status(code: &str) -> String {

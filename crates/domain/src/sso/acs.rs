@@ -10,6 +10,8 @@
 //! IdP-initiated (no pending login): the connection is found by the IdP's entity id
 //! and must allow IdP-initiated sign-in; the code goes to its default redirect URL.
 
+use std::sync::Arc;
+
 use base64::engine::general_purpose::STANDARD;
 use base64::Engine;
 
@@ -18,12 +20,14 @@ use crate::model::{
     LoginCompletion, LoginPurpose, LoginTarget, PendingLogin, TestResult,
 };
 use crate::saml::attributes;
+use crate::saml::bounded::Busy;
 use crate::saml::response::{
     scan_envelope, verify_response, ExpectedIdp, Solicitation, SpExpectations, VerifiedAssertion,
 };
 use crate::saml::{guard, SamlError};
 use crate::services::Services;
 use crate::setup_links::draft_connection;
+use crate::sso::email_domains;
 use crate::sso::error::LoginError;
 use crate::sso::profile::Profile;
 use crate::sso::relay_state;
@@ -56,35 +60,10 @@ pub fn with_query(base: &str, pairs: &[(&str, &str)]) -> String {
 impl Services {
     pub async fn saml_acs(
         &self,
-        saml_response: &str,
+        saml_response: String,
         relay_state: Option<&str>,
     ) -> Result<AcsOutcome, LoginError> {
-        // Base64 is ASCII: line breaks and spaces some IdPs add are ASCII whitespace.
-        let cleaned: Vec<u8> = saml_response
-            .bytes()
-            .filter(|b| !b.is_ascii_whitespace())
-            .collect();
-        if cleaned.is_empty() {
-            return Err(LoginError::bad_request(
-                "No SAML response",
-                "the SAMLResponse field is missing",
-            ));
-        }
-        if cleaned.len() > guard::MAX_MESSAGE_BYTES * 4 / 3 + 4 {
-            return Err(LoginError::bad_request(
-                "Invalid SAML response",
-                SamlError::TooLarge {
-                    limit: guard::MAX_MESSAGE_BYTES,
-                }
-                .to_string(),
-            ));
-        }
-        let bytes = STANDARD.decode(&cleaned).map_err(|_| {
-            LoginError::bad_request("Invalid SAML response", "SAMLResponse is not base64")
-        })?;
-        let xml = String::from_utf8(bytes).map_err(|_| {
-            LoginError::bad_request("Invalid SAML response", "SAMLResponse is not UTF-8")
-        })?;
+        let raw: Arc<str> = saml_response.into();
         let now = self.clock.now();
 
         let relay_state = relay_state.map(str::trim).filter(|r| !r.is_empty());
@@ -98,16 +77,17 @@ impl Services {
                 .await
                 .map_err(LoginError::internal)?
             {
-                let assertion = self.verify_for(
-                    &connection,
-                    &xml,
-                    Solicitation::InResponseTo(app.request_id),
-                )?;
+                let job = self.verify_job(&connection, Some(app.request_id))?;
+                let assertion = self
+                    .saml_work
+                    .run(move || job.run_encoded(&raw))
+                    .await
+                    .map_err(busy)??;
                 return self
                     .finish_app(
                         &connection,
                         app.request_id,
-                        saml_accepted(&connection, assertion),
+                        saml_accepted(&connection, assertion)?,
                     )
                     .await;
             }
@@ -125,56 +105,63 @@ impl Services {
         match pending {
             Some(p) => {
                 let connection = self.login_connection(&p).await?;
-                let verified =
-                    self.verify_for(&connection, &xml, Solicitation::InResponseTo(&p.id));
-                match (verified, &p.purpose) {
-                    (Ok(assertion), _) => {
-                        self.finish(&connection, Some(&p), saml_accepted(&connection, assertion))
-                            .await
-                    }
-                    (Err(e), LoginPurpose::Test { owner }) => {
+                let verified = match self.verify_job(&connection, Some(&p.id)) {
+                    Ok(job) => self
+                        .saml_work
+                        .run(move || job.run_encoded(&raw))
+                        .await
+                        .map_err(busy)
+                        .and_then(|r| r),
+                    Err(e) => Err(e),
+                };
+                let accepted = verified.and_then(|a| saml_accepted(&connection, a));
+                match (accepted, &p.purpose) {
+                    (Ok(accepted), _) => self.finish(&connection, Some(&p), accepted).await,
+                    (Err(e), LoginPurpose::Test { owner }) if e.status != 503 => {
                         self.save_failed_test(&p.target, owner, &e).await
                     }
-                    (Err(e), LoginPurpose::App) => Err(e),
+                    (Err(e), _) => Err(e),
                 }
             }
-            None => self.idp_initiated(&xml).await,
+            None => self.idp_initiated(raw).await,
         }
     }
 
-    fn verify_for(
+    /// What checking a response for `connection` needs, owned, for the blocking pool.
+    fn verify_job(
         &self,
         connection: &Connection,
-        xml: &str,
-        solicitation: Solicitation<'_>,
-    ) -> Result<VerifiedAssertion, LoginError> {
+        in_response_to: Option<&str>,
+    ) -> Result<VerifyJob, LoginError> {
         let IdpConfig::Saml(saml) = &connection.idp else {
             return Err(LoginError::rejected(
                 "a SAML response arrived for a connection whose IdP speaks OpenID Connect",
             )
             .on(&connection.id));
         };
-        let sp_entity_id = self.settings.sp_entity_id(&connection.product_id);
-        let acs_url = self.settings.acs_url();
-        verify_response(
-            xml,
-            &ExpectedIdp {
-                entity_id: &saml.idp.entity_id,
-                certificates: &saml.idp.certificates,
-            },
-            &SpExpectations {
-                sp_entity_id: &sp_entity_id,
-                acs_url: &acs_url,
-                clock_skew: self.settings.sso.clock_skew,
-            },
-            solicitation,
-            self.clock.now(),
-        )
-        .map_err(|e| saml_failure(e).on(&connection.id))
+        Ok(VerifyJob {
+            connection_id: connection.id.clone(),
+            idp_entity_id: saml.idp.entity_id.clone(),
+            certificates: saml.idp.certificates.clone(),
+            sp_entity_id: self.settings.sp_entity_id(&connection.product_id),
+            acs_url: self.settings.acs_url(),
+            clock_skew: self.settings.sso.clock_skew,
+            in_response_to: in_response_to.map(String::from),
+            now: self.clock.now(),
+        })
     }
 
-    async fn idp_initiated(&self, xml: &str) -> Result<AcsOutcome, LoginError> {
-        let env = scan_envelope(xml).map_err(saml_failure)?;
+    async fn idp_initiated(&self, raw: Arc<str>) -> Result<AcsOutcome, LoginError> {
+        let (xml, env) = self
+            .saml_work
+            .run(move || -> Result<_, LoginError> {
+                let xml = decode(&raw)?;
+                guard::check(&xml, guard::MAX_MESSAGE_BYTES).map_err(saml_failure)?;
+                let env = scan_envelope(&xml).map_err(saml_failure)?;
+                Ok((Arc::<str>::from(xml), env))
+            })
+            .await
+            .map_err(busy)??;
         if env.in_response_to.is_some() {
             return Err(LoginError::rejected(
                 "the response answers a sign-in request that has expired or was already used",
@@ -195,13 +182,42 @@ impl Services {
                 "no connection for IdP {issuer}"
             )));
         }
+        // Only connections that would accept an IdP-initiated sign-in are worth a
+        // signature check, and only a few: an Issuer is the sender's to choose.
+        let (open, closed): (Vec<Connection>, Vec<Connection>) = candidates
+            .into_iter()
+            .partition(|c| c.enabled && c.allow_idp_initiated);
+        if open.is_empty() {
+            let ids: Vec<&str> = closed.iter().map(|c| c.id.as_str()).collect();
+            return Err(LoginError::rejected(format!(
+                "IdP-initiated sign-in is not allowed (or the connection is disabled) for {}",
+                ids.join(", ")
+            ))
+            .titled("Start sign-in from the application, not from your identity provider."));
+        }
+        if open.len() > MAX_IDP_INITIATED_CANDIDATES {
+            return Err(LoginError::rejected(format!(
+                "IdP-initiated response from {issuer} could be for {} connections (at most {MAX_IDP_INITIATED_CANDIDATES} are checked); the tenant is ambiguous",
+                open.len()
+            ))
+            .titled("Start sign-in from the application, not from your identity provider."));
+        }
+        let jobs = open
+            .iter()
+            .map(|c| self.verify_job(c, None))
+            .collect::<Result<Vec<_>, _>>()?;
+        let results = self
+            .saml_work
+            .run(move || jobs.iter().map(|j| j.run(&xml)).collect::<Vec<_>>())
+            .await
+            .map_err(busy)?;
         // Every connection of this IdP whose certificates and audience accept the
         // response; more than one means the IdP serves several tenants and the
         // response alone cannot say which: refuse rather than guess.
         let mut accepted = Vec::new();
         let mut first_error = None;
-        for connection in candidates {
-            match self.verify_for(&connection, xml, Solicitation::Unsolicited) {
+        for (connection, result) in open.into_iter().zip(results) {
+            match result {
                 Ok(assertion) => accepted.push((connection, assertion)),
                 Err(e) => {
                     first_error.get_or_insert(e);
@@ -218,17 +234,7 @@ impl Services {
         }
         match accepted.pop() {
             Some((connection, assertion)) => {
-                if !connection.allow_idp_initiated {
-                    return Err(LoginError::rejected(format!(
-                        "IdP-initiated sign-in is not allowed for connection {}",
-                        connection.id
-                    ))
-                    .on(&connection.id)
-                    .titled(
-                        "Start sign-in from the application, not from your identity provider.",
-                    ));
-                }
-                let accepted = saml_accepted(&connection, assertion);
+                let accepted = saml_accepted(&connection, assertion)?;
                 self.finish(&connection, None, accepted).await
             }
             None => {
@@ -462,6 +468,90 @@ impl Services {
     }
 }
 
+/// Most connections one IdP-initiated response is checked against.
+pub const MAX_IDP_INITIATED_CANDIDATES: usize = 8;
+
+/// Everything checking one response against one connection needs, owned, so that it
+/// can run on the blocking pool ([`crate::saml::bounded`]).
+struct VerifyJob {
+    connection_id: String,
+    idp_entity_id: String,
+    certificates: Vec<crate::saml::certs::PinnedCert>,
+    sp_entity_id: String,
+    acs_url: String,
+    clock_skew: chrono::Duration,
+    in_response_to: Option<String>,
+    now: chrono::DateTime<chrono::Utc>,
+}
+
+impl VerifyJob {
+    /// Decode the form's base64 `SAMLResponse`, then [`Self::run`].
+    fn run_encoded(&self, raw: &str) -> Result<VerifiedAssertion, LoginError> {
+        self.run(&decode(raw)?)
+    }
+
+    fn run(&self, xml: &str) -> Result<VerifiedAssertion, LoginError> {
+        let solicitation = match &self.in_response_to {
+            Some(id) => Solicitation::InResponseTo(id),
+            None => Solicitation::Unsolicited,
+        };
+        verify_response(
+            xml,
+            &ExpectedIdp {
+                entity_id: &self.idp_entity_id,
+                certificates: &self.certificates,
+            },
+            &SpExpectations {
+                sp_entity_id: &self.sp_entity_id,
+                acs_url: &self.acs_url,
+                clock_skew: self.clock_skew,
+            },
+            solicitation,
+            self.now,
+        )
+        .map_err(|e| saml_failure(e).on(&self.connection_id))
+    }
+}
+
+/// The form's `SAMLResponse` (base64, HTTP-POST binding) as XML text.
+fn decode(saml_response: &str) -> Result<String, LoginError> {
+    // Base64 is ASCII: line breaks and spaces some IdPs add are ASCII whitespace.
+    let cleaned: Vec<u8> = saml_response
+        .bytes()
+        .filter(|b| !b.is_ascii_whitespace())
+        .collect();
+    if cleaned.is_empty() {
+        return Err(LoginError::bad_request(
+            "No SAML response",
+            "the SAMLResponse field is missing",
+        ));
+    }
+    if cleaned.len() > guard::MAX_MESSAGE_BYTES * 4 / 3 + 4 {
+        return Err(LoginError::bad_request(
+            "Invalid SAML response",
+            SamlError::TooLarge {
+                limit: guard::MAX_MESSAGE_BYTES,
+            }
+            .to_string(),
+        ));
+    }
+    let bytes = STANDARD.decode(&cleaned).map_err(|_| {
+        LoginError::bad_request("Invalid SAML response", "SAMLResponse is not base64")
+    })?;
+    String::from_utf8(bytes)
+        .map_err(|_| LoginError::bad_request("Invalid SAML response", "SAMLResponse is not UTF-8"))
+}
+
+fn busy(e: Busy) -> LoginError {
+    LoginError {
+        status: 503,
+        title: "The service is busy. Try signing in again in a moment.".into(),
+        detail: e.to_string(),
+        connection_id: None,
+        shown: None,
+    }
+}
+
 /// A sign-in the IdP vouched for, ready to be stored.
 #[derive(Debug, Clone)]
 pub(crate) struct Accepted {
@@ -471,19 +561,63 @@ pub(crate) struct Accepted {
     pub replay_expires_at: chrono::DateTime<chrono::Utc>,
 }
 
-fn saml_accepted(connection: &Connection, assertion: VerifiedAssertion) -> Accepted {
+impl Accepted {
+    /// A sign-in the IdP vouched for, if the connection lets its IdP vouch for these
+    /// email addresses ([`email_domains`]); sets `email_verified`.
+    pub(crate) fn admit(
+        connection: &Connection,
+        mut profile: Profile,
+        replay_key: String,
+        replay_expires_at: chrono::DateTime<chrono::Utc>,
+    ) -> Result<Self, LoginError> {
+        match email_domains::check(connection, &profile) {
+            // An OIDC IdP that says its own address is unverified is believed.
+            Ok(verified) => {
+                let idp_unverified =
+                    matches!(
+                        profile.raw.get("email_verified"),
+                        Some(serde_json::Value::Bool(false))
+                    ) || profile.raw.get("email_verified").and_then(|v| v.as_str())
+                        == Some("false");
+                profile.email_verified = verified && !idp_unverified;
+            }
+            Err(outside) => {
+                return Err(LoginError {
+                    shown: Some(format!(
+                        "{} is not an email address of this organisation ({}).",
+                        outside.email,
+                        email_domains::REASON
+                    )),
+                    ..LoginError::rejected(outside.to_string()).on(&connection.id)
+                }
+                .titled("Your identity provider cannot sign in this account here"));
+            }
+        }
+        Ok(Self {
+            profile,
+            replay_key,
+            replay_expires_at,
+        })
+    }
+}
+
+fn saml_accepted(
+    connection: &Connection,
+    assertion: VerifiedAssertion,
+) -> Result<Accepted, LoginError> {
     let mapped = attributes::map(&assertion.attributes, &assertion.name_id);
-    Accepted {
-        profile: Profile::from_saml(
+    Accepted::admit(
+        connection,
+        Profile::from_saml(
             &connection.product_id,
             &connection.tenant,
             &assertion.name_id,
             &assertion.attributes,
             mapped,
         ),
-        replay_key: assertion.assertion_id,
-        replay_expires_at: assertion.replay_expires_at,
-    }
+        assertion.assertion_id,
+        assertion.replay_expires_at,
+    )
 }
 
 fn pending_gone(connection: &Connection) -> LoginError {

@@ -338,7 +338,9 @@ impl Services {
         let saml = match &connection.idp {
             IdpConfig::Saml(saml) => saml,
             IdpConfig::Oidc(cfg) => {
-                let (url, sealed) = self.oidc_authorize_url(cfg, pending, force_authn).await?;
+                let (url, sealed) = self
+                    .oidc_authorize_url(connection, cfg, pending, force_authn)
+                    .await?;
                 let pending = PendingLogin {
                     idp_state: Some(sealed),
                     ..pending.clone()

@@ -15,6 +15,7 @@ use crate::oidc::provider::locate;
 use crate::ports::StoreError;
 use crate::saml::metadata::IdpMetadata;
 use crate::services::Services;
+use crate::sso::email_domains;
 use crate::sso::metadata_fetch::fetch_metadata;
 use crate::tokens::{
     constant_time_eq, hash_secret, hex, new_id, new_secret, random_bytes, verify_secret,
@@ -55,6 +56,11 @@ pub struct ConnectionInput {
     pub redirect_urls: Vec<String>,
     pub default_redirect_url: String,
     pub allow_idp_initiated: bool,
+    /// Email domains beside the tenant's, as typed; `None` keeps them (and a setup
+    /// link always passes `None`: only the vendor's admin sets them).
+    pub email_domains: Option<Vec<String>>,
+    /// `None` keeps the setting.
+    pub accept_any_email_domain: Option<bool>,
 }
 
 /// A connection with its secret, returned once at creation (or rotation).
@@ -62,6 +68,22 @@ pub struct ConnectionInput {
 pub struct ConnectionWithSecret {
     pub connection: Connection,
     pub client_secret: String,
+}
+
+/// A new connection id, for a form that must show the connection's OIDC redirect URI
+/// before it is created. Nothing is stored until the form is saved.
+pub fn reserve_connection_id() -> String {
+    new_id("conn")
+}
+
+/// `conn_` and 26 base32 characters, as [`new_id`] makes them.
+fn is_connection_id(id: &str) -> bool {
+    id.strip_prefix("conn_").is_some_and(|rest| {
+        rest.len() == 26
+            && rest
+                .bytes()
+                .all(|b| b.is_ascii_lowercase() || (b'2'..=b'7').contains(&b))
+    })
 }
 
 /// Tenants: what the app passes as `tenant` (usually a domain). Lower-case letters,
@@ -194,12 +216,15 @@ impl Services {
     }
 
     /// Create a connection under `product` (already authorized by the caller).
+    /// `reserved_id`: the id the dashboard's form showed an OIDC redirect URI for
+    /// ([`Self::reserve_connection_id`]); otherwise a new one.
     pub async fn create_connection(
         &self,
         product: &Product,
         input: ConnectionInput,
         source: ConnectionSource,
         setup_link_id: Option<String>,
+        reserved_id: Option<&str>,
     ) -> DomainResult<ConnectionWithSecret> {
         let tenant = parse_tenant(&input.tenant)?;
         let name = input.name.trim().to_string();
@@ -207,13 +232,24 @@ impl Services {
             return Err(FieldError::new("name", "Keep the name under 120 characters.").into());
         }
         let redirects = Self::check_redirects(&input)?;
+        let email_domains =
+            email_domains::parse_list(input.email_domains.as_deref().unwrap_or_default())?;
         let metadata = input.metadata.as_ref().ok_or_else(|| {
             FieldError::new(
                 "metadata",
                 "Paste the IdP metadata XML, upload the file, or give its URL.",
             )
         })?;
-        let id = new_id("conn");
+        let id = match reserved_id.map(str::trim).filter(|r| !r.is_empty()) {
+            Some(r) if is_connection_id(r) => r.to_string(),
+            Some(_) => {
+                return Err(DomainError::Invalid(FieldError::new(
+                    "connection_id",
+                    "This form has expired: reload the page.",
+                )))
+            }
+            None => new_id("conn"),
+        };
         let idp = self.resolve_idp(metadata, &id, None).await?;
         let now = self.clock.now();
         let client_secret = new_secret();
@@ -236,6 +272,8 @@ impl Services {
             client_secret_hash: hash_secret(&client_secret),
             allow_idp_initiated: input.allow_idp_initiated,
             enabled: true,
+            email_domains,
+            accept_any_email_domain: input.accept_any_email_domain.unwrap_or(false),
             source,
             setup_link_id,
             ory_client: None,
@@ -244,6 +282,13 @@ impl Services {
         };
         match self.store.create_connection(&connection).await {
             Ok(()) => {}
+            Err(StoreError::Conflict(_)) if reserved_id.is_some() => {
+                return Err(FieldError::new(
+                    "connection_id",
+                    "This form was already used to create a connection: reload the page.",
+                )
+                .into());
+            }
             Err(StoreError::Conflict(_)) => {
                 return Err(DomainError::Internal("client id collision".into()));
             }
@@ -265,6 +310,12 @@ impl Services {
     ) -> DomainResult<Connection> {
         let tenant = parse_tenant(&input.tenant)?;
         let redirects = Self::check_redirects(&input)?;
+        if let Some(domains) = &input.email_domains {
+            connection.email_domains = email_domains::parse_list(domains)?;
+        }
+        if let Some(any) = input.accept_any_email_domain {
+            connection.accept_any_email_domain = any;
+        }
         if let Some(source) = &input.metadata {
             let idp = self
                 .resolve_idp(source, &connection.id, Some(&connection.idp))

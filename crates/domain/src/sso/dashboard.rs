@@ -29,12 +29,14 @@ pub fn cert_views(saml: &SamlIdpConfig, now: DateTime<Utc>) -> Vec<CertView> {
 }
 
 impl Services {
-    pub fn sp_info(&self, product_id: &str) -> SpInfo {
+    /// What the IdP side needs; `oidc_key` is the connection's (or the connection to
+    /// be's) [`Connection::oidc_redirect_key`].
+    pub fn sp_info(&self, product_id: &str, oidc_key: &str) -> SpInfo {
         SpInfo {
             acs_url: self.settings.acs_url(),
             entity_id: self.settings.sp_entity_id(product_id),
             metadata_url: self.settings.sp_metadata_url(product_id),
-            oidc_redirect_uri: self.settings.oidc_callback_url(),
+            oidc_redirect_uri: self.settings.oidc_callback_url(oidc_key),
         }
     }
 
@@ -88,10 +90,13 @@ impl Services {
             source: c.source.as_str().to_string(),
             created_at: c.created_at,
             updated_at: c.updated_at,
-            sp: self.sp_info(&c.product_id),
+            sp: self.sp_info(&c.product_id, c.oidc_redirect_key()),
             protocol: c.idp.protocol().to_string(),
             oidc,
             ory: None,
+            tenant_email_domain: crate::sso::email_domains::as_domain(&c.tenant),
+            email_domains: c.email_domains.clone(),
+            accept_any_email_domain: c.accept_any_email_domain,
         }
     }
 
@@ -195,12 +200,19 @@ impl Services {
         team_id: &str,
         product_id: &str,
         input: ConnectionInput,
+        reserved_id: Option<&str>,
     ) -> DomainResult<ConnectionCredentials> {
         let (_, product) = self
             .dashboard_product(user_id, team_id, product_id, true)
             .await?;
         let created = self
-            .create_connection(&product, input, ConnectionSource::Dashboard, None)
+            .create_connection(
+                &product,
+                input,
+                ConnectionSource::Dashboard,
+                None,
+                reserved_id,
+            )
             .await?;
         Ok(self.credentials(&created))
     }
@@ -296,12 +308,14 @@ impl Services {
             .dashboard_product(user_id, team_id, product_id, false)
             .await?;
         let issuer = self.settings.issuer();
+        let new_connection_id = crate::sso::connections::reserve_connection_id();
         Ok(ProductOAuth {
             authorize_url: format!("{issuer}/api/oauth/authorize"),
             token_url: format!("{issuer}/api/oauth/token"),
             userinfo_url: format!("{issuer}/api/oauth/userinfo"),
             issuer,
-            sp: self.sp_info(&product.id),
+            sp: self.sp_info(&product.id, &new_connection_id),
+            new_connection_id,
             client_secret_verifier: self.ensure_secret_verifier(&product.id).await?,
         })
     }

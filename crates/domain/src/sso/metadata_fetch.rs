@@ -7,6 +7,10 @@
 //!   (`GATEHOUSE_METADATA_ALLOW_PRIVATE=true`, which also allows plain http to them).
 //! * The host is resolved once, every address is checked, and the connection goes to
 //!   a checked address (no DNS-rebinding window). Redirects are not followed.
+//! * IPv6 forms that embed or reach an IPv4 address (NAT64, 6to4, Teredo,
+//!   IPv4-compatible and -translated) and site-local addresses count as private.
+//! * The environment's `HTTP(S)_PROXY` is never used: a proxy would make the checked
+//!   address meaningless.
 //! * At most 1 MB and 10 seconds.
 
 use std::net::{IpAddr, SocketAddr};
@@ -64,8 +68,16 @@ pub fn is_public(ip: IpAddr) -> bool {
             !(v6.is_loopback()
                 || v6.is_unspecified()
                 || v6.is_multicast()
+                || seg[..6] == [0; 6] // IPv4-compatible ::a.b.c.d (deprecated)
+                || seg[..6] == [0, 0, 0, 0, 0xffff, 0] // IPv4-translated ::ffff:0:a.b.c.d
+                || seg[..6] == [0x64, 0xff9b, 0, 0, 0, 0] // NAT64 64:ff9b::/96
+                || (seg[0] == 0x64 && seg[1] == 0xff9b && seg[2] == 1) // local NAT64 64:ff9b:1::/48
+                || seg[0] == 0x2002 // 6to4 2002::/16 (embeds an IPv4 address)
+                || (seg[0] == 0x2001 && seg[1] == 0) // Teredo 2001::/32
+                || seg[..4] == [0x100, 0, 0, 0] // discard-only 100::/64
                 || (seg[0] & 0xfe00) == 0xfc00 // unique local
                 || (seg[0] & 0xffc0) == 0xfe80 // link local
+                || (seg[0] & 0xffc0) == 0xfec0 // site local (deprecated)
                 || (seg[0] == 0x2001 && seg[1] == 0x0db8)) // documentation
         }
     }
@@ -148,6 +160,7 @@ pub async fn send(request: Outbound, allow_private: bool) -> Result<Fetched, Fet
 
     let client = reqwest::Client::builder()
         .redirect(reqwest::redirect::Policy::none())
+        .no_proxy()
         .timeout(Duration::from_secs(10))
         .resolve_to_addrs(&lookup_host, &addrs)
         .user_agent(concat!("gatehouse/", env!("CARGO_PKG_VERSION")))
@@ -218,6 +231,18 @@ mod tests {
             "fc00::1",
             "fe80::1",
             "::ffff:127.0.0.1",
+            "64:ff9b::7f00:1",
+            "64:ff9b::a9fe:a9fe",
+            "64:ff9b:1::a00:1",
+            "2002:7f00:1::1",
+            "2002:a9fe:a9fe::",
+            "::127.0.0.1",
+            "::169.254.169.254",
+            "::ffff:0:7f00:1",
+            "fec0::1",
+            "feff::1",
+            "2001:0:4136:e378:8000:63bf:3fff:fdd2",
+            "100::1",
         ] {
             assert!(
                 !is_public(ip.parse().unwrap_or(IpAddr::from([127, 0, 0, 1]))),
@@ -230,6 +255,59 @@ mod tests {
                 "{ip}"
             );
         }
+    }
+
+    /// A proxy from the environment would make the checked address meaningless (the
+    /// proxy connects wherever it likes): the guard never uses one.
+    #[tokio::test]
+    async fn the_environments_proxy_is_never_used() {
+        use tokio::io::{AsyncReadExt, AsyncWriteExt};
+        let proxy = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let target = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let proxy_url = format!("http://{}", proxy.local_addr().unwrap());
+        let target_url = format!("http://{}/metadata", target.local_addr().unwrap());
+        let proxied = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
+        let hit = proxied.clone();
+        tokio::spawn(async move {
+            if proxy.accept().await.is_ok() {
+                hit.store(true, std::sync::atomic::Ordering::SeqCst);
+            }
+        });
+        tokio::spawn(async move {
+            if let Ok((mut s, _)) = target.accept().await {
+                let mut buf = [0u8; 1024];
+                let _ = s.read(&mut buf).await;
+                let _ = s
+                    .write_all(b"HTTP/1.1 200 OK\r\nContent-Length: 4\r\n\r\n<x/>")
+                    .await;
+            }
+        });
+        for var in [
+            "HTTP_PROXY",
+            "http_proxy",
+            "HTTPS_PROXY",
+            "https_proxy",
+            "ALL_PROXY",
+        ] {
+            std::env::set_var(var, &proxy_url);
+        }
+        std::env::remove_var("NO_PROXY");
+        std::env::remove_var("no_proxy");
+        let fetched = fetch_metadata(&target_url, true).await;
+        for var in [
+            "HTTP_PROXY",
+            "http_proxy",
+            "HTTPS_PROXY",
+            "https_proxy",
+            "ALL_PROXY",
+        ] {
+            std::env::remove_var(var);
+        }
+        assert_eq!(fetched.as_deref(), Ok("<x/>"));
+        assert!(
+            !proxied.load(std::sync::atomic::Ordering::SeqCst),
+            "the proxy was used"
+        );
     }
 
     #[tokio::test]

@@ -4,6 +4,7 @@ pub mod acs;
 pub mod authorize;
 pub mod connections;
 pub mod dashboard;
+pub mod email_domains;
 pub mod error;
 pub mod jwt;
 pub mod keys;

@@ -14,6 +14,11 @@ pub struct Profile {
     /// Stable per (product, tenant, IdP subject): see [`subject_id`].
     pub sub: String,
     pub email: Option<String>,
+    /// `true` when the connection's email-domain rule vouched for `email`
+    /// ([`crate::sso::email_domains`]); `false` for connections that accept any
+    /// email domain.
+    #[serde(default)]
+    pub email_verified: bool,
     pub first_name: Option<String>,
     pub last_name: Option<String>,
     pub groups: Vec<String>,
@@ -61,6 +66,7 @@ impl Profile {
         Self {
             sub: subject_id(product_id, tenant, name_id),
             email: mapped.email,
+            email_verified: false,
             first_name: mapped.first_name,
             last_name: mapped.last_name,
             groups: mapped.groups,
@@ -114,6 +120,7 @@ impl Profile {
             "id": self.sub,
             "sub": self.sub,
             "email": self.email,
+            "email_verified": self.email.is_some().then_some(self.email_verified),
             "firstName": self.first_name,
             "lastName": self.last_name,
             "given_name": self.first_name,

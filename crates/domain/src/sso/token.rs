@@ -275,6 +275,7 @@ impl Services {
                 "exp": (now + ttl).timestamp(),
                 "auth_time": stored.created_at.timestamp(),
                 "email": profile.email,
+                "email_verified": profile.email.is_some().then_some(profile.email_verified),
                 "given_name": profile.first_name,
                 "family_name": profile.last_name,
             });
@@ -338,7 +339,7 @@ impl Services {
             "scopes_supported": ["openid", "email", "profile"],
             "token_endpoint_auth_methods_supported": ["client_secret_basic", "client_secret_post"],
             "code_challenge_methods_supported": ["S256"],
-            "claims_supported": ["sub", "iss", "aud", "exp", "iat", "auth_time", "nonce", "email", "given_name", "family_name", "name", "groups", "roles"],
+            "claims_supported": ["sub", "iss", "aud", "exp", "iat", "auth_time", "nonce", "email", "email_verified", "given_name", "family_name", "name", "groups", "roles"],
         })
     }
 }

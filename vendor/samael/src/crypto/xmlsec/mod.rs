@@ -12,6 +12,7 @@ use openssl::symm::{Cipher, Crypter, Mode};
 use std::ffi::{CStr, CString};
 use std::ptr::NonNull;
 
+pub mod policy;
 mod wrapper;
 use wrapper::{VerifiedReference, XmlSecKey, XmlSecKeyFormat, XmlSecSignatureContext};
 
@@ -69,6 +70,9 @@ pub enum XmlSecProviderError {
 
     #[error("verified pre-digest fragment could not be matched back to the source document")]
     XmlPredigestFragmentInvalid,
+
+    #[error("refused before verification: {0}")]
+    Policy(#[from] policy::PolicyViolation),
 
     #[error("OpenSSL error stack: {}", error)]
     OpenSSLError {
@@ -216,11 +220,11 @@ impl super::CryptoProvider for XmlSec {
         x509_cert_der: &CertificateDer,
         id_attribute: Option<&str>,
     ) -> Result<(), CryptoError> {
-        let parser = XmlParser::default();
-        let document = parser.parse_string(xml)?;
+        let document = parse_untrusted(xml.as_ref())?;
+        policy::check(&document).map_err(XmlSecProviderError::from)?;
 
         let key = XmlSecKey::from_memory(x509_cert_der.der_data(), XmlSecKeyFormat::CertDer)?;
-        let mut context = XmlSecSignatureContext::new()?;
+        let mut context = XmlSecSignatureContext::new_for_verification()?;
         context.insert_key(key);
 
         let valid = context.verify_document(&document, id_attribute)?;
@@ -244,7 +248,8 @@ impl super::CryptoProvider for XmlSec {
         reduce_mode: ReduceMode,
         allowed_algorithms: Option<&[super::AllowedSignatureAlgorithm]>,
     ) -> Result<String, CryptoError> {
-        let mut xml = XmlParser::default().parse_string(xml_str)?;
+        let mut xml = parse_untrusted(xml_str.as_bytes())?;
+        policy::check(&xml).map_err(XmlSecProviderError::from)?;
 
         // collect ID attribute values and tell libxml about them
         collect_id_attributes(&mut xml)?;
@@ -273,9 +278,7 @@ impl super::CryptoProvider for XmlSec {
             let mut verified_references = Vec::new();
 
             for key_data in certs_der {
-                let mut sig_ctx = XmlSecSignatureContext::new_with_flags(
-                    wrapper::XMLSEC_DSIG_FLAGS_STORE_SIGNEDINFO_REFERENCES,
-                )?;
+                let mut sig_ctx = XmlSecSignatureContext::new_for_verification()?;
 
                 let key = verification_key(key_data.der_data())?;
                 sig_ctx.insert_key(key);
@@ -414,6 +417,20 @@ impl super::CryptoProvider for XmlSec {
 
         Ok(document.to_string())
     }
+}
+
+/// Gatehouse patch: untrusted input is parsed strictly: no recovery from malformed
+/// XML (a "recovered" tree is not the document the sender's other readers see), no
+/// network, and the bytes are UTF-8 whatever the XML declaration says.
+fn parse_untrusted(xml: &[u8]) -> Result<libxml::tree::Document, XmlParseError> {
+    let options = libxml::parser::ParserOptions {
+        recover: false,
+        no_net: true,
+        ignore_enc: true,
+        encoding: Some("UTF-8"),
+        ..Default::default()
+    };
+    XmlParser::default().parse_string_with_options(xml, options)
 }
 
 // Gatehouse patch (see GATEHOUSE-PATCH.md): the public key of each pinned
@@ -620,7 +637,7 @@ fn parse_selection(
     predigest_xml: &str,
 ) -> Result<ParsedSelection, CryptoError> {
     let wrapped_fragment = format!("<samael-fragment>{predigest_xml}</samael-fragment>");
-    let fragment_doc = XmlParser::default().parse_string(&wrapped_fragment)?;
+    let fragment_doc = parse_untrusted(wrapped_fragment.as_bytes())?;
     let fragment_root = fragment_doc
         .get_root_element()
         .ok_or(XmlSecProviderError::XmlMissingRootElement)?;

@@ -34,6 +34,49 @@ impl XmlSecSignatureContext {
         Ok(Self { ctx })
     }
 
+    /// Gatehouse patch: a context for verifying untrusted documents. libxmlsec1's
+    /// defaults dereference any Reference URI (http, file, ...), run any transform
+    /// (XPath, XSLT, ...), follow Manifests and KeyInfo RetrievalMethods, all before the
+    /// SignatureValue is checked. Here:
+    /// * Reference URIs: only `""` and same-document `#id` (`enabledReferenceUris`);
+    /// * Reference transforms: enveloped-signature and the canonicalizations, digests
+    ///   SHA-256/384/512 only (`enabledReferenceTransforms`);
+    /// * SignedInfo: the canonicalizations and RSA/ECDSA-SHA256/384/512 only;
+    /// * Manifests ignored; RetrievalMethod and EncryptedKey never followed (the key is
+    ///   always the caller's `signKey`, and no keys manager is set).
+    ///
+    /// The caller also refuses such documents before this context sees them
+    /// (`crypto::xmlsec::policy`); this context is the second line.
+    pub fn new_for_verification() -> XmlSecResult<Self> {
+        let mut ctx = Self::new()?;
+        let list = unsafe { bindings::xmlSecPtrListCreate(bindings::xmlSecTransformIdListGetKlass()) };
+        let list = NonNull::new(list).ok_or(XmlSecError::ContextInitError)?;
+        unsafe {
+            let raw = ctx.ctx.as_mut();
+            // The context owns the list from here on: xmlSecDSigCtxFinalize destroys it.
+            raw.enabledReferenceTransforms = list.as_ptr();
+            raw.flags |= bindings::XMLSEC_DSIG_FLAGS_IGNORE_MANIFESTS
+                | bindings::XMLSEC_DSIG_FLAGS_STORE_SIGNEDINFO_REFERENCES;
+            let same_document =
+                bindings::xmlSecTransformUriTypeEmpty | bindings::xmlSecTransformUriTypeSameDocument;
+            raw.enabledReferenceUris = same_document;
+            raw.transformCtx.enabledUris = same_document;
+            raw.keyInfoReadCtx.maxRetrievalMethodLevel = 0;
+            raw.keyInfoReadCtx.maxEncryptedKeyLevel = 0;
+            for id in super::backend::reference_transforms() {
+                if bindings::xmlSecPtrListAdd(list.as_ptr(), id as *mut std::ffi::c_void) < 0 {
+                    return Err(XmlSecError::ContextInitError);
+                }
+            }
+            for id in super::backend::signed_info_transforms() {
+                if bindings::xmlSecPtrListAdd(&mut raw.transformCtx.enabledTransforms, id as *mut std::ffi::c_void) < 0 {
+                    return Err(XmlSecError::ContextInitError);
+                }
+            }
+        }
+        Ok(ctx)
+    }
+
     /// Builds a context with specific flags.
     pub fn new_with_flags(flags: u32) -> XmlSecResult<Self> {
         let mut ctx = Self::new()?;

@@ -80,6 +80,9 @@ fn init_xmlsec() -> XmlSecResult<()> {
     if rc < 0 {
         Err(XmlSecError::XmlSecInitError)
     } else {
+        // Gatehouse patch: libxmlsec1 prints every failed check to stderr; a flood of
+        // forged responses would flood the log with them. The caller reports failures.
+        unsafe { bindings::xmlSecErrorsDefaultCallbackEnableOutput(0) };
         Ok(())
     }
 }

@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
 # Command 2: run every test. Installs what is missing first (scripts/setup.sh).
+# `--quick`: format, lints and the Rust tests on SQLite only (the local loop).
 #
 #   1. cargo fmt --check, cargo clippy -D warnings
 #   2. the wasm client's dependency rule (no sqlx/openssl/xmlsec/reqwest)
@@ -19,9 +20,20 @@ export CARGO_INCREMENTAL=0
 step() { printf '\n\033[1;32m==> %s\033[0m\n' "$*" >&2; }
 t0=$(date +%s)
 
+QUICK=0
+[ "${1:-}" = "--quick" ] && QUICK=1
+
 step "format and lints"
 cargo fmt --all --check
 cargo clippy --workspace --all-targets -- -D warnings
+
+if [ "$QUICK" = 1 ]; then
+  step "quick: unit and integration tests on SQLite"
+  GATEHOUSE_TEST_ENGINES=sqlite GATEHOUSE_FUZZ_SECONDS="${GATEHOUSE_FUZZ_SECONDS:-3}" \
+    cargo test --workspace --no-fail-fast
+  step "quick tests passed in $(( $(date +%s) - t0 ))s (the full run: ./scripts/test.sh)"
+  exit 0
+fi
 cargo clippy -p gatehouse-app --lib --target wasm32-unknown-unknown --no-default-features --features hydrate -- -D warnings
 
 step "the wasm client depends on no server-only crate"

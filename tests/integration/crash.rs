@@ -11,49 +11,8 @@ use std::time::Duration;
 use serde_json::{json, Value};
 use sqlx::Connection as _;
 
-use crate::idp::idp;
-use crate::sso_support::{code_from, query_param, APP_REDIRECT, TEST_USERS_DOMAIN};
+use crate::sso_support::{sign_in_at, Vendor};
 use crate::support::*;
-
-async fn one_sign_in(
-    http: &reqwest::Client,
-    base: &str,
-    client_id: &str,
-) -> Result<String, String> {
-    let res = http
-        .get(format!("{base}/api/oauth/authorize"))
-        .query(&[
-            ("response_type", "code"),
-            ("client_id", client_id),
-            ("redirect_uri", APP_REDIRECT),
-            ("state", "s"),
-        ])
-        .send()
-        .await
-        .map_err(|e| e.to_string())?;
-    let to = res
-        .headers()
-        .get("location")
-        .and_then(|v| v.to_str().ok())
-        .ok_or("no redirect")?
-        .to_string();
-    let _ = query_param(&to, "RelayState");
-    let (acs, relay, response) = idp().answer(&to).await;
-    let mut form = vec![("SAMLResponse", response)];
-    if let Some(r) = relay {
-        form.push(("RelayState", r));
-    }
-    let res = http
-        .post(acs)
-        .form(&form)
-        .send()
-        .await
-        .map_err(|e| e.to_string())?;
-    if res.status().as_u16() != 303 {
-        return Err(format!("ACS answered {}", res.status()));
-    }
-    Ok(code_from(res).await)
-}
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn a_sigkill_under_load_loses_no_acknowledged_change() {
@@ -61,52 +20,9 @@ async fn a_sigkill_under_load_loses_no_acknowledged_change() {
         eprintln!("--- engine: {}", engine.name());
         let mut server = ChildServer::start(engine, &[]).await;
         let base = server.base.clone();
-        let owner = Client::at(&base);
-        let team = owner.sign_up(&unique_email("crash"), "Crash").await;
-        let product = owner.create_product(&team, "Portal").await;
-        let r = owner
-            .rpc(
-                "products/update",
-                &[
-                    ("team", &team),
-                    ("product", &product),
-                    ("name", "Portal"),
-                    ("description", ""),
-                    ("redirect_urls", APP_REDIRECT),
-                    ("default_redirect_url", APP_REDIRECT),
-                ],
-            )
-            .await;
-        assert_eq!(r.status, 200);
-        let key = owner
-            .rpc(
-                "api-keys/create",
-                &[("team", &team), ("product", &product), ("name", "ci")],
-            )
-            .await;
-        let api_key = key.body["secret"].as_str().unwrap().to_string();
-        let http = reqwest::Client::builder()
-            .redirect(reqwest::redirect::Policy::none())
-            .timeout(Duration::from_secs(20))
-            .build()
-            .unwrap();
-        let connection: Value = http
-            .post(format!("{base}/api/v1/sso"))
-            .header("Authorization", format!("Api-Key {api_key}"))
-            .json(&json!({
-                "tenant": "acme.com",
-                "product": product,
-                "rawMetadata": idp().metadata("keys=primary").await,
-                "redirectUrl": [APP_REDIRECT],
-                "emailDomains": [TEST_USERS_DOMAIN],
-            }))
-            .send()
-            .await
-            .unwrap()
-            .json()
-            .await
-            .unwrap();
-        let client_id = connection["clientID"].as_str().unwrap().to_string();
+        let vendor = Vendor::seed(&base, "keys=primary", "acme.com", json!({})).await;
+        let (owner, team) = (&vendor.owner, vendor.team.clone());
+        let (http, client_id) = (vendor.http.clone(), vendor.client_id().to_string());
 
         // load: sign-ins from 8 clients, and admin changes one after another
         let stop = Arc::new(AtomicBool::new(false));
@@ -123,7 +39,7 @@ async fn a_sigkill_under_load_loses_no_acknowledged_change() {
             );
             tasks.push(tokio::spawn(async move {
                 while !stop.load(Ordering::Relaxed) {
-                    if one_sign_in(&http, &base, &client_id).await.is_ok() {
+                    if sign_in_at(&http, &base, &client_id).await.is_ok() {
                         signed_in.fetch_add(1, Ordering::Relaxed);
                     }
                 }
@@ -211,7 +127,7 @@ async fn a_sigkill_under_load_loses_no_acknowledged_change() {
             );
         }
         // sign-ins resume
-        one_sign_in(&http, &base, &client_id).await.unwrap();
+        sign_in_at(&http, &base, &client_id).await.unwrap();
         eprintln!(
             "{}: {} sign-ins and {} acknowledged products before SIGKILL; all there after restart",
             engine.name(),

@@ -13,10 +13,10 @@ use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use serde_json::{json, Value};
+use serde_json::json;
 
 use crate::idp::idp;
-use crate::sso_support::{b64, code_from, query_param, unb64, APP_REDIRECT};
+use crate::sso_support::{b64, query_param, sign_in_at, unb64, Vendor, APP_REDIRECT};
 use crate::support::*;
 
 /// The server's resident memory may not pass this while flooded (it starts near
@@ -66,52 +66,8 @@ fn form(pairs: &[(&str, &str)]) -> String {
 async fn a_flood_of_junk_at_the_acs_leaves_the_rest_answering() {
     let server = ChildServer::start(gatehouse_store::Engine::Sqlite, &[]).await;
     let base = server.base.clone();
-    let owner = Client::at(&base);
-    let team = owner.sign_up(&unique_email("flood"), "Flood").await;
-    let product = owner.create_product(&team, "Portal").await;
-    let r = owner
-        .rpc(
-            "products/update",
-            &[
-                ("team", &team),
-                ("product", &product),
-                ("name", "Portal"),
-                ("description", ""),
-                ("redirect_urls", APP_REDIRECT),
-                ("default_redirect_url", APP_REDIRECT),
-            ],
-        )
-        .await;
-    assert_eq!(r.status, 200, "{:?}", r.body);
-    let key = owner
-        .rpc(
-            "api-keys/create",
-            &[("team", &team), ("product", &product), ("name", "ci")],
-        )
-        .await;
-    let api_key = key.body["secret"].as_str().unwrap().to_string();
-    let http = reqwest::Client::builder()
-        .redirect(reqwest::redirect::Policy::none())
-        .timeout(Duration::from_secs(60))
-        .build()
-        .unwrap();
-    let connection: Value = http
-        .post(format!("{base}/api/v1/sso"))
-        .header("Authorization", format!("Api-Key {api_key}"))
-        .json(&json!({
-            "tenant": "acme.com",
-            "product": product,
-            "rawMetadata": idp().metadata("keys=primary").await,
-            "redirectUrl": [APP_REDIRECT],
-            "emailDomains": ["acme.test"],
-        }))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
-    let client_id = connection["clientID"].as_str().unwrap().to_string();
+    let vendor = Vendor::seed(&base, "keys=primary", "acme.com", json!({})).await;
+    let (http, client_id) = (vendor.http.clone(), vendor.client_id().to_string());
 
     // The junk: padded real responses (each for its own pending sign-in) and noise.
     let mut bodies = Vec::new();
@@ -210,22 +166,5 @@ async fn a_flood_of_junk_at_the_acs_leaves_the_rest_answering() {
     assert!(posted.load(Ordering::Relaxed) > CLIENTS, "the flood ran");
 
     // and a real sign-in still goes through
-    let res = http
-        .get(format!("{base}/api/oauth/authorize"))
-        .query(&[
-            ("response_type", "code"),
-            ("client_id", client_id.as_str()),
-            ("redirect_uri", APP_REDIRECT),
-            ("state", "s"),
-        ])
-        .send()
-        .await
-        .unwrap();
-    let to = res.headers()["location"].to_str().unwrap().to_string();
-    let (acs, relay, response) = idp().answer(&to).await;
-    let mut form = vec![("SAMLResponse", response)];
-    if let Some(r) = relay {
-        form.push(("RelayState", r));
-    }
-    code_from(http.post(acs).form(&form).send().await.unwrap()).await;
+    sign_in_at(&http, &base, &client_id).await.unwrap();
 }

@@ -1,4 +1,4 @@
-//! Issue 5, OIDC connections: a customer's IdP that speaks OpenID Connect, with
+//! OIDC connections: a customer's IdP that speaks OpenID Connect, with
 //! Gatehouse as its relying party. The happy paths run against a third-party
 //! OpenID Provider (`oidc-provider`); what a correct provider never does (forged,
 //! misaddressed or expired id_tokens, rotated keys) against a scriptable fake.

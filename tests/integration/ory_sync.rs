@@ -1,4 +1,4 @@
-//! Issue 4: connections mirrored into Ory Network (the console API emulator), with
+//! Connections mirrored into Ory Network (the console API emulator), with
 //! retries, leases, guarded patches, drift repair, and the OAuth client Ory uses.
 
 use chrono::Duration;

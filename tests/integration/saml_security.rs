@@ -495,3 +495,56 @@ async fn a_loaded_key_only_ever_verifies_for_its_own_certificate() {
     })
     .await;
 }
+
+/// Verification runs on several threads at once: every genuine response among many
+/// concurrent ones (signed with either pinned key) must verify, and every forged one
+/// must not, whichever thread checks it.
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn concurrent_verifications_never_mix_up_their_answers() {
+    each_engine(|engine| async move {
+        let s = Sso::with(engine, "keys=both", "acme.com", json!({})).await;
+        for round in 0..4 {
+            let mut signed = Vec::new();
+            for i in 0..48 {
+                let (_, relay) = s.start(&[]).await;
+                let key = if i % 2 == 0 { "primary" } else { "secondary" };
+                let mut response = s.signed_for(&relay, json!({ "key": key })).await;
+                let forged = i % 3 == 0;
+                if forged {
+                    // the same response signed by a key nobody pinned
+                    response = s.signed_for(&relay, json!({ "key": "attacker" })).await;
+                }
+                signed.push((relay, response, forged));
+            }
+            let mut posts = tokio::task::JoinSet::new();
+            for (i, (relay, response, _)) in signed.iter().enumerate() {
+                let (http, acs) = (s.http.clone(), s.acs());
+                let form = [
+                    ("SAMLResponse", response.clone()),
+                    ("RelayState", relay.clone()),
+                ];
+                posts.spawn(async move {
+                    let res = http.post(acs).form(&form).send().await.unwrap();
+                    let status = res.status().as_u16();
+                    (i, status, res.text().await.unwrap_or_default())
+                });
+            }
+            let mut answers = posts.join_all().await;
+            answers.sort_by_key(|(i, _, _)| *i);
+            for ((_, _, forged), (_, status, body)) in signed.iter().zip(answers) {
+                if *forged {
+                    assert!(
+                        status >= 400,
+                        "round {round}: a forged response was accepted"
+                    );
+                } else {
+                    assert_eq!(
+                        status, 303,
+                        "round {round}: a genuine response was refused: {body}"
+                    );
+                }
+            }
+        }
+    })
+    .await;
+}

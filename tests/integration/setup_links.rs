@@ -1,4 +1,4 @@
-//! Issue 5, setup links: made by the admin (dashboard and Jackson's API), opened by a
+//! Setup links: made by the admin (dashboard and Jackson's API), opened by a
 //! customer's IT admin without an account, reaching only their own tenant.
 
 use chrono::Duration;

@@ -55,66 +55,17 @@ impl Sso {
         env: &[(&str, String)],
     ) -> Self {
         let app = spawn_app_with(engine, env).await;
-        let owner = Client::new(&app);
-        let team = owner.sign_up(&unique_email("vendor"), "Vendor").await;
-        let product = owner.create_product(&team, "Portal").await;
-        let r = owner
-            .rpc(
-                "products/update",
-                &[
-                    ("team", &team),
-                    ("product", &product),
-                    ("name", "Portal"),
-                    ("description", ""),
-                    ("redirect_urls", APP_REDIRECT),
-                    ("default_redirect_url", APP_REDIRECT),
-                ],
-            )
-            .await;
-        assert_eq!(r.status, 200, "{:?}", r.body);
-        let key = owner
-            .rpc(
-                "api-keys/create",
-                &[("team", &team), ("product", &product), ("name", "ci")],
-            )
-            .await;
-        let api_key = key.body["secret"].as_str().unwrap().to_string();
-        let http = reqwest::Client::builder()
-            .redirect(reqwest::redirect::Policy::none())
-            .build()
-            .unwrap();
-        let mut body = json!({
-            "tenant": tenant,
-            "product": product,
-            "name": "Acme Okta",
-            "rawMetadata": idp().metadata(metadata_query).await,
-            "defaultRedirectUrl": APP_REDIRECT,
-            "redirectUrl": [APP_REDIRECT],
-            // the test IdPs sign users in as @acme.test
-            "emailDomains": [TEST_USERS_DOMAIN],
-        });
-        if let (Value::Object(b), Value::Object(e)) = (&mut body, extra) {
-            b.extend(e);
-        }
-        let res = http
-            .post(format!("{}/api/v1/sso", app.base))
-            .header("Authorization", format!("Api-Key {api_key}"))
-            .json(&body)
-            .send()
-            .await
-            .unwrap();
-        assert_eq!(res.status().as_u16(), 200);
-        let connection: Value = res.json().await.unwrap();
+        let v = Vendor::seed(&app.base, metadata_query, tenant, extra).await;
         Self {
-            client_id: connection["clientID"].as_str().unwrap().to_string(),
-            client_secret: connection["clientSecret"].as_str().unwrap().to_string(),
-            connection,
+            client_id: v.connection["clientID"].as_str().unwrap().to_string(),
+            client_secret: v.connection["clientSecret"].as_str().unwrap().to_string(),
+            connection: v.connection,
             app,
-            owner,
-            team,
-            product,
-            api_key,
-            http,
+            owner: v.owner,
+            team: v.team,
+            product: v.product,
+            api_key: v.api_key,
+            http: v.http,
         }
     }
 
@@ -258,6 +209,130 @@ impl Sso {
         let status = res.status().as_u16();
         (status, res.json().await.unwrap_or(Value::Null))
     }
+}
+
+/// A vendor as the dashboard and the admin API make one, at the server at `base` (in
+/// this process or a child): an owner signed up, a product whose redirect URL is
+/// [`APP_REDIRECT`], an API key, and a SAML connection to the test IdP (the IdP's
+/// people are `@acme.test`, one of its email domains, unless `extra` says otherwise).
+pub struct Vendor {
+    pub owner: Client,
+    pub team: String,
+    pub product: String,
+    pub api_key: String,
+    /// No redirects followed, a 60-second timeout.
+    pub http: reqwest::Client,
+    /// The admin API's answer (with `clientID` and `clientSecret`).
+    pub connection: Value,
+}
+
+impl Vendor {
+    pub async fn seed(base: &str, metadata_query: &str, tenant: &str, extra: Value) -> Self {
+        let owner = Client::at(base);
+        let team = owner.sign_up(&unique_email("vendor"), "Vendor").await;
+        let product = owner.create_product(&team, "Portal").await;
+        let r = owner
+            .rpc(
+                "products/update",
+                &[
+                    ("team", &team),
+                    ("product", &product),
+                    ("name", "Portal"),
+                    ("description", ""),
+                    ("redirect_urls", APP_REDIRECT),
+                    ("default_redirect_url", APP_REDIRECT),
+                ],
+            )
+            .await;
+        assert_eq!(r.status, 200, "{:?}", r.body);
+        let key = owner
+            .rpc(
+                "api-keys/create",
+                &[("team", &team), ("product", &product), ("name", "ci")],
+            )
+            .await;
+        let api_key = key.body["secret"].as_str().unwrap().to_string();
+        let http = reqwest::Client::builder()
+            .redirect(reqwest::redirect::Policy::none())
+            .timeout(std::time::Duration::from_secs(60))
+            .build()
+            .unwrap();
+        let mut body = json!({
+            "tenant": tenant,
+            "product": product,
+            "name": "Acme Okta",
+            "rawMetadata": idp().metadata(metadata_query).await,
+            "defaultRedirectUrl": APP_REDIRECT,
+            "redirectUrl": [APP_REDIRECT],
+            // the test IdPs sign users in as @acme.test
+            "emailDomains": [TEST_USERS_DOMAIN],
+        });
+        if let (Value::Object(b), Value::Object(e)) = (&mut body, extra) {
+            b.extend(e);
+        }
+        let res = http
+            .post(format!("{base}/api/v1/sso"))
+            .header("Authorization", format!("Api-Key {api_key}"))
+            .json(&body)
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(res.status().as_u16(), 200);
+        let connection: Value = res.json().await.unwrap();
+        Self {
+            owner,
+            team,
+            product,
+            api_key,
+            http,
+            connection,
+        }
+    }
+
+    pub fn client_id(&self) -> &str {
+        self.connection["clientID"].as_str().unwrap()
+    }
+}
+
+/// A whole SP-initiated sign-in at `base` through the test IdP, as a browser makes it:
+/// the code the app receives, or why there is none.
+pub async fn sign_in_at(
+    http: &reqwest::Client,
+    base: &str,
+    client_id: &str,
+) -> Result<String, String> {
+    let res = http
+        .get(format!("{base}/api/oauth/authorize"))
+        .query(&[
+            ("response_type", "code"),
+            ("client_id", client_id),
+            ("redirect_uri", APP_REDIRECT),
+            ("state", "s"),
+        ])
+        .send()
+        .await
+        .map_err(|e| e.to_string())?;
+    let to = res
+        .headers()
+        .get("location")
+        .and_then(|v| v.to_str().ok())
+        .ok_or_else(|| format!("authorize answered {} without a redirect", res.status()))?
+        .to_string();
+    let (acs, relay, response) = idp().answer(&to).await;
+    let mut form = vec![("SAMLResponse", response)];
+    if let Some(r) = relay {
+        form.push(("RelayState", r));
+    }
+    let res = http
+        .post(acs)
+        .form(&form)
+        .send()
+        .await
+        .map_err(|e| e.to_string())?;
+    if res.status().as_u16() != 303 {
+        return Err(format!("the ACS answered {}", res.status()));
+    }
+    Ok(code_from(res).await)
 }
 
 /// The request id in an app sign-in's RelayState (`<request id>.<connection id>`).

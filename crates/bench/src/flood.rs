@@ -17,6 +17,7 @@ use base64::Engine as _;
 
 use crate::flow::{self, Target};
 use crate::http;
+use crate::processes;
 
 pub const CLIENTS: usize = 64;
 const JUNK_BYTES: usize = 500 * 1024;
@@ -33,17 +34,6 @@ pub struct FloodReport {
     pub rss_before_mb: u64,
     pub rss_peak_mb: u64,
     pub rss_after_mb: u64,
-}
-
-fn rss_mb(pid: Option<u32>) -> u64 {
-    pid.and_then(|p| std::fs::read_to_string(format!("/proc/{p}/status")).ok())
-        .and_then(|s| {
-            s.lines()
-                .find_map(|l| l.strip_prefix("VmRSS:"))
-                .and_then(|v| v.trim().trim_end_matches("kB").trim().parse::<u64>().ok())
-        })
-        .unwrap_or(0)
-        / 1024
 }
 
 async fn junk_bodies(idp_url: &str, t: &Target) -> Result<Vec<String>> {
@@ -123,7 +113,7 @@ pub async fn run(
         baseline_token: Vec::new(),
         health: Vec::new(),
         token: Vec::new(),
-        rss_before_mb: rss_mb(server_pid),
+        rss_before_mb: processes::rss_mb(server_pid),
         rss_peak_mb: 0,
         rss_after_mb: 0,
     };
@@ -166,7 +156,7 @@ pub async fn run(
         let (h, k) = probe(&http, t).await?;
         report.health.push(h);
         report.token.push(k);
-        report.rss_peak_mb = report.rss_peak_mb.max(rss_mb(server_pid));
+        report.rss_peak_mb = report.rss_peak_mb.max(processes::rss_mb(server_pid));
         tokio::time::sleep(Duration::from_millis(100)).await;
     }
     stop.store(true, Ordering::Relaxed);
@@ -176,7 +166,7 @@ pub async fn run(
     report.seconds = flood_start.elapsed().as_secs_f64();
     report.posts = posted.load(Ordering::Relaxed);
     tokio::time::sleep(Duration::from_secs(1)).await;
-    report.rss_after_mb = rss_mb(server_pid);
+    report.rss_after_mb = processes::rss_mb(server_pid);
     for v in [
         &mut report.baseline_health,
         &mut report.baseline_token,

@@ -23,7 +23,7 @@ use sqlx::Connection as _;
 
 use crate::flow::{self, Target};
 use crate::http;
-use crate::processes::{Engine, Server};
+use crate::processes::{self, Engine, Server};
 
 pub const WINDOW: Duration = Duration::from_secs(10);
 /// Bytes of database one sign-in may add while all its records are retained (its
@@ -44,18 +44,6 @@ pub struct Sample {
     pub rss_mb: u64,
     pub wal_mb: f64,
     pub db_mb: f64,
-}
-
-fn rss_mb(pid: u32) -> u64 {
-    std::fs::read_to_string(format!("/proc/{pid}/status"))
-        .ok()
-        .and_then(|s| {
-            s.lines()
-                .find_map(|l| l.strip_prefix("VmRSS:"))
-                .and_then(|v| v.trim().trim_end_matches("kB").trim().parse::<u64>().ok())
-        })
-        .unwrap_or(0)
-        / 1024
 }
 
 /// Database and WAL size in bytes.
@@ -186,7 +174,7 @@ pub async fn run(
             sign_ins: latencies.len(),
             errors: errs - last_errors,
             p99_ms: p99.as_secs_f64() * 1000.0,
-            rss_mb: rss_mb(server.pid()),
+            rss_mb: processes::rss_mb(Some(server.pid())),
             wal_mb: wal as f64 / 1_048_576.0,
             db_mb: db as f64 / 1_048_576.0,
         };

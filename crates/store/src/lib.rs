@@ -257,8 +257,9 @@ impl SqlStore {
     /// readers still read from it, and under sustained load there always is one: the
     /// log would grow without end (gigabytes within minutes). So once the log passes
     /// [`WAL_TRUNCATE_BYTES`], a `TRUNCATE` checkpoint runs: it waits (busy handler)
-    /// until the readers of the log's old frames have finished, holds writers back for
-    /// that moment, and truncates the log to zero bytes. `journal_size_limit` also caps
+    /// until the readers of the log's old frames have finished (at most 200 ms, then
+    /// it tries again at the next tick), holds writers back for that moment, and
+    /// truncates the log to zero bytes. `journal_size_limit` also caps
     /// what a reset leaves on disk. It stops when the last clone of the store is
     /// dropped or the pools are closed.
     fn spawn_checkpointer(&self) {
@@ -286,10 +287,22 @@ impl SqlStore {
                     "PASSIVE"
                 };
                 let started = std::time::Instant::now();
-                match sqlx::query(&format!("PRAGMA wal_checkpoint({mode})"))
-                    .execute(&pool)
-                    .await
-                {
+                let Ok(mut conn) = pool.acquire().await else {
+                    continue;
+                };
+                // A TRUNCATE checkpoint holds writers back while it waits for readers:
+                // it waits briefly and tries again at the next tick rather than make
+                // writers wait out the whole busy timeout.
+                if mode == "TRUNCATE" {
+                    let _ = conn.execute("PRAGMA busy_timeout = 200").await;
+                }
+                let done = sqlx::query(&format!("PRAGMA wal_checkpoint({mode})"))
+                    .execute(&mut *conn)
+                    .await;
+                if mode == "TRUNCATE" {
+                    let _ = conn.execute("PRAGMA busy_timeout = 10000").await;
+                }
+                match done {
                     Ok(_) if mode == "TRUNCATE" => tracing::debug!(
                         wal_bytes = size,
                         took_ms = started.elapsed().as_millis() as u64,
@@ -439,6 +452,68 @@ mod tests {
             Ok(v) => v,
             Err(e) => panic!("SHOW synchronous_commit: {e}"),
         }
+    }
+
+    /// The condition that let the WAL grow without end: readers always inside a read
+    /// transaction while a writer keeps writing. The checkpointer must still keep the
+    /// log under its bound, by truncating it.
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn the_wal_stays_bounded_while_readers_never_stop() {
+        let db = testing::fresh_database(Engine::Sqlite).await.unwrap();
+        let store = SqlStore::connect(&db.url, &PoolSettings::default())
+            .await
+            .unwrap();
+        sqlx::query("CREATE TABLE wal_test (id INTEGER PRIMARY KEY, body TEXT NOT NULL)")
+            .execute(store.writer())
+            .await
+            .unwrap();
+        let stop = Arc::new(std::sync::atomic::AtomicBool::new(false));
+        let mut readers = Vec::new();
+        for _ in 0..4 {
+            let (pool, stop) = (store.pool().clone(), stop.clone());
+            readers.push(tokio::spawn(async move {
+                while !stop.load(std::sync::atomic::Ordering::Relaxed) {
+                    let Ok(mut tx) = pool.begin().await else {
+                        continue;
+                    };
+                    let _ = sqlx::query("SELECT COUNT(*) FROM wal_test")
+                        .fetch_one(&mut *tx)
+                        .await;
+                    tokio::time::sleep(Duration::from_millis(20)).await;
+                    let _ = tx.commit().await;
+                }
+            }));
+        }
+        let body = "x".repeat(16 * 1024);
+        let started = std::time::Instant::now();
+        let (mut written, mut max_wal, mut truncated) = (0u64, 0u64, false);
+        while written < 3 * WAL_TRUNCATE_BYTES && started.elapsed() < Duration::from_secs(120) {
+            sqlx::query("INSERT INTO wal_test (body) VALUES ($1)")
+                .bind(&body)
+                .execute(store.writer())
+                .await
+                .unwrap();
+            written += body.len() as u64;
+            let (_, wal) = store.sqlite_file_sizes().unwrap();
+            truncated |= wal < max_wal / 2;
+            max_wal = max_wal.max(wal);
+        }
+        stop.store(true, std::sync::atomic::Ordering::Relaxed);
+        for r in readers {
+            let _ = r.await;
+        }
+        assert!(
+            written >= 3 * WAL_TRUNCATE_BYTES,
+            "wrote only {written} bytes"
+        );
+        assert!(
+            truncated,
+            "the WAL was never truncated (max {max_wal} bytes)"
+        );
+        assert!(
+            max_wal <= WAL_BOUND_BYTES,
+            "the WAL reached {max_wal} bytes (bound {WAL_BOUND_BYTES})"
+        );
     }
 
     /// The sign-in path opens the database file itself, so an in-memory database

@@ -614,7 +614,8 @@ impl LoginStore for SqlStore {
 
     /// In batches of about [`PURGE_BATCH`] rows (the oldest first, by the expiry
     /// index), so that no single write holds the writer for long; failed logins go
-    /// once they can no longer count towards a lockout.
+    /// once they can no longer count towards a lockout. On PostgreSQL each table
+    /// that lost rows is vacuumed, so that its space is reused.
     async fn purge_expired(&self, now: DateTime<Utc>) -> StoreResult<u64> {
         let failed_logins_before = now - chrono::Duration::hours(1);
         let mut total = 0;
@@ -630,6 +631,7 @@ impl LoginStore for SqlStore {
                 "DELETE FROM {table} WHERE {column} <= (SELECT MAX({column}) FROM \
                  (SELECT {column} FROM {table} WHERE {column} <= $1 ORDER BY {column} LIMIT {PURGE_BATCH}) AS batch)"
             );
+            let mut from_table = 0;
             loop {
                 let removed = sqlx::query(&sql)
                     .bind(ms(before))
@@ -637,11 +639,20 @@ impl LoginStore for SqlStore {
                     .await
                     .map_err(map_err)?
                     .rows_affected();
-                total += removed;
+                from_table += removed;
                 if removed < PURGE_BATCH {
                     break;
                 }
             }
+            // PostgreSQL reuses the space of deleted rows only once they are vacuumed;
+            // a server with autovacuum off (or behind) would grow for ever.
+            if from_table > 0 && self.engine_kind() == crate::Engine::Postgres {
+                sqlx::query(&format!("VACUUM {table}"))
+                    .execute(&self.pool)
+                    .await
+                    .map_err(map_err)?;
+            }
+            total += from_table;
         }
         Ok(total)
     }

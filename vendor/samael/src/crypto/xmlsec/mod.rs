@@ -422,15 +422,34 @@ impl super::CryptoProvider for XmlSec {
 /// Gatehouse patch: untrusted input is parsed strictly: no recovery from malformed
 /// XML (a "recovered" tree is not the document the sender's other readers see), no
 /// network, and the bytes are UTF-8 whatever the XML declaration says.
+///
+/// libxml2 is called directly: `libxml::parser::Parser::parse_string_with_options`
+/// (0.3.3) hands libxml2 a pointer to the encoding's `CString` after dropping it, so
+/// with an explicit encoding every parse reads freed memory, and under concurrent
+/// parses another thread's allocation (random encodings, failed parses, digests that
+/// no longer match).
 fn parse_untrusted(xml: &[u8]) -> Result<libxml::tree::Document, XmlParseError> {
-    let options = libxml::parser::ParserOptions {
-        recover: false,
-        no_net: true,
-        ignore_enc: true,
-        encoding: Some("UTF-8"),
-        ..Default::default()
+    use libxml::bindings as b;
+    let len = i32::try_from(xml.len()).map_err(|_| XmlParseError::DocumentTooLarge)?;
+    let options = b::xmlParserOption_XML_PARSE_NOERROR
+        | b::xmlParserOption_XML_PARSE_NOWARNING
+        | b::xmlParserOption_XML_PARSE_NONET
+        | b::xmlParserOption_XML_PARSE_IGNORE_ENC;
+    const UTF8: &std::ffi::CStr = c"UTF-8";
+    // SAFETY: `xml` and `UTF8` outlive the call; libxml2 copies what it keeps.
+    let doc = unsafe {
+        libxml::bindings::xmlReadMemory(
+            xml.as_ptr() as *const std::os::raw::c_char,
+            len,
+            std::ptr::null(),
+            UTF8.as_ptr(),
+            options as i32,
+        )
     };
-    XmlParser::default().parse_string_with_options(xml, options)
+    if doc.is_null() {
+        return Err(XmlParseError::GotNullPointer);
+    }
+    Ok(libxml::tree::Document::new_ptr(doc))
 }
 
 // Gatehouse patch (see GATEHOUSE-PATCH.md): the public key of each pinned
@@ -1453,6 +1472,79 @@ fn decrypt_aead(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// Gatehouse patch: verifications run on many threads at once (one blocking-pool
+    /// thread per response). Each must give the answer it gives alone: a genuine
+    /// signature verifies with its own certificate and not with the other one,
+    /// whatever runs beside it. (Parsing read freed memory, see `parse_untrusted`,
+    /// and under this load refused about one genuine response in a hundred.)
+    #[test]
+    fn concurrent_verifications_give_the_answers_they_give_alone() {
+        let vector = |name: &str| {
+            std::fs::read(format!(
+                "{}/test_vectors/{name}",
+                env!("CARGO_MANIFEST_DIR")
+            ))
+            .unwrap()
+        };
+        let der = |pem: Vec<u8>| {
+            CertificateDer::from(
+                openssl::x509::X509::from_pem(&pem)
+                    .unwrap()
+                    .to_der()
+                    .unwrap(),
+            )
+        };
+        let cases = std::sync::Arc::new(vec![
+            (
+                String::from_utf8(vector("gatehouse_idp_response_primary.xml")).unwrap(),
+                der(vector("gatehouse_idp_primary.crt")),
+                der(vector("gatehouse_idp_secondary.crt")),
+            ),
+            (
+                String::from_utf8(vector("gatehouse_idp_response_secondary.xml")).unwrap(),
+                der(vector("gatehouse_idp_secondary.crt")),
+                der(vector("gatehouse_idp_primary.crt")),
+            ),
+        ]);
+        let threads: Vec<_> = (0..16)
+            .map(|t| {
+                let cases = cases.clone();
+                std::thread::spawn(move || {
+                    let mut wrong = Vec::new();
+                    for i in 0..200 {
+                        let (xml, right, other) = &cases[(t + i) % cases.len()];
+                        let verify = |cert: &CertificateDer| {
+                            <XmlSec as crate::crypto::CryptoProvider>::reduce_xml_to_signed(
+                                xml,
+                                std::slice::from_ref(cert),
+                                ReduceMode::PreDigest,
+                            )
+                        };
+                        if let Err(e) = verify(right) {
+                            wrong.push(format!("thread {t} #{i}: genuine refused: {e:?}"));
+                        }
+                        if verify(other).is_ok() {
+                            wrong.push(format!(
+                                "thread {t} #{i}: accepted with the other certificate"
+                            ));
+                        }
+                    }
+                    wrong
+                })
+            })
+            .collect();
+        let wrong: Vec<String> = threads
+            .into_iter()
+            .flat_map(|t| t.join().unwrap())
+            .collect();
+        assert!(
+            wrong.is_empty(),
+            "{} wrong answers, e.g. {:?}",
+            wrong.len(),
+            &wrong[..wrong.len().min(3)]
+        );
+    }
 
     fn reduce_with_selection<F>(xml: &str, reduce_mode: ReduceMode, make_selection: F) -> String
     where

@@ -210,11 +210,25 @@ mod tests {
 
     #[test]
     fn an_enveloped_signature_of_its_parent_passes() {
-        assert_eq!(check(&doc(&signed(r##"<ds:Reference URI="#resp">"##, ENVELOPED, ""))), Ok(()));
-        assert_eq!(check(&doc(&signed(r#"<ds:Reference URI="">"#, ENVELOPED, ""))), Ok(()));
+        assert_eq!(
+            check(&doc(&signed(
+                r##"<ds:Reference URI="#resp">"##,
+                ENVELOPED,
+                ""
+            ))),
+            Ok(())
+        );
+        assert_eq!(
+            check(&doc(&signed(r#"<ds:Reference URI="">"#, ENVELOPED, ""))),
+            Ok(())
+        );
         let key_info = r#"<ds:KeyInfo><ds:X509Data><ds:X509Certificate>AA==</ds:X509Certificate></ds:X509Data></ds:KeyInfo>"#;
         assert_eq!(
-            check(&doc(&signed(r##"<ds:Reference URI="#resp">"##, ENVELOPED, key_info))),
+            check(&doc(&signed(
+                r##"<ds:Reference URI="#resp">"##,
+                ENVELOPED,
+                key_info
+            ))),
             Ok(())
         );
     }
@@ -238,13 +252,19 @@ mod tests {
             );
         }
         let no_uri = signed("<ds:Reference>", ENVELOPED, "");
-        assert!(matches!(check(&doc(&no_uri)), Err(PolicyViolation::Reference(_))));
+        assert!(matches!(
+            check(&doc(&no_uri)),
+            Err(PolicyViolation::Reference(_))
+        ));
         let typed = signed(
             r##"<ds:Reference URI="#resp" Type="http://www.w3.org/2000/09/xmldsig#Manifest">"##,
             ENVELOPED,
             "",
         );
-        assert!(matches!(check(&doc(&typed)), Err(PolicyViolation::Reference(_))));
+        assert!(matches!(
+            check(&doc(&typed)),
+            Err(PolicyViolation::Reference(_))
+        ));
     }
 
     #[test]
@@ -255,18 +275,25 @@ mod tests {
         let sneaky = r#"<ds:Transform Algorithm="http://www.w3.org/2001/10/xml-exc-c14n#"><ds:XPath>1</ds:XPath></ds:Transform>"#;
         for t in [xpath, xslt, base64, sneaky] {
             let xml = signed(r##"<ds:Reference URI="#resp">"##, t, "");
-            assert!(matches!(check(&doc(&xml)), Err(PolicyViolation::Transform(_))), "{t}");
+            assert!(
+                matches!(check(&doc(&xml)), Err(PolicyViolation::Transform(_))),
+                "{t}"
+            );
         }
     }
 
     #[test]
     fn manifests_objects_and_retrieval_methods_are_refused() {
         let manifest = r#"<ds:Object><ds:Manifest><ds:Reference URI="http://127.0.0.1:9/"/></ds:Manifest></ds:Object>"#;
-        let retrieval = r#"<ds:KeyInfo><ds:RetrievalMethod URI="http://127.0.0.1:9/"/></ds:KeyInfo>"#;
+        let retrieval =
+            r#"<ds:KeyInfo><ds:RetrievalMethod URI="http://127.0.0.1:9/"/></ds:KeyInfo>"#;
         let encrypted_key = r#"<ds:KeyInfo><xenc:EncryptedKey xmlns:xenc="http://www.w3.org/2001/04/xmlenc#"/></ds:KeyInfo>"#;
         for extra in [manifest, retrieval, encrypted_key] {
             let xml = signed(r##"<ds:Reference URI="#resp">"##, ENVELOPED, extra);
-            assert!(matches!(check(&doc(&xml)), Err(PolicyViolation::Element(_))), "{extra}");
+            assert!(
+                matches!(check(&doc(&xml)), Err(PolicyViolation::Element(_))),
+                "{extra}"
+            );
         }
     }
 
@@ -277,7 +304,10 @@ mod tests {
         let end = one.find("</ds:Signature>").unwrap() + "</ds:Signature>".len();
         let sig = &one[start..end];
         let three = one.replacen(sig, &format!("{sig}{sig}{sig}"), 1);
-        assert_eq!(check(&doc(&three)), Err(PolicyViolation::TooManySignatures(3)));
+        assert_eq!(
+            check(&doc(&three)),
+            Err(PolicyViolation::TooManySignatures(3))
+        );
         let two_refs = one.replacen(
             "<ds:Reference URI=\"#resp\">",
             "<ds:Reference URI=\"#resp\"><ds:DigestMethod/></ds:Reference><ds:Reference URI=\"#resp\">",

@@ -49,7 +49,8 @@ impl XmlSecSignatureContext {
     /// (`crypto::xmlsec::policy`); this context is the second line.
     pub fn new_for_verification() -> XmlSecResult<Self> {
         let mut ctx = Self::new()?;
-        let list = unsafe { bindings::xmlSecPtrListCreate(bindings::xmlSecTransformIdListGetKlass()) };
+        let list =
+            unsafe { bindings::xmlSecPtrListCreate(bindings::xmlSecTransformIdListGetKlass()) };
         let list = NonNull::new(list).ok_or(XmlSecError::ContextInitError)?;
         unsafe {
             let raw = ctx.ctx.as_mut();
@@ -57,8 +58,8 @@ impl XmlSecSignatureContext {
             raw.enabledReferenceTransforms = list.as_ptr();
             raw.flags |= bindings::XMLSEC_DSIG_FLAGS_IGNORE_MANIFESTS
                 | bindings::XMLSEC_DSIG_FLAGS_STORE_SIGNEDINFO_REFERENCES;
-            let same_document =
-                bindings::xmlSecTransformUriTypeEmpty | bindings::xmlSecTransformUriTypeSameDocument;
+            let same_document = bindings::xmlSecTransformUriTypeEmpty
+                | bindings::xmlSecTransformUriTypeSameDocument;
             raw.enabledReferenceUris = same_document;
             raw.transformCtx.enabledUris = same_document;
             raw.keyInfoReadCtx.maxRetrievalMethodLevel = 0;
@@ -69,7 +70,11 @@ impl XmlSecSignatureContext {
                 }
             }
             for id in super::backend::signed_info_transforms() {
-                if bindings::xmlSecPtrListAdd(&mut raw.transformCtx.enabledTransforms, id as *mut std::ffi::c_void) < 0 {
+                if bindings::xmlSecPtrListAdd(
+                    &mut raw.transformCtx.enabledTransforms,
+                    id as *mut std::ffi::c_void,
+                ) < 0
+                {
                     return Err(XmlSecError::ContextInitError);
                 }
             }

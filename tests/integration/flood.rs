@@ -16,7 +16,7 @@ use std::time::{Duration, Instant};
 use serde_json::json;
 
 use crate::idp::idp;
-use crate::sso_support::{b64, query_param, sign_in_at, unb64, Vendor, APP_REDIRECT};
+use crate::sso_support::{authorize_at, b64, query_param, sign_in_at, unb64, Vendor, APP_REDIRECT};
 use crate::support::*;
 
 /// The server's resident memory may not pass this while flooded (it starts near
@@ -30,18 +30,7 @@ const JUNK_BYTES: usize = 500 * 1024;
 /// A real signed response for a new pending sign-in, padded to `JUNK_BYTES` inside
 /// what its signature covers (which then fails): the form body.
 async fn padded_response(http: &reqwest::Client, base: &str, client_id: &str) -> String {
-    let res = http
-        .get(format!("{base}/api/oauth/authorize"))
-        .query(&[
-            ("response_type", "code"),
-            ("client_id", client_id),
-            ("redirect_uri", APP_REDIRECT),
-            ("state", "s"),
-        ])
-        .send()
-        .await
-        .unwrap();
-    let to = res.headers()["location"].to_str().unwrap().to_string();
+    let to = authorize_at(http, base, client_id).await.unwrap();
     let relay = query_param(&to, "RelayState");
     let (_, _, response) = idp().answer(&to).await;
     let xml = unb64(&response);

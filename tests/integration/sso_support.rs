@@ -294,9 +294,9 @@ impl Vendor {
     }
 }
 
-/// A whole SP-initiated sign-in at `base` through the test IdP, as a browser makes it:
-/// the code the app receives, or why there is none.
-pub async fn sign_in_at(
+/// `GET /api/oauth/authorize` at `base` for the app's client: the IdP redirect URL it
+/// answers with, or why there is none.
+pub async fn authorize_at(
     http: &reqwest::Client,
     base: &str,
     client_id: &str,
@@ -318,6 +318,17 @@ pub async fn sign_in_at(
         .and_then(|v| v.to_str().ok())
         .ok_or_else(|| format!("authorize answered {} without a redirect", res.status()))?
         .to_string();
+    Ok(to)
+}
+
+/// A whole SP-initiated sign-in at `base` through the test IdP, as a browser makes it:
+/// the code the app receives, or why there is none.
+pub async fn sign_in_at(
+    http: &reqwest::Client,
+    base: &str,
+    client_id: &str,
+) -> Result<String, String> {
+    let to = authorize_at(http, base, client_id).await?;
     let (acs, relay, response) = idp().answer(&to).await;
     let mut form = vec![("SAMLResponse", response)];
     if let Some(r) = relay {

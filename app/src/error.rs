@@ -1,50 +1,50 @@
 //! The dashboard's error type: what a server function can fail with, as the browser
-//! sees it. On the server, [`AppError::from`] a `DomainError` is the single place
-//! that picks the HTTP status and the user-facing words; internal failures are logged
-//! with a reference id and only the id is shown.
+//! sees it. On the server it is built only from a `DomainError`, through
+//! `DomainError::public` (the one error policy, `docs/errors.md`), which picks the
+//! kind (hence the HTTP status) and the words; internal failures are logged with a
+//! reference id and only the id is shown.
 
+use gatehouse_core::{ErrorKind, PublicError};
 use leptos::server_fn::codec::JsonEncoding;
 use leptos::server_fn::error::{FromServerFnError, ServerFnErrorErr};
 use serde::{Deserialize, Serialize};
 
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, thiserror::Error)]
-pub enum AppError {
-    #[error("Please log in to continue.")]
-    Unauthenticated,
-    #[error("Not found. It may have been deleted, or it belongs to a team you are not in.")]
-    NotFound,
-    #[error("{message}")]
-    Invalid { field: String, message: String },
-    #[error("{0}")]
-    Rejected(String),
-    #[error(
-        "This team's trial has ended, so the dashboard is read-only. Nothing has been deleted."
-    )]
-    TrialExpired,
-    #[error("This setup link has expired or is no longer valid. Ask the vendor for a new one.")]
-    SetupLinkGone,
-    #[error("Too many requests. Try again in a minute.")]
-    RateLimited,
-    #[error("Something went wrong on our side (reference {reference}).")]
-    Internal { reference: String },
-    #[error("Could not reach the server: {0}")]
-    Transport(String),
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct AppError(pub PublicError);
+
+impl std::fmt::Display for AppError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.0.message)
+    }
+}
+
+impl std::error::Error for AppError {}
+
+impl From<PublicError> for AppError {
+    fn from(p: PublicError) -> Self {
+        AppError(p)
+    }
 }
 
 impl AppError {
+    pub fn kind(&self) -> ErrorKind {
+        self.0.kind
+    }
+
+    pub fn is(&self, kind: ErrorKind) -> bool {
+        self.0.kind == kind
+    }
+
     /// The message to show next to `field`, if this error is about it.
     pub fn for_field(&self, field: &str) -> Option<String> {
-        match self {
-            AppError::Invalid { field: f, message } if f == field => Some(message.clone()),
-            _ => None,
-        }
+        (self.0.field.as_deref() == Some(field)).then(|| self.0.message.clone())
     }
 
     /// The message to show at form level (anything not tied to one of `fields`).
     pub fn general(&self, fields: &[&str]) -> Option<String> {
-        match self {
-            AppError::Invalid { field, .. } if fields.contains(&field.as_str()) => None,
-            other => Some(other.to_string()),
+        match &self.0.field {
+            Some(field) if fields.contains(&field.as_str()) => None,
+            _ => Some(self.0.message.clone()),
         }
     }
 }
@@ -52,8 +52,12 @@ impl AppError {
 impl FromServerFnError for AppError {
     type Encoder = JsonEncoding;
 
+    /// The request did not reach the server function or its answer was unreadable.
     fn from_server_fn_error(value: ServerFnErrorErr) -> Self {
-        AppError::Transport(value.to_string())
+        AppError(PublicError::new(
+            ErrorKind::Unavailable,
+            format!("Could not reach the server: {value}"),
+        ))
     }
 }
 
@@ -61,59 +65,17 @@ impl FromServerFnError for AppError {
 mod from_domain {
     use super::AppError;
     use gatehouse_domain::DomainError;
-    use http::StatusCode;
-
-    fn set_status(status: StatusCode) {
-        if let Some(options) = leptos::prelude::use_context::<leptos_axum::ResponseOptions>() {
-            options.set_status(status);
-        }
-    }
 
     impl From<DomainError> for AppError {
         fn from(e: DomainError) -> Self {
-            let (status, error) = match e {
-                DomainError::NotFound => (StatusCode::NOT_FOUND, AppError::NotFound),
-                DomainError::Unauthenticated => {
-                    (StatusCode::UNAUTHORIZED, AppError::Unauthenticated)
-                }
-                DomainError::Invalid(f) => (
-                    StatusCode::UNPROCESSABLE_ENTITY,
-                    AppError::Invalid {
-                        field: f.field,
-                        message: f.message,
-                    },
-                ),
-                DomainError::BadCredentials => (
-                    StatusCode::UNAUTHORIZED,
-                    AppError::Rejected("Wrong email or password.".into()),
-                ),
-                DomainError::LockedOut { until } => (
-                    StatusCode::TOO_MANY_REQUESTS,
-                    AppError::Rejected(format!(
-                        "Too many failed attempts for this email. Sign-in is locked until {} UTC.",
-                        until.format("%H:%M")
-                    )),
-                ),
-                DomainError::TrialExpired => (StatusCode::FORBIDDEN, AppError::TrialExpired),
-                DomainError::OwnerOnly => (
-                    StatusCode::FORBIDDEN,
-                    AppError::Rejected("Only team owners can do that.".into()),
-                ),
-                DomainError::Rejected(m) => (StatusCode::BAD_REQUEST, AppError::Rejected(m)),
-                DomainError::Ory(o) => (StatusCode::BAD_GATEWAY, AppError::Rejected(o.to_string())),
-                DomainError::SetupLinkGone => (StatusCode::GONE, AppError::SetupLinkGone),
-                DomainError::RateLimited => (StatusCode::TOO_MANY_REQUESTS, AppError::RateLimited),
-                other => {
-                    let reference = gatehouse_domain::tokens::new_id("err");
-                    tracing::error!(%reference, error = %other, "server function failed");
-                    (
-                        StatusCode::INTERNAL_SERVER_ERROR,
-                        AppError::Internal { reference },
-                    )
-                }
-            };
-            set_status(status);
-            error
+            let public = e.public();
+            if let Some(options) = leptos::prelude::use_context::<leptos_axum::ResponseOptions>() {
+                options.set_status(
+                    http::StatusCode::from_u16(public.status())
+                        .unwrap_or(http::StatusCode::INTERNAL_SERVER_ERROR),
+                );
+            }
+            AppError(public)
         }
     }
 

@@ -19,7 +19,7 @@ use gatehouse_domain::model::{Connection, ConnectionSource, IdpConfig, Product};
 use gatehouse_domain::sso::connections::{
     parse_tenant, ConnectionInput, MetadataSource, OidcSource,
 };
-use gatehouse_domain::Services;
+use gatehouse_domain::{DomainError, Services};
 use serde_json::{json, Map, Value};
 
 use super::error::WebError;
@@ -55,16 +55,11 @@ pub(super) async fn authenticate(
             v.strip_prefix("Api-Key ")
                 .or_else(|| v.strip_prefix("api-key "))
         })
-        .ok_or_else(|| {
-            WebError::api(
-                StatusCode::UNAUTHORIZED,
-                "Unauthorized: send Authorization: Api-Key <key>",
-            )
-        })?;
+        .ok_or(WebError::Api(DomainError::Unauthenticated))?;
     services
         .authenticate_api_key(key)
         .await
-        .map_err(|_| WebError::api(StatusCode::UNAUTHORIZED, "Unauthorized"))
+        .map_err(|_| WebError::Api(DomainError::Unauthenticated))
 }
 
 /// [`authenticate`], for writes: the product's team must still be writable (trial).
@@ -76,19 +71,16 @@ pub(super) async fn authenticate_for_write(
     services
         .require_product_writable(&product)
         .await
-        .map_err(WebError::from_domain_api)?;
+        .map_err(WebError::api)?;
     Ok(product)
 }
 
 /// The `product` named in a request must be the key's own product.
 pub(super) fn same_product(product: &Product, named: Option<&str>) -> Result<(), WebError> {
     match named.map(str::trim) {
-        None | Some("") => Err(WebError::api(
-            StatusCode::BAD_REQUEST,
-            "product is required",
-        )),
+        None | Some("") => Err(WebError::invalid("product", "is required")),
         Some(p) if p == product.id => Ok(()),
-        Some(_) => Err(WebError::api(StatusCode::NOT_FOUND, "Product not found")),
+        Some(_) => Err(WebError::Api(DomainError::NotFound)),
     }
 }
 
@@ -104,10 +96,7 @@ pub(super) fn body_object(
     if ct.starts_with("application/json") || (ct.is_empty() && body.first() == Some(&b'{')) {
         match serde_json::from_slice::<Value>(body) {
             Ok(Value::Object(m)) => Ok(m),
-            _ => Err(WebError::api(
-                StatusCode::BAD_REQUEST,
-                "the body must be a JSON object",
-            )),
+            _ => Err(WebError::invalid("body", "must be a JSON object")),
         }
     } else {
         Ok(url::form_urlencoded::parse(body)
@@ -151,12 +140,7 @@ fn string_list(m: &Map<String, Value>, key: &str) -> Result<Option<Vec<String>>,
         Some(Value::String(s)) if s.trim_start().starts_with('[') => {
             serde_json::from_str::<Vec<String>>(s)
                 .map(Some)
-                .map_err(|_| {
-                    WebError::api(
-                        StatusCode::BAD_REQUEST,
-                        format!("{key}: not a JSON array of strings"),
-                    )
-                })
+                .map_err(|_| WebError::invalid(key, "not a JSON array of strings"))
         }
         Some(Value::String(s)) => Ok(Some(
             s.split(['\n', ','])
@@ -164,10 +148,7 @@ fn string_list(m: &Map<String, Value>, key: &str) -> Result<Option<Vec<String>>,
                 .filter(|u| !u.is_empty())
                 .collect(),
         )),
-        Some(_) => Err(WebError::api(
-            StatusCode::BAD_REQUEST,
-            format!("{key}: expected a list"),
-        )),
+        Some(_) => Err(WebError::invalid(key, "expected a list")),
     }
 }
 
@@ -176,11 +157,11 @@ fn metadata_source(m: &Map<String, Value>) -> Result<Option<MetadataSource>, Web
         return Ok(Some(MetadataSource::Xml(raw)));
     }
     if let Some(enc) = text(m, "encodedRawMetadata").filter(|s| !s.trim().is_empty()) {
-        let bytes = STANDARD.decode(enc.trim()).map_err(|_| {
-            WebError::api(StatusCode::BAD_REQUEST, "encodedRawMetadata: not base64")
-        })?;
+        let bytes = STANDARD
+            .decode(enc.trim())
+            .map_err(|_| WebError::invalid("encodedRawMetadata", "not base64"))?;
         let xml = String::from_utf8(bytes)
-            .map_err(|_| WebError::api(StatusCode::BAD_REQUEST, "encodedRawMetadata: not UTF-8"))?;
+            .map_err(|_| WebError::invalid("encodedRawMetadata", "not UTF-8"))?;
         return Ok(Some(MetadataSource::Xml(xml)));
     }
     if let Some(url) = text(m, "metadataUrl").filter(|s| !s.trim().is_empty()) {
@@ -282,7 +263,7 @@ async fn sso_post(State(state): State<AppState>, headers: HeaderMap, body: Bytes
         let created = services
             .create_connection(&product, input, ConnectionSource::Api, None, None)
             .await
-            .map_err(WebError::from_domain_api)?;
+            .map_err(WebError::api)?;
         Ok::<_, WebError>(
             Json(connection_json(
                 services,
@@ -306,24 +287,19 @@ async fn select(
             .store
             .connection_by_client_id(&client_id)
             .await
-            .map_err(|e| WebError::from_domain_api(e.into()))?;
+            .map_err(WebError::api)?;
         return Ok(c
             .into_iter()
             .filter(|c| c.product_id == product.id)
             .collect());
     }
     same_product(product, text(q, "product").as_deref())?;
-    let tenant = parse_tenant(&text(q, "tenant").unwrap_or_default()).map_err(|e| {
-        WebError::api(
-            StatusCode::BAD_REQUEST,
-            format!("{}: {}", e.field, e.message),
-        )
-    })?;
+    let tenant = parse_tenant(&text(q, "tenant").unwrap_or_default()).map_err(WebError::api)?;
     services
         .store
         .connections_for_tenant(&product.id, &tenant)
         .await
-        .map_err(|e| WebError::from_domain_api(e.into()))
+        .map_err(WebError::api)
 }
 
 async fn sso_get(
@@ -353,22 +329,19 @@ async fn sso_patch(State(state): State<AppState>, headers: HeaderMap, body: Byte
         let services = &state.services;
         let product = authenticate_for_write(services, &headers).await?;
         let m = body_object(&headers, &body)?;
-        let client_id = text(&m, "clientID")
-            .ok_or_else(|| WebError::api(StatusCode::BAD_REQUEST, "clientID is required"))?;
+        let client_id =
+            text(&m, "clientID").ok_or_else(|| WebError::invalid("clientID", "is required"))?;
         let secret = text(&m, "clientSecret")
-            .ok_or_else(|| WebError::api(StatusCode::BAD_REQUEST, "clientSecret is required"))?;
+            .ok_or_else(|| WebError::invalid("clientSecret", "is required"))?;
         let connection = services
             .store
             .connection_by_client_id(&client_id)
             .await
-            .map_err(|e| WebError::from_domain_api(e.into()))?
+            .map_err(WebError::api)?
             .filter(|c| c.product_id == product.id)
-            .ok_or_else(|| WebError::api(StatusCode::NOT_FOUND, "Connection not found"))?;
+            .ok_or(WebError::Api(DomainError::NotFound))?;
         if !Services::own_client_secret_matches(&connection, &secret) {
-            return Err(WebError::api(
-                StatusCode::UNAUTHORIZED,
-                "clientSecret does not match",
-            ));
+            return Err(WebError::Api(DomainError::WrongSecret("clientSecret")));
         }
         // An OIDC connection's fields left out of the PATCH keep their values.
         let metadata = match (metadata_source(&m)?, &connection.idp) {
@@ -408,12 +381,12 @@ async fn sso_patch(State(state): State<AppState>, headers: HeaderMap, body: Byte
         let mut updated = services
             .update_connection(connection, input)
             .await
-            .map_err(WebError::from_domain_api)?;
+            .map_err(WebError::api)?;
         if let Some(enabled) = enable.filter(|e| *e != updated.enabled) {
             updated = services
                 .set_connection_enabled(updated, enabled)
                 .await
-                .map_err(WebError::from_domain_api)?;
+                .map_err(WebError::api)?;
         }
         Ok::<_, WebError>(Json(connection_json(services, &updated, None)).into_response())
     };
@@ -428,35 +401,22 @@ async fn sso_delete(
     let run = async {
         let services = &state.services;
         let product = authenticate_for_write(services, &headers).await?;
-        let targets = if let Some(client_id) = text(&q, "clientID").filter(|s| !s.is_empty()) {
-            let secret = text(&q, "clientSecret").ok_or_else(|| {
-                WebError::api(
-                    StatusCode::BAD_REQUEST,
-                    "clientSecret is required with clientID",
-                )
-            })?;
+        let targets = if text(&q, "clientID").is_some_and(|s| !s.is_empty()) {
+            let secret = text(&q, "clientSecret")
+                .ok_or_else(|| WebError::invalid("clientSecret", "is required with clientID"))?;
             let found = select(services, &product, &q).await?;
             let Some(c) = found.into_iter().next() else {
-                return Err(WebError::api(
-                    StatusCode::NOT_FOUND,
-                    format!("Connection {client_id} not found"),
-                ));
+                return Err(WebError::Api(DomainError::NotFound));
             };
             if !Services::own_client_secret_matches(&c, &secret) {
-                return Err(WebError::api(
-                    StatusCode::UNAUTHORIZED,
-                    "clientSecret does not match",
-                ));
+                return Err(WebError::Api(DomainError::WrongSecret("clientSecret")));
             }
             vec![c]
         } else {
             select(services, &product, &q).await?
         };
         for c in &targets {
-            services
-                .delete_connection(c)
-                .await
-                .map_err(WebError::from_domain_api)?;
+            services.delete_connection(c).await.map_err(WebError::api)?;
         }
         Ok::<_, WebError>(StatusCode::NO_CONTENT.into_response())
     };

@@ -94,7 +94,7 @@ async fn sp_metadata_get(State(state): State<AppState>, Path(product): Path<Stri
             )
                 .into_response()
         }
-        Ok(None) => WebError::NotFound.into_response(),
+        Ok(None) => WebError::Page(gatehouse_domain::DomainError::NotFound).into_response(),
         Err(e) => {
             tracing::error!(error = %e, "SP metadata");
             StatusCode::SERVICE_UNAVAILABLE.into_response()

@@ -41,18 +41,14 @@ pub async fn post(State(state): State<AppState>, headers: HeaderMap, body: Bytes
         let m = body_object(&headers, &body)?;
         same_product(&product, text(&m, "product").as_deref())?;
         if let Some(service) = text(&m, "service").filter(|s| s != "sso") {
-            return Err(WebError::api(
-                StatusCode::BAD_REQUEST,
-                format!("service {service} is not supported (only sso)"),
+            return Err(WebError::invalid(
+                "service",
+                format!("{service} is not supported (only sso)"),
             ));
         }
         let tenant = text(&m, "tenant").unwrap_or_default();
-        let days = parse_expiry_days(&text(&m, "expiryDays").unwrap_or_default()).map_err(|e| {
-            WebError::api(
-                StatusCode::BAD_REQUEST,
-                format!("expiryDays: {}", e.message),
-            )
-        })?;
+        let days = parse_expiry_days(&text(&m, "expiryDays").unwrap_or_default())
+            .map_err(|e| WebError::invalid("expiryDays", e.message))?;
         let created = services
             .create_setup_link(
                 &product,
@@ -61,7 +57,7 @@ pub async fn post(State(state): State<AppState>, headers: HeaderMap, body: Bytes
                 days,
             )
             .await
-            .map_err(WebError::from_domain_api)?;
+            .map_err(WebError::api)?;
         Ok::<_, WebError>(
             (
                 StatusCode::CREATED,
@@ -92,12 +88,12 @@ pub async fn get(
         let links = services
             .list_setup_links(&product)
             .await
-            .map_err(WebError::from_domain_api)?;
+            .map_err(WebError::api)?;
         if let Some(id) = q.setup_id.as_deref() {
             let link = links
                 .iter()
                 .find(|l| l.id == id)
-                .ok_or_else(|| WebError::api(StatusCode::NOT_FOUND, "Setup link not found"))?;
+                .ok_or(WebError::Api(gatehouse_domain::DomainError::NotFound))?;
             return Ok(Json(json!({ "data": link_json(&product.id, link, None) })).into_response());
         }
         same_product(&product, q.product.as_deref())?;
@@ -129,11 +125,11 @@ pub async fn delete(
         let id = q
             .setup_id
             .filter(|s| !s.trim().is_empty())
-            .ok_or_else(|| WebError::api(StatusCode::BAD_REQUEST, "setupID is required"))?;
+            .ok_or_else(|| WebError::invalid("setupID", "is required"))?;
         services
             .revoke_setup_link(&product, &id)
             .await
-            .map_err(WebError::from_domain_api)?;
+            .map_err(WebError::api)?;
         Ok::<_, WebError>(Json(json!({ "data": {} })).into_response())
     };
     run.await.unwrap_or_else(IntoResponse::into_response)

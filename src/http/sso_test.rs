@@ -2,12 +2,12 @@
 //! the profile that came back (or the precise reason it failed).
 
 use axum::extract::{Path, Query, State};
-use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 use axum::{Extension, Router};
 use gatehouse_domain::client_addr::ClientAddr;
 use gatehouse_domain::sso::profile::Profile;
+use gatehouse_domain::DomainError;
 use serde::Deserialize;
 use tower_sessions::Session;
 
@@ -67,7 +67,7 @@ async fn test_start_get(
             Ok(outcome) => outcome_response(outcome),
             Err(e) => WebError::Login(e).into_response(),
         },
-        Err(_) => WebError::NotFound.into_response(),
+        Err(_) => WebError::Page(DomainError::NotFound).into_response(),
     }
 }
 
@@ -91,7 +91,7 @@ async fn setup_test_get(
     let services = &state.services;
     let open = match services.open_setup_link(&token, &client.to_string()).await {
         Ok(open) => open,
-        Err(e) => return WebError::from_domain_page(e).into_response(),
+        Err(e) => return WebError::page(e).into_response(),
     };
     let draft = q.draft.as_deref() == Some("1");
     let connection = if draft {
@@ -100,14 +100,12 @@ async fn setup_test_get(
         match services.setup_connection(&open).await {
             Ok(Some(c)) => Some(c),
             Ok(None) => {
-                return WebError::page(
-                    StatusCode::CONFLICT,
-                    "Nothing to test yet",
-                    "There is nothing to test yet: fill in your identity provider's settings on the setup page and press Test.",
-                )
+                return WebError::page(DomainError::Conflict(
+                    "Nothing to test yet: fill in your identity provider's settings on the setup page and press Test.".into(),
+                ))
                 .into_response()
             }
-            Err(e) => return WebError::from_domain_page(e).into_response(),
+            Err(e) => return WebError::page(e).into_response(),
         }
     };
     if session
@@ -115,10 +113,7 @@ async fn setup_test_get(
         .await
         .is_err()
     {
-        return WebError::from_domain_page(gatehouse_domain::DomainError::Internal(
-            "session unavailable".into(),
-        ))
-        .into_response();
+        return WebError::page(DomainError::bug("session unavailable")).into_response();
     }
     let started = match &connection {
         Some(c) => {
@@ -147,7 +142,7 @@ async fn test_result_get(
         }
     }
     let Some(result) = found else {
-        return WebError::NotFound.into_response();
+        return WebError::Page(DomainError::NotFound).into_response();
     };
     let body = match (&result.profile, &result.error) {
         (Some(json), _) => {

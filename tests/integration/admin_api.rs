@@ -34,8 +34,14 @@ async fn connections_are_managed_over_the_api() {
         assert_eq!(res.status().as_u16(), 200);
 
         // PATCH needs the secret
-        let (status, _) = s.api(reqwest::Method::PATCH, &[], Some(json!({ "clientID": s.client_id, "clientSecret": "wrong", "name": "x" }))).await;
+        let (status, body) = s.api(reqwest::Method::PATCH, &[], Some(json!({ "clientID": s.client_id, "clientSecret": "wrong", "name": "x" }))).await;
         assert_eq!(status, 401);
+        assert_eq!(body["error"]["message"], "clientSecret does not match.");
+        // invalid input: 400 and the field named, as in the dashboard
+        let (status, body) = s.api(reqwest::Method::PATCH, &[], Some(json!({ "clientID": s.client_id, "name": "x" }))).await;
+        assert_eq!(status, 400, "{body}");
+        assert_eq!(body["error"]["field"], "clientSecret");
+        assert!(body["error"]["message"].as_str().unwrap().starts_with("clientSecret: "), "{body}");
         let (status, updated) = s
             .api(reqwest::Method::PATCH, &[], Some(json!({ "clientID": s.client_id, "clientSecret": s.client_secret, "name": "Acme Entra" })))
             .await;

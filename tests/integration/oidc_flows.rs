@@ -507,7 +507,7 @@ async fn a_setup_link_can_configure_an_oidc_idp_for_its_tenant_only() {
             }
         };
         let bad = submit("test", String::new()).await;
-        assert_eq!(bad.status, 422, "{:?}", bad.body);
+        assert_eq!(bad.status, 400, "{:?}", bad.body);
         assert!(
             bad.body.to_string().contains("oidc_client_secret"),
             "{:?}",

@@ -26,13 +26,13 @@ async fn ory_settings_are_verified_masked_and_encrypted() {
 
         // wrong kind of token
         let r = save("hunter2", ORY_PROJECT_ID).await;
-        assert_eq!(r.status, 422);
-        assert_eq!(r.body["Invalid"]["field"], "token");
+        assert_eq!(r.status, 400);
+        assert_eq!(r.body["field"], "token");
 
         // token Ory does not know
         let r = save("ory_st_wrongtoken00000000000000000", ORY_PROJECT_ID).await;
         assert_eq!(r.status, 502);
-        let msg = r.body["Rejected"].as_str().unwrap();
+        let msg = r.body["message"].as_str().unwrap();
         assert!(msg.starts_with("Ory rejected the token (401)"), "{msg}");
         assert!(
             !msg.contains("wrongtoken"),
@@ -43,7 +43,7 @@ async fn ory_settings_are_verified_masked_and_encrypted() {
         let r = save(ORY_TOKEN, "00000000-0000-4000-8000-000000000000").await;
         assert_eq!(r.status, 502);
         assert!(
-            r.body["Rejected"].as_str().unwrap().contains("no project"),
+            r.body["message"].as_str().unwrap().contains("no project"),
             "{:?}",
             r.body
         );
@@ -111,7 +111,7 @@ async fn ory_settings_are_verified_masked_and_encrypted() {
             .await;
         assert_eq!(r.status, 502);
         assert!(
-            r.body["Rejected"]
+            r.body["message"]
                 .as_str()
                 .unwrap()
                 .starts_with("could not reach Ory"),

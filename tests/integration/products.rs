@@ -74,8 +74,8 @@ async fn products_are_created_renamed_configured_and_deleted() {
                     ],
                 )
                 .await;
-            assert_eq!(r.status, 422, "{urls}");
-            assert_eq!(r.body["Invalid"]["field"], field);
+            assert_eq!(r.status, 400, "{urls}");
+            assert_eq!(r.body["field"], field);
         }
         // a failed save changed nothing
         let got = c
@@ -107,8 +107,8 @@ async fn products_are_created_renamed_configured_and_deleted() {
                 ],
             )
             .await;
-        assert_eq!(r.status, 422);
-        assert_eq!(r.body["Invalid"]["field"], "confirm_name");
+        assert_eq!(r.status, 400);
+        assert_eq!(r.body["field"], "confirm_name");
         let r = c
             .rpc(
                 "products/delete",

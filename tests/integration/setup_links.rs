@@ -141,8 +141,8 @@ async fn a_setup_link_configures_its_own_tenant_and_nothing_else() {
 
         // broken metadata: a clear error, nothing saved
         let bad = save_xml(&it, &token, "<x/>", &[]).await;
-        assert_eq!(bad.status, 422, "{:?}", bad.body);
-        assert_eq!(bad.body["Invalid"]["field"], "metadata");
+        assert_eq!(bad.status, 400, "{:?}", bad.body);
+        assert_eq!(bad.body["field"], "metadata");
         assert_eq!(
             s.app
                 .services
@@ -248,8 +248,8 @@ async fn expired_regenerated_and_forged_links_show_nothing() {
                 ],
             )
             .await;
-        assert_eq!(r.status, 422);
-        assert_eq!(r.body["Invalid"]["field"], "expiry_days");
+        assert_eq!(r.status, 400);
+        assert_eq!(r.body["field"], "expiry_days");
 
         let (token, link_id, _) = create_link(&s, "globex.com", "1").await;
         assert_eq!(it.rpc("setup/get", &[("token", &token)]).await.status, 200);
@@ -466,8 +466,8 @@ async fn test_before_save_tries_the_settings_without_saving_them() {
 
         // broken metadata: the error in place, nothing kept
         let bad = try_xml(&it, &token, "<x/>").await;
-        assert_eq!(bad.status, 422, "{:?}", bad.body);
-        assert_eq!(bad.body["Invalid"]["field"], "metadata");
+        assert_eq!(bad.status, 400, "{:?}", bad.body);
+        assert_eq!(bad.body["field"], "metadata");
         assert!(s
             .app
             .services

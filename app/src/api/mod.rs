@@ -13,27 +13,20 @@ pub mod teams;
 #[cfg(feature = "ssr")]
 pub(crate) mod ssr {
     use crate::error::AppError;
-    use gatehouse_domain::Services;
+    use gatehouse_domain::{DomainError, Services};
     use tower_sessions::Session;
 
     pub use gatehouse_core::session::USER_ID;
 
     pub fn services() -> Result<Services, AppError> {
-        leptos::prelude::use_context::<Services>().ok_or_else(|| {
-            tracing::error!("Services missing from the Leptos context");
-            AppError::Internal {
-                reference: "no-services".into(),
-            }
-        })
+        leptos::prelude::use_context::<Services>()
+            .ok_or_else(|| DomainError::bug("Services missing from the Leptos context").into())
     }
 
     pub async fn session() -> Result<Session, AppError> {
-        leptos_axum::extract::<Session>().await.map_err(|e| {
-            tracing::error!(error = %e, "session layer missing");
-            AppError::Internal {
-                reference: "no-session".into(),
-            }
-        })
+        leptos_axum::extract::<Session>()
+            .await
+            .map_err(|e| DomainError::internal("reading the session layer", e).into())
     }
 
     /// The signed-in user's id, or `Unauthenticated` (401).
@@ -77,7 +70,7 @@ pub(crate) mod ssr {
             .map_err(internal)
     }
 
-    pub fn internal(e: impl std::fmt::Display) -> AppError {
-        gatehouse_domain::DomainError::Internal(e.to_string()).into()
+    pub fn internal(e: impl Into<gatehouse_domain::error::BoxError>) -> AppError {
+        DomainError::internal("using the session", e).into()
     }
 }

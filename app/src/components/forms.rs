@@ -1,6 +1,7 @@
 use leptos::prelude::*;
 
 use crate::error::AppError;
+use gatehouse_core::ErrorKind;
 
 pub const INPUT: &str = "mt-1 block w-full rounded-md border border-slate-300 bg-white px-3 py-2 text-sm shadow-sm focus:border-indigo-500 focus:outline-none focus:ring-1 focus:ring-indigo-500 disabled:bg-slate-100";
 pub const LABEL: &str = "block text-sm font-medium text-slate-700";
@@ -113,9 +114,9 @@ pub fn SuccessBox(#[prop(into)] message: Signal<Option<String>>) -> impl IntoVie
 /// Renders an `AppError` as a page-level panel.
 #[component]
 pub fn ErrorPanel(error: AppError) -> impl IntoView {
-    let title = match &error {
-        AppError::NotFound => "Not found",
-        AppError::Unauthenticated => "Please log in",
+    let title = match error.kind() {
+        ErrorKind::NotFound => "Not found",
+        ErrorKind::Unauthenticated => "Please log in",
         _ => "Something went wrong",
     };
     view! {

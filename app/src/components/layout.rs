@@ -6,8 +6,8 @@ use leptos_router::hooks::{use_location, use_params_map};
 use crate::api::auth::LogOut;
 use crate::api::teams::team_context;
 use crate::components::ErrorPanel;
-use crate::error::AppError;
 use crate::format;
+use gatehouse_core::ErrorKind;
 
 /// Centered card for the signed-out pages.
 #[component]
@@ -89,7 +89,7 @@ pub fn TeamLayout() -> impl IntoView {
                         provide_context(CurrentTeam(ctx.clone()));
                         view! { <Frame ctx=ctx /> }.into_any()
                     }
-                    Err(AppError::Unauthenticated) => {
+                    Err(e) if e.is(ErrorKind::Unauthenticated) => {
                         let next = location.pathname.get_untracked();
                         view! { <Redirect path=format!("/login?next={}", urlencode(&next)) /> }.into_any()
                     }

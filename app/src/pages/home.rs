@@ -65,7 +65,7 @@ pub fn NotFoundPage() -> impl IntoView {
     view! {
         <Title text="Not found" />
         <main class="p-8">
-            <ErrorPanel error=crate::error::AppError::NotFound />
+            <ErrorPanel error=crate::error::AppError::from(gatehouse_core::PublicError::new(gatehouse_core::ErrorKind::NotFound, "Not found. It may have been deleted, or it belongs to a team you are not in.")) />
         </main>
     }
 }

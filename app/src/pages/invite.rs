@@ -6,6 +6,7 @@ use crate::api::auth::{current_user, LogOut};
 use crate::api::teams::{invite_preview, AcceptInvite, AcceptInviteSignUp};
 use crate::components::*;
 use crate::error::AppError;
+use gatehouse_core::ErrorKind;
 
 #[component]
 pub fn InvitePage() -> impl IntoView {
@@ -22,7 +23,7 @@ pub fn InvitePage() -> impl IntoView {
             <Suspense fallback=|| view! { <p class="text-sm text-slate-500">"Loading…"</p> }>
                 {move || Suspend::new(async move {
                     match data.await {
-                        Err(AppError::NotFound) => view! {
+                        Err(e) if e.is(ErrorKind::NotFound) => view! {
                             <p class="text-sm text-slate-700" data-testid="invite-invalid">
                                 "This invite link is not valid: it may have expired, been revoked, or already been used. Ask the team owner for a new one."
                             </p>

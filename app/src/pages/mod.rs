@@ -10,9 +10,7 @@ mod products;
 mod setup;
 
 pub use auth::{LoginPage, SignupPage};
-pub use connections::{
-    ConnectionPage, ConnectionsPage, MetadataInput, NewConnectionPage, OAuthPanel,
-};
+pub use connections::{ConnectionPage, ConnectionsPage, NewConnectionPage};
 pub use home::{HomePage, NewTeamPage, NotFoundPage, TeamHome};
 pub use invite::InvitePage;
 pub use members::MembersPage;

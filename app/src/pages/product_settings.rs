@@ -265,7 +265,7 @@ fn GeneralTab(product: ProductDetail, data: SettingsData) -> impl IntoView {
                 <button type="submit" class=BUTTON disabled=move || update.pending().get()>"Save changes"</button>
             })}
         </ActionForm>
-        <crate::pages::OAuthPanel team=product.team_id.clone() product=product.id.clone() info=data.oauth rotate=data.rotate_verifier />
+        <OAuthPanel team=product.team_id.clone() product=product.id.clone() info=data.oauth rotate=data.rotate_verifier />
         {writable.then(|| view! { <DangerZone product=product data=data /> })}
     }
 }

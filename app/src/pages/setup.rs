@@ -10,9 +10,8 @@ use leptos_router::hooks::use_params_map;
 
 use crate::api::setup::{get_setup_page, SaveSetup};
 use crate::components::*;
-use crate::error::AppError;
 use crate::format;
-use crate::pages::MetadataInput;
+use gatehouse_core::ErrorKind;
 
 /// The IdPs offered, with their step-by-step instructions.
 pub const IDPS: &[(&str, &str)] = &[
@@ -108,7 +107,7 @@ pub fn SetupPage() -> impl IntoView {
             <Suspense fallback=|| view! { <p class="text-sm text-slate-500">"Loading…"</p> }>
                 {move || Suspend::new(async move {
                     match data.await {
-                        Err(AppError::SetupLinkGone | AppError::NotFound) => view! {
+                        Err(e) if e.is(ErrorKind::Gone) || e.is(ErrorKind::NotFound) => view! {
                             <div class="rounded-xl border border-slate-200 bg-white p-8 shadow-sm" data-testid="setup-expired">
                                 <h1 class="text-lg font-semibold">"This setup link has expired"</h1>
                                 <p class="mt-3 text-sm text-slate-600">"It has expired or is no longer valid. Ask the vendor for a new link."</p>

@@ -6,10 +6,12 @@
 //! same message the server would (without a round trip) and the server never has to
 //! trust the browser.
 
+pub mod error_kind;
 pub mod trial;
 pub mod validate;
 pub mod views;
 
+pub use error_kind::{ErrorKind, PublicError};
 pub use validate::{
     Email, FieldError, PasswordPolicy, ProductName, RedirectUrl, RedirectUrlList, TeamName,
 };

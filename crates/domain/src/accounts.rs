@@ -80,7 +80,7 @@ impl Services {
         let pw = password.expose_secret().to_string();
         let password_hash = Self::blocking(move || password::hash(&pw))
             .await?
-            .map_err(|e| DomainError::Internal(e.to_string()))?;
+            .map_err(|e| DomainError::internal("hashing a password", e))?;
         Ok(User {
             id: new_id("user"),
             email: email.as_str().to_string(),

@@ -76,7 +76,7 @@ impl Services {
             .store
             .ory_settings(&product.id)
             .await?
-            .ok_or_else(|| DomainError::Rejected("Connect Ory first.".into()))?;
+            .ok_or_else(|| DomainError::Conflict("Connect Ory first.".into()))?;
         if let Err(e) = self.check_ory_drift(&product.id).await {
             tracing::warn!(product_id = %product.id, error = %e, "drift check before re-sync failed");
         }

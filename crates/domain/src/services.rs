@@ -215,6 +215,6 @@ impl Services {
     ) -> DomainResult<T> {
         tokio::task::spawn_blocking(f)
             .await
-            .map_err(|e| DomainError::Internal(format!("blocking task failed: {e}")))
+            .map_err(|e| DomainError::internal("running a blocking task", e))
     }
 }

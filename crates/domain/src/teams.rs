@@ -117,7 +117,7 @@ impl Services {
             .filter(|m| m.membership.role == Role::Owner)
             .count();
         if target.membership.role == Role::Owner && owners <= 1 {
-            return Err(DomainError::Rejected(
+            return Err(DomainError::Conflict(
                 "A team needs at least one owner: make someone else an owner first.".into(),
             ));
         }
@@ -153,7 +153,7 @@ impl Services {
         let d = self.live_invite(token).await?;
         let user = self.user(user_id).await?;
         if user.email != d.invite.email {
-            return Err(DomainError::Rejected(format!(
+            return Err(DomainError::Conflict(format!(
                 "This invite is for {}, but you are signed in as {}.",
                 d.invite.email, user.email
             )));
@@ -192,7 +192,7 @@ impl Services {
         let d = self.live_invite(token).await?;
         PasswordPolicy::check(password.expose_secret())?;
         if self.store.user_by_email(&d.invite.email).await?.is_some() {
-            return Err(DomainError::Rejected(
+            return Err(DomainError::Conflict(
                 "An account with this email already exists: log in, then open the invite link again.".into(),
             ));
         }
@@ -212,7 +212,7 @@ impl Services {
         {
             Ok(true) => Ok((user, d.invite.team_id)),
             Ok(false) => Err(DomainError::NotFound),
-            Err(StoreError::Conflict(_)) => Err(DomainError::Rejected(
+            Err(StoreError::Conflict(_)) => Err(DomainError::Conflict(
                 "An account with this email already exists.".into(),
             )),
             Err(e) => Err(e.into()),

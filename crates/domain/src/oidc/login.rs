@@ -29,7 +29,7 @@ use crate::model::{Connection, IdpConfig, LoginPurpose, OidcIdpConfig, PendingLo
 use crate::oidc::provider::ProviderError;
 use crate::services::Services;
 use crate::sso::acs::{Accepted, AcsOutcome};
-use crate::sso::error::LoginError;
+use crate::sso::error::{ErrorKind, LoginError};
 use crate::sso::metadata_fetch::{send, FetchError, Outbound};
 use crate::sso::profile::Profile;
 use crate::tokens::hex;
@@ -95,7 +95,7 @@ const ALLOWED_ALGS: [CoreJwsSigningAlgorithm; 8] = [
 
 fn provider_failure(e: ProviderError) -> LoginError {
     LoginError {
-        status: 502,
+        kind: ErrorKind::Upstream,
         title: "Your identity provider could not be reached".into(),
         detail: e.to_string(),
         connection_id: None,
@@ -105,7 +105,7 @@ fn provider_failure(e: ProviderError) -> LoginError {
 
 fn idp_refused(detail: String, shown: String) -> LoginError {
     LoginError {
-        status: 403,
+        kind: ErrorKind::Forbidden,
         title: "Your identity provider refused the sign-in".into(),
         detail,
         connection_id: None,

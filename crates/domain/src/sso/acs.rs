@@ -28,7 +28,7 @@ use crate::saml::{guard, SamlError};
 use crate::services::Services;
 use crate::setup_links::draft_connection;
 use crate::sso::email_domains;
-use crate::sso::error::LoginError;
+use crate::sso::error::{ErrorKind, LoginError};
 use crate::sso::profile::Profile;
 use crate::sso::relay_state;
 use crate::tokens::{hash_secret, new_id, new_secret};
@@ -117,7 +117,7 @@ impl Services {
                 let accepted = verified.and_then(|a| saml_accepted(&connection, a));
                 match (accepted, &p.purpose) {
                     (Ok(accepted), _) => self.finish(&connection, Some(&p), accepted).await,
-                    (Err(e), LoginPurpose::Test { owner }) if e.status != 503 => {
+                    (Err(e), LoginPurpose::Test { owner }) if e.kind != ErrorKind::Unavailable => {
                         self.save_failed_test(&p.target, owner, &e).await
                     }
                     (Err(e), _) => Err(e),
@@ -544,7 +544,7 @@ fn decode(saml_response: &str) -> Result<String, LoginError> {
 
 fn busy(e: Busy) -> LoginError {
     LoginError {
-        status: 503,
+        kind: ErrorKind::Unavailable,
         title: "The service is busy. Try signing in again in a moment.".into(),
         detail: e.to_string(),
         connection_id: None,
@@ -636,7 +636,7 @@ fn saml_failure(e: SamlError) -> LoginError {
     };
     let shown = matches!(e, SamlError::IdpStatus { .. }).then(|| e.to_string());
     LoginError {
-        status: 403,
+        kind: ErrorKind::Forbidden,
         title: title.to_string(),
         detail: e.to_string(),
         connection_id: None,

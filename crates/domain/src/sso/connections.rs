@@ -290,7 +290,7 @@ impl Services {
                 .into());
             }
             Err(StoreError::Conflict(_)) => {
-                return Err(DomainError::Internal("client id collision".into()));
+                return Err(DomainError::bug("client id collision"));
             }
             Err(e) => return Err(e.into()),
         }

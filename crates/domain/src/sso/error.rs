@@ -7,45 +7,47 @@
 
 use std::fmt;
 
+pub use gatehouse_core::ErrorKind;
+
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct OAuthError {
     pub code: &'static str,
     pub description: String,
-    /// HTTP status when sent as JSON.
-    pub status: u16,
+    /// Decides the HTTP status when sent as JSON (`ErrorKind::status`).
+    pub kind: ErrorKind,
 }
 
 impl OAuthError {
-    fn new(code: &'static str, status: u16, description: impl Into<String>) -> Self {
+    fn new(code: &'static str, kind: ErrorKind, description: impl Into<String>) -> Self {
         Self {
             code,
             description: description.into(),
-            status,
+            kind,
         }
     }
     pub fn invalid_request(d: impl Into<String>) -> Self {
-        Self::new("invalid_request", 400, d)
+        Self::new("invalid_request", ErrorKind::Invalid, d)
     }
     pub fn invalid_client(d: impl Into<String>) -> Self {
-        Self::new("invalid_client", 401, d)
+        Self::new("invalid_client", ErrorKind::Unauthenticated, d)
     }
     pub fn invalid_grant(d: impl Into<String>) -> Self {
-        Self::new("invalid_grant", 400, d)
+        Self::new("invalid_grant", ErrorKind::Invalid, d)
     }
     pub fn unsupported_grant_type(d: impl Into<String>) -> Self {
-        Self::new("unsupported_grant_type", 400, d)
+        Self::new("unsupported_grant_type", ErrorKind::Invalid, d)
     }
     pub fn unsupported_response_type(d: impl Into<String>) -> Self {
-        Self::new("unsupported_response_type", 400, d)
+        Self::new("unsupported_response_type", ErrorKind::Invalid, d)
     }
     pub fn access_denied(d: impl Into<String>) -> Self {
-        Self::new("access_denied", 403, d)
+        Self::new("access_denied", ErrorKind::Forbidden, d)
     }
     pub fn invalid_token(d: impl Into<String>) -> Self {
-        Self::new("invalid_token", 401, d)
+        Self::new("invalid_token", ErrorKind::Unauthenticated, d)
     }
     pub fn server_error(d: impl Into<String>) -> Self {
-        Self::new("server_error", 500, d)
+        Self::new("server_error", ErrorKind::Internal, d)
     }
 }
 
@@ -59,7 +61,8 @@ impl std::error::Error for OAuthError {}
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct LoginError {
-    pub status: u16,
+    /// Decides the HTTP status of the error page (`ErrorKind::status`).
+    pub kind: ErrorKind,
     /// Short, for the user.
     pub title: String,
     /// Precise, for the log and the admin.
@@ -73,7 +76,7 @@ pub struct LoginError {
 impl LoginError {
     pub fn bad_request(title: impl Into<String>, detail: impl Into<String>) -> Self {
         Self {
-            status: 400,
+            kind: ErrorKind::Invalid,
             title: title.into(),
             detail: detail.into(),
             connection_id: None,
@@ -82,7 +85,7 @@ impl LoginError {
     }
     pub fn rejected(detail: impl Into<String>) -> Self {
         Self {
-            status: 403,
+            kind: ErrorKind::Forbidden,
             title: "Sign-in failed".into(),
             detail: detail.into(),
             connection_id: None,
@@ -91,7 +94,7 @@ impl LoginError {
     }
     pub fn internal(detail: impl fmt::Display) -> Self {
         Self {
-            status: 500,
+            kind: ErrorKind::Internal,
             title: "Something went wrong".into(),
             detail: detail.to_string(),
             connection_id: None,

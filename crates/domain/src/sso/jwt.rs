@@ -14,16 +14,16 @@ pub fn sign_rs256(claims: &Value, kid: &str, key: &PKey<Private>) -> DomainResul
     let encode = |v: &Value| -> DomainResult<String> {
         serde_json::to_vec(v)
             .map(|b| URL_SAFE_NO_PAD.encode(b))
-            .map_err(|e| DomainError::Internal(e.to_string()))
+            .map_err(|e| DomainError::internal("signing a JWT", e))
     };
     let signing_input = format!("{}.{}", encode(&header)?, encode(claims)?);
     let mut signer = Signer::new(MessageDigest::sha256(), key)
-        .map_err(|e| DomainError::Internal(e.to_string()))?;
+        .map_err(|e| DomainError::internal("signing a JWT", e))?;
     signer
         .update(signing_input.as_bytes())
-        .map_err(|e| DomainError::Internal(e.to_string()))?;
+        .map_err(|e| DomainError::internal("signing a JWT", e))?;
     let sig = signer
         .sign_to_vec()
-        .map_err(|e| DomainError::Internal(e.to_string()))?;
+        .map_err(|e| DomainError::internal("signing a JWT", e))?;
     Ok(format!("{signing_input}.{}", URL_SAFE_NO_PAD.encode(sig)))
 }

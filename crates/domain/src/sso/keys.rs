@@ -41,8 +41,8 @@ impl std::fmt::Debug for KeyRing {
     }
 }
 
-fn err(e: impl std::fmt::Display) -> DomainError {
-    DomainError::Internal(format!("keys: {e}"))
+fn err(e: impl Into<crate::error::BoxError>) -> DomainError {
+    DomainError::internal("product keys", e)
 }
 
 fn context(purpose: &str, id: &str) -> String {

@@ -9,7 +9,7 @@
 
 use axum::body::Bytes;
 use axum::extract::{Query, State};
-use axum::http::{header, HeaderMap, StatusCode};
+use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 use axum::{Json, Router};
@@ -22,6 +22,8 @@ use gatehouse_domain::sso::connections::{
 use gatehouse_domain::{DomainError, Services};
 use serde_json::{json, Map, Value};
 
+use super::api_auth::{authenticate, authenticate_for_write, same_product};
+use super::api_body::{body_object, text};
 use super::error::WebError;
 use crate::state::AppState;
 
@@ -34,84 +36,7 @@ pub fn routes() -> Router<AppState> {
                 .patch(sso_patch)
                 .delete(sso_delete),
         )
-        .route(
-            "/api/v1/sso/setuplinks",
-            get(super::setup_links_api::get)
-                .post(super::setup_links_api::post)
-                .delete(super::setup_links_api::delete),
-        )
         .route("/api/v1/openapi.json", get(openapi_get))
-}
-
-/// The product behind `Authorization: Api-Key <key>`.
-pub(super) async fn authenticate(
-    services: &Services,
-    headers: &HeaderMap,
-) -> Result<Product, WebError> {
-    let key = headers
-        .get(header::AUTHORIZATION)
-        .and_then(|v| v.to_str().ok())
-        .and_then(|v| {
-            v.strip_prefix("Api-Key ")
-                .or_else(|| v.strip_prefix("api-key "))
-        })
-        .ok_or(WebError::Api(DomainError::Unauthenticated))?;
-    services
-        .authenticate_api_key(key)
-        .await
-        .map_err(|_| WebError::Api(DomainError::Unauthenticated))
-}
-
-/// [`authenticate`], for writes: the product's team must still be writable (trial).
-pub(super) async fn authenticate_for_write(
-    services: &Services,
-    headers: &HeaderMap,
-) -> Result<Product, WebError> {
-    let product = authenticate(services, headers).await?;
-    services
-        .require_product_writable(&product)
-        .await
-        .map_err(WebError::api)?;
-    Ok(product)
-}
-
-/// The `product` named in a request must be the key's own product.
-pub(super) fn same_product(product: &Product, named: Option<&str>) -> Result<(), WebError> {
-    match named.map(str::trim) {
-        None | Some("") => Err(WebError::invalid("product", "is required")),
-        Some(p) if p == product.id => Ok(()),
-        Some(_) => Err(WebError::Api(DomainError::NotFound)),
-    }
-}
-
-/// JSON or form body → a JSON object.
-pub(super) fn body_object(
-    headers: &HeaderMap,
-    body: &Bytes,
-) -> Result<Map<String, Value>, WebError> {
-    let ct = headers
-        .get(header::CONTENT_TYPE)
-        .and_then(|v| v.to_str().ok())
-        .unwrap_or("");
-    if ct.starts_with("application/json") || (ct.is_empty() && body.first() == Some(&b'{')) {
-        match serde_json::from_slice::<Value>(body) {
-            Ok(Value::Object(m)) => Ok(m),
-            _ => Err(WebError::invalid("body", "must be a JSON object")),
-        }
-    } else {
-        Ok(url::form_urlencoded::parse(body)
-            .map(|(k, v)| (k.to_string(), Value::String(v.to_string())))
-            .collect())
-    }
-}
-
-pub(super) fn text(m: &Map<String, Value>, k: &str) -> Option<String> {
-    match m.get(k) {
-        Some(Value::String(s)) => Some(s.clone()),
-        Some(Value::Number(n)) => Some(n.to_string()),
-        Some(Value::Bool(b)) => Some(b.to_string()),
-        _ => None,
-    }
 }
 
 fn flag(m: &Map<String, Value>, k: &str) -> Option<bool> {

@@ -7,6 +7,10 @@ use serde_json::{json, Value};
 
 use crate::state::AppState;
 
+pub fn routes() -> axum::Router<AppState> {
+    axum::Router::new().route("/healthz", axum::routing::get(healthz_get))
+}
+
 pub async fn healthz_get(State(state): State<AppState>) -> (StatusCode, Json<Value>) {
     let store = &state.services.store;
     let ping = tokio::time::timeout(std::time::Duration::from_secs(3), store.ping()).await;

@@ -2,6 +2,8 @@
 //! Leptos dashboard, the session layer and the security headers.
 
 pub mod admin_api;
+pub mod api_auth;
+pub mod api_body;
 pub mod client_addr;
 pub mod error;
 pub mod health;
@@ -13,7 +15,6 @@ pub mod setup_links_api;
 pub mod sso_test;
 
 use axum::http::{header, HeaderValue};
-use axum::routing::get;
 use axum::Router;
 use leptos::prelude::provide_context;
 use leptos_axum::{generate_route_list, LeptosRoutes};
@@ -50,11 +51,12 @@ pub fn router(state: AppState) -> Router {
         .allow_headers([header::AUTHORIZATION, header::CONTENT_TYPE]);
     let trusted_proxies = state.trusted_proxies.clone();
     Router::new()
-        .route("/healthz", get(health::healthz_get))
+        .merge(health::routes())
         .merge(oauth::routes().layer(cors))
         .merge(saml::routes())
         .merge(oidc::routes())
         .merge(admin_api::routes())
+        .merge(setup_links_api::routes())
         .merge(sso_test::routes())
         .leptos_routes_with_context(&state, routes, context.clone(), shell)
         .fallback(leptos_axum::file_and_error_handler_with_context::<

@@ -7,14 +7,25 @@ use axum::body::Bytes;
 use axum::extract::{Query, State};
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
-use axum::Json;
+use axum::routing::get;
+use axum::{Json, Router};
 use gatehouse_core::views::SetupLinkView;
 use gatehouse_domain::setup_links::parse_expiry_days;
 use serde_json::{json, Value};
 
-use super::admin_api::{authenticate, authenticate_for_write, body_object, same_product, text};
+use super::api_auth::{authenticate, authenticate_for_write, same_product};
+use super::api_body::{body_object, text};
 use super::error::WebError;
 use crate::state::AppState;
+
+pub fn routes() -> Router<AppState> {
+    Router::new().route(
+        "/api/v1/sso/setuplinks",
+        get(setup_links_get)
+            .post(setup_links_post)
+            .delete(setup_links_delete),
+    )
+}
 
 fn link_json(product_id: &str, l: &SetupLinkView, url: Option<&str>) -> Value {
     let mut v = json!({
@@ -34,7 +45,11 @@ fn link_json(product_id: &str, l: &SetupLinkView, url: Option<&str>) -> Value {
     v
 }
 
-pub async fn post(State(state): State<AppState>, headers: HeaderMap, body: Bytes) -> Response {
+pub async fn setup_links_post(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Response {
     let run = async {
         let services = &state.services;
         let product = authenticate_for_write(services, &headers).await?;
@@ -77,7 +92,7 @@ pub struct GetQuery {
     product: Option<String>,
 }
 
-pub async fn get(
+pub async fn setup_links_get(
     State(state): State<AppState>,
     headers: HeaderMap,
     Query(q): Query<GetQuery>,
@@ -114,7 +129,7 @@ pub struct DeleteQuery {
     setup_id: Option<String>,
 }
 
-pub async fn delete(
+pub async fn setup_links_delete(
     State(state): State<AppState>,
     headers: HeaderMap,
     Query(q): Query<DeleteQuery>,

@@ -49,7 +49,7 @@ impl Default for SsoSettings {
             clock_skew: Duration::minutes(3),
             code_ttl: Duration::minutes(5),
             access_token_ttl: Duration::hours(1),
-            pending_ttl: crate::sso::authorize::default_pending_ttl(),
+            pending_ttl: Duration::minutes(15),
             allow_private_metadata_urls: false,
         }
     }

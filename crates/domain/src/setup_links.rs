@@ -11,9 +11,9 @@ use gatehouse_core::views::{CreatedSetupLink, SetupLinkView, SetupPage, SetupSav
 use gatehouse_core::FieldError;
 
 use crate::error::{DomainError, DomainResult};
-use crate::model::{Connection, ConnectionSource, IdpConfig, Product, SetupDraft, SetupLink};
+use crate::model::{ConnectionSource, IdpConfig, Product, SetupLink};
 use crate::services::Services;
-use crate::sso::connections::{idp_entity_id, parse_tenant, ConnectionInput, MetadataSource};
+use crate::sso::connections::{parse_tenant, ConnectionInput, MetadataSource};
 use crate::sso::dashboard::cert_views;
 use crate::tokens::{hash_secret, new_id, new_secret};
 
@@ -47,35 +47,6 @@ pub fn setup_link_view(l: &SetupLink, now: DateTime<Utc>) -> SetupLinkView {
         used_at: l.used_at,
         connection_id: l.connection_id.clone(),
         status: status.to_string(),
-    }
-}
-
-/// The connection a draft would be, for checking a test sign-in's answer: its id is
-/// the link's (so an OIDC secret sealed for the draft opens), it has no OAuth client
-/// and no redirect URLs, and allows no IdP-initiated sign-in. It is never stored.
-pub fn draft_connection(draft: &SetupDraft) -> Connection {
-    let link = &draft.link;
-    Connection {
-        id: link.id.clone(),
-        product_id: link.product_id.clone(),
-        tenant: link.tenant.clone(),
-        name: link.name.clone(),
-        description: String::new(),
-        idp_entity_id: idp_entity_id(&draft.idp),
-        idp: draft.idp.clone(),
-        redirect_urls: Vec::new(),
-        default_redirect_url: None,
-        client_id: String::new(),
-        client_secret_hash: String::new(),
-        allow_idp_initiated: false,
-        enabled: true,
-        email_domains: Vec::new(),
-        accept_any_email_domain: false,
-        source: ConnectionSource::SetupLink,
-        setup_link_id: Some(link.id.clone()),
-        ory_client: None,
-        created_at: draft.updated_at,
-        updated_at: draft.updated_at,
     }
 }
 

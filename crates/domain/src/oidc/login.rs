@@ -26,6 +26,7 @@ use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
 
 use crate::model::{Connection, IdpConfig, LoginPurpose, OidcIdpConfig, PendingLogin};
+use crate::oidc::client_secret_context;
 use crate::oidc::provider::ProviderError;
 use crate::services::Services;
 use crate::sso::acs::{Accepted, AcsOutcome};
@@ -33,11 +34,6 @@ use crate::sso::error::{ErrorKind, LoginError};
 use crate::sso::metadata_fetch::{send, FetchError, Outbound};
 use crate::sso::profile::Profile;
 use crate::tokens::hex;
-
-/// The secret-box context of an OIDC connection's client secret.
-pub fn client_secret_context(connection_id: &str) -> String {
-    format!("oidc-idp:{connection_id}")
-}
 
 fn pending_context(pending_id: &str) -> String {
     format!("pending-oidc:{pending_id}")

@@ -5,3 +5,8 @@
 pub mod cache;
 pub mod login;
 pub mod provider;
+
+/// The secret-box context of an OIDC connection's client secret.
+pub fn client_secret_context(connection_id: &str) -> String {
+    format!("oidc-idp:{connection_id}")
+}

@@ -26,7 +26,7 @@ use crate::saml::response::{
 };
 use crate::saml::{guard, SamlError};
 use crate::services::Services;
-use crate::setup_links::draft_connection;
+use crate::sso::connections::draft_connection;
 use crate::sso::email_domains;
 use crate::sso::error::{ErrorKind, LoginError};
 use crate::sso::profile::Profile;

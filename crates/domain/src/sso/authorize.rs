@@ -12,8 +12,6 @@
 //! on an error page and the browser is never redirected (RFC 6749 §4.1.2.1). After
 //! that, errors go back to the app's redirect URI with `error` and `state`.
 
-use chrono::Duration;
-
 use crate::model::{Connection, IdpConfig, LoginPurpose, LoginTarget, PendingLogin, Product};
 use crate::saml::request::{self, AuthnRequestParams};
 use crate::services::Services;
@@ -406,9 +404,4 @@ impl Services {
             q.finish()
         )
     }
-}
-
-/// How long a pending login waits for the IdP.
-pub fn default_pending_ttl() -> Duration {
-    Duration::minutes(15)
 }

@@ -8,9 +8,9 @@ use gatehouse_core::{FieldError, RedirectUrlList};
 
 use crate::error::{DomainError, DomainResult};
 use crate::model::{
-    Connection, ConnectionSource, IdpConfig, OidcIdpConfig, Product, SamlIdpConfig,
+    Connection, ConnectionSource, IdpConfig, OidcIdpConfig, Product, SamlIdpConfig, SetupDraft,
 };
-use crate::oidc::login::client_secret_context;
+use crate::oidc::client_secret_context;
 use crate::oidc::provider::locate;
 use crate::ports::StoreError;
 use crate::saml::metadata::IdpMetadata;
@@ -459,5 +459,34 @@ impl Services {
                     .or_else(|| product.default_redirect_url.clone()),
             )
         }
+    }
+}
+
+/// The connection a draft would be, for checking a test sign-in's answer: its id is
+/// the link's (so an OIDC secret sealed for the draft opens), it has no OAuth client
+/// and no redirect URLs, and allows no IdP-initiated sign-in. It is never stored.
+pub fn draft_connection(draft: &SetupDraft) -> Connection {
+    let link = &draft.link;
+    Connection {
+        id: link.id.clone(),
+        product_id: link.product_id.clone(),
+        tenant: link.tenant.clone(),
+        name: link.name.clone(),
+        description: String::new(),
+        idp_entity_id: idp_entity_id(&draft.idp),
+        idp: draft.idp.clone(),
+        redirect_urls: Vec::new(),
+        default_redirect_url: None,
+        client_id: String::new(),
+        client_secret_hash: String::new(),
+        allow_idp_initiated: false,
+        enabled: true,
+        email_domains: Vec::new(),
+        accept_any_email_domain: false,
+        source: ConnectionSource::SetupLink,
+        setup_link_id: Some(link.id.clone()),
+        ory_client: None,
+        created_at: draft.updated_at,
+        updated_at: draft.updated_at,
     }
 }

@@ -7,8 +7,9 @@ use crate::error::{DomainError, DomainResult};
 use crate::model::{Connection, LoginPurpose, LoginTarget, PendingLogin, TestResult};
 use crate::saml::request::new_request_id;
 use crate::services::Services;
-use crate::setup_links::{draft_connection, OpenLink};
+use crate::setup_links::OpenLink;
 use crate::sso::authorize::AuthorizeOutcome;
+use crate::sso::connections::draft_connection;
 use crate::sso::error::LoginError;
 
 impl Services {

@@ -17,7 +17,7 @@ BENCH="${2:-$TARGET/release/gatehouse-bench}"
 command -v valgrind >/dev/null || { echo "needs valgrind (apt-get install valgrind)" >&2; exit 1; }
 WORK="$(mktemp -d)"
 # A failed run leaves no server behind under valgrind.
-trap 'kill $(jobs -p) 2>/dev/null; rm -rf "$WORK"' EXIT
+trap 'kill $(jobs -p) 2>/dev/null || true; rm -rf "$WORK"' EXIT
 
 run() { # run LOGINS -> $WORK/LOGINS.cg
   local n=$1 port=$((20000 + RANDOM % 20000)) data="$WORK/data-$1"

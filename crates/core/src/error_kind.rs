@@ -1,20 +1,7 @@
 //! What kind of failure an error is, as every caller sees it, and the one HTTP status
-//! each kind is answered with. The dashboard's server functions, the admin API, the
-//! browser pages and the OAuth endpoints all answer through this table
-//! (`docs/errors.md` lists which domain error is which kind).
-//!
-//! | kind | status | meaning |
-//! |---|---|---|
-//! | `Invalid` | 400 | the input is malformed or breaks a rule; the message says which field |
-//! | `Unauthenticated` | 401 | no valid session, API key, client secret or token |
-//! | `Forbidden` | 403 | authenticated, but this caller may not do this (trial over, not an owner, IdP refused) |
-//! | `NotFound` | 404 | no such thing *for this caller* (other teams' rows look the same) |
-//! | `Conflict` | 409 | the request is valid but clashes with the current state |
-//! | `Gone` | 410 | a setup link that expired or was revoked |
-//! | `RateLimited` | 429 | too many attempts; try again later |
-//! | `Internal` | 500 | our fault: the cause is logged under a reference id, only the id is shown |
-//! | `Upstream` | 502 | an outside service (Ory, the IdP) failed or answered badly |
-//! | `Unavailable` | 503 | overloaded or unreachable for now; retry |
+//! each kind is answered with ([`ErrorKind::status`]). The dashboard's server
+//! functions, the admin API, the browser pages and the OAuth endpoints all answer
+//! through it; `docs/errors.md` has the table and which domain error is which kind.
 
 use serde::{Deserialize, Serialize};
 

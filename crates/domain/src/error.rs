@@ -108,12 +108,16 @@ impl DomainError {
     /// cause, under a fresh reference id that is the only thing shown.
     pub fn public(&self) -> PublicError {
         let kind = self.kind();
-        let message = match self {
+        let mut public = PublicError::new(kind, String::new());
+        public.message = match self {
             DomainError::NotFound => {
                 "Not found. It may have been deleted, or it belongs to a team you are not in."
                     .to_string()
             }
-            DomainError::Invalid(f) => f.message.clone(),
+            DomainError::Invalid(f) => {
+                public.field = Some(f.field.clone());
+                f.message.clone()
+            }
             DomainError::Unauthenticated => {
                 "Please log in, or send valid credentials, to continue.".to_string()
             }
@@ -141,23 +145,11 @@ impl DomainError {
                 } else {
                     format!("Something went wrong on our side (reference {reference}).")
                 };
-                return PublicError {
-                    kind,
-                    message,
-                    field: None,
-                    reference: Some(reference),
-                };
+                public.reference = Some(reference);
+                message
             }
         };
-        PublicError {
-            kind,
-            message,
-            field: match self {
-                DomainError::Invalid(f) => Some(f.field.clone()),
-                _ => None,
-            },
-            reference: None,
-        }
+        public
     }
 }
 
@@ -167,7 +159,7 @@ pub fn reference_id() -> String {
 }
 
 /// An error and all its causes, `outer: inner: innermost`.
-pub fn chain(e: &(dyn StdError + 'static)) -> String {
+pub fn chain(e: &dyn StdError) -> String {
     let mut out = e.to_string();
     let mut next = e.source();
     while let Some(cause) = next {

@@ -123,18 +123,6 @@ fn auth_type(metadata: &CoreProviderMetadata) -> AuthType {
     }
 }
 
-/// An error and its causes, for the log and the test result.
-fn with_sources(e: &dyn std::error::Error) -> String {
-    let mut out = e.to_string();
-    let mut source = e.source();
-    while let Some(s) = source {
-        out.push_str(": ");
-        out.push_str(&s.to_string());
-        source = s.source();
-    }
-    out
-}
-
 /// The claims of a JWT whose signature was already checked.
 fn jwt_claims(jwt: &str) -> Option<Map<String, Value>> {
     use base64::engine::general_purpose::URL_SAFE_NO_PAD;
@@ -455,7 +443,10 @@ impl Services {
             verified = id_token.claims(&verifier, &nonce).cloned();
         }
         let claims = verified.map_err(|e| {
-            LoginError::rejected(format!("the id_token is not valid: {}", with_sources(&e)))
+            LoginError::rejected(format!(
+                "the id_token is not valid: {}",
+                crate::error::chain(&e)
+            ))
         })?;
         if let Some(expected) = claims.access_token_hash() {
             let alg = id_token

@@ -60,6 +60,19 @@ if [ ! -f node_modules/.gatehouse-lock ] || [ "$(cat node_modules/.gatehouse-loc
   echo "$lock_hash" > node_modules/.gatehouse-lock
 fi
 
+# --- Python test peers (schemathesis: the admin API against its OpenAPI document) --------
+PY_VENV="${GATEHOUSE_PY_VENV:-$HOME/.cache/gatehouse/venv}"
+PY_REQS="$ROOT/scripts/requirements-test.txt"
+py_hash="$(sha256sum "$PY_REQS" | cut -c1-16)"
+if [ ! -f "$PY_VENV/.gatehouse-reqs" ] || [ "$(cat "$PY_VENV/.gatehouse-reqs")" != "$py_hash" ]; then
+  python3 -m venv --help >/dev/null 2>&1 || apt_install python3-venv
+  python3 -m venv "$PY_VENV" 2>/dev/null || { apt_install python3-venv; python3 -m venv "$PY_VENV"; }
+  log "pip install -r scripts/requirements-test.txt"
+  "$PY_VENV/bin/pip" install --quiet --disable-pip-version-check -r "$PY_REQS"
+  echo "$py_hash" > "$PY_VENV/.gatehouse-reqs"
+fi
+export PATH="$PY_VENV/bin:$PATH"
+
 # --- the wasm32 target ---------------------------------------------------------------
 # GATEHOUSE_WASM_FALLBACK=1: build the wasm side with Debian's Rust and -Z build-std.
 export GATEHOUSE_WASM_FALLBACK="${GATEHOUSE_WASM_FALLBACK:-0}"

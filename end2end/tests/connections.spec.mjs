@@ -52,7 +52,7 @@ test('an admin creates a SAML connection and tests it', async () => {
   const metadataXml = await (await fetch(`${idp.url}/metadata?keys=primary`)).text();
   const file = path.join(artifacts, 'idp-metadata.xml');
   writeFileSync(file, metadataXml);
-  await page.check('input[name=metadata_source][value=file]');
+  await page.check('input[name=metadataSource][value=file]');
   await page.setInputFiles('[data-testid=metadata-file]', file);
   await page.waitForFunction(() => document.querySelector('[data-testid=metadata-xml]').value.includes('EntityDescriptor'));
   await page.fill('#name', 'Acme Okta');

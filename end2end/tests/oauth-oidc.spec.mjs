@@ -57,7 +57,7 @@ test('admin creates an OIDC connection in the dashboard; openid-client signs a u
   await page.click('[data-testid=new-connection]');
   await page.waitForURL(/\/connections\/new$/);
   await hydrated(page);
-  await page.check('input[name=metadata_source][value=oidc]');
+  await page.check('input[name=metadataSource][value=oidc]');
   const shownRedirect = page.getByTestId('oidc-redirect-uri');
   await shownRedirect.waitFor();
   const redirectUri = (await shownRedirect.textContent()).trim();

@@ -1,14 +1,17 @@
-//! Admin API authentication: `Authorization: Api-Key <key>` names one product, and a
-//! request may reach only that product's data.
+//! Admin API authentication: `Authorization: Api-Key <key>` proves one product
+//! ([`ProductScope`]); the domain reaches only that product's data through it.
 
 use axum::http::{header, HeaderMap};
-use gatehouse_domain::model::Product;
-use gatehouse_domain::{DomainError, Services};
+use gatehouse_domain::{DomainError, ProductScope, Services};
 
 use super::error::WebError;
 
-/// The product behind `Authorization: Api-Key <key>`.
-pub async fn authenticate(services: &Services, headers: &HeaderMap) -> Result<Product, WebError> {
+/// The product behind `Authorization: Api-Key <key>`. A missing or wrong key is 401;
+/// a failure to check it (the database) is answered as such, not as a wrong key.
+pub async fn authenticate(
+    services: &Services,
+    headers: &HeaderMap,
+) -> Result<ProductScope, WebError> {
     let key = headers
         .get(header::AUTHORIZATION)
         .and_then(|v| v.to_str().ok())
@@ -20,27 +23,18 @@ pub async fn authenticate(services: &Services, headers: &HeaderMap) -> Result<Pr
     services
         .authenticate_api_key(key)
         .await
-        .map_err(|_| WebError::Api(DomainError::Unauthenticated))
+        .map_err(WebError::api)
 }
 
 /// [`authenticate`], for writes: the product's team must still be writable (trial).
 pub async fn authenticate_for_write(
     services: &Services,
     headers: &HeaderMap,
-) -> Result<Product, WebError> {
+) -> Result<ProductScope, WebError> {
     let product = authenticate(services, headers).await?;
     services
         .require_product_writable(&product)
         .await
         .map_err(WebError::api)?;
     Ok(product)
-}
-
-/// The `product` named in a request must be the key's own product.
-pub fn same_product(product: &Product, named: Option<&str>) -> Result<(), WebError> {
-    match named.map(str::trim) {
-        None | Some("") => Err(WebError::invalid("product", "is required")),
-        Some(p) if p == product.id => Ok(()),
-        Some(_) => Err(WebError::Api(DomainError::NotFound)),
-    }
 }

@@ -12,22 +12,23 @@ pub fn routes() -> axum::Router<AppState> {
 }
 
 pub async fn healthz_get(State(state): State<AppState>) -> (StatusCode, Json<Value>) {
-    let store = &state.services.store;
-    let ping = tokio::time::timeout(std::time::Duration::from_secs(3), store.ping()).await;
+    let services = &state.services;
+    let ping =
+        tokio::time::timeout(std::time::Duration::from_secs(3), services.check_database()).await;
     match ping {
-        Ok(Ok(())) => (
+        Ok(Ok(engine)) => (
             StatusCode::OK,
             Json(json!({
                 "status": "ok",
                 "version": env!("CARGO_PKG_VERSION"),
-                "database": store.engine(),
+                "database": engine,
             })),
         ),
         Ok(Err(e)) => {
             tracing::warn!(error = %e, "health check: database error");
-            unavailable(store.engine(), "database error")
+            unavailable(services.database_engine(), "database error")
         }
-        Err(_) => unavailable(store.engine(), "database timeout"),
+        Err(_) => unavailable(services.database_engine(), "database timeout"),
     }
 }
 

@@ -4,12 +4,14 @@
 pub mod admin_api;
 pub mod api_auth;
 pub mod api_body;
+pub mod api_types;
 pub mod client_addr;
 pub mod error;
 pub mod health;
 pub mod html;
 pub mod oauth;
 pub mod oidc;
+pub mod openapi;
 pub mod saml;
 pub mod setup_links_api;
 pub mod sso_test;

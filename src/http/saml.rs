@@ -5,7 +5,6 @@ use axum::http::{header, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Redirect, Response};
 use axum::routing::{get, post};
 use axum::Router;
-use gatehouse_domain::saml::sp_metadata::sp_metadata_xml;
 use gatehouse_domain::sso::acs::AcsOutcome;
 use serde::Deserialize;
 
@@ -71,33 +70,21 @@ pub(super) fn sign_in_done(
 }
 
 async fn sp_metadata_get(State(state): State<AppState>, Path(product): Path<String>) -> Response {
-    match state.services.store.product_by_id(&product).await {
-        Ok(Some(p)) => {
-            let settings = &state.services.settings;
-            let xml = sp_metadata_xml(
-                &settings.sp_entity_id(&p.id),
-                &settings.acs_url(),
-                &state.services.keys.sp_cert_b64,
-            );
-            (
-                [
-                    (
-                        header::CONTENT_TYPE,
-                        "application/samlmetadata+xml; charset=utf-8".to_string(),
-                    ),
-                    (
-                        header::CONTENT_DISPOSITION,
-                        format!("inline; filename=\"gatehouse-sp-{}.xml\"", p.id),
-                    ),
-                ],
-                xml,
-            )
-                .into_response()
-        }
-        Ok(None) => WebError::Page(gatehouse_domain::DomainError::NotFound).into_response(),
-        Err(e) => {
-            tracing::error!(error = %e, "SP metadata");
-            StatusCode::SERVICE_UNAVAILABLE.into_response()
-        }
+    match state.services.sp_metadata(&product).await {
+        Ok(xml) => (
+            [
+                (
+                    header::CONTENT_TYPE,
+                    "application/samlmetadata+xml; charset=utf-8".to_string(),
+                ),
+                (
+                    header::CONTENT_DISPOSITION,
+                    format!("inline; filename=\"gatehouse-sp-{product}.xml\""),
+                ),
+            ],
+            xml,
+        )
+            .into_response(),
+        Err(e) => WebError::page(e).into_response(),
     }
 }

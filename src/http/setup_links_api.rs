@@ -3,18 +3,20 @@
 //! `setupID`). Answers are `{"data": …}`. The link URL (with its token) is returned
 //! only by `POST`; Gatehouse stores only the token's hash.
 
-use axum::body::Bytes;
-use axum::extract::{Query, State};
+use axum::extract::State;
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 use axum::{Json, Router};
-use gatehouse_core::views::SetupLinkView;
 use gatehouse_domain::setup_links::parse_expiry_days;
-use serde_json::{json, Value};
+use gatehouse_domain::DomainError;
 
-use super::api_auth::{authenticate, authenticate_for_write, same_product};
-use super::api_body::{body_object, text};
+use super::api_auth::{authenticate, authenticate_for_write};
+use super::api_body::{ApiBody, ApiQuery};
+use super::api_types::{
+    ApiError, Data, Empty, SetupLinkData, SetupLinkDeleteQuery, SetupLinkForm, SetupLinkQuery,
+    SetupLinks,
+};
 use super::error::WebError;
 use crate::state::AppState;
 
@@ -27,125 +29,134 @@ pub fn routes() -> Router<AppState> {
     )
 }
 
-fn link_json(product_id: &str, l: &SetupLinkView, url: Option<&str>) -> Value {
-    let mut v = json!({
-        "setupID": l.id,
-        "tenant": l.tenant,
-        "product": product_id,
-        "name": l.name,
-        "service": "sso",
-        "validTill": l.expires_at.timestamp_millis(),
-        "status": l.status,
-        "createdAt": l.created_at.timestamp_millis(),
-        "usedAt": l.used_at.map(|t| t.timestamp_millis()),
-    });
-    if let (Some(url), Value::Object(m)) = (url, &mut v) {
-        m.insert("url".into(), Value::String(url.to_string()));
-    }
-    v
-}
-
+/// Create a setup link for a tenant; the URL (with its token) is returned only here.
+#[utoipa::path(
+    post,
+    path = "/api/v1/sso/setuplinks",
+    tag = "setup links",
+    request_body(content(
+        (SetupLinkForm = "application/json"),
+        (SetupLinkForm = "application/x-www-form-urlencoded"),
+    )),
+    responses(
+        (status = 201, description = "Created", body = Data<SetupLinkData>),
+        (status = 400, description = "Invalid input, naming the field", body = ApiError),
+        (status = 401, description = "Missing or wrong API key", body = ApiError),
+        (status = 403, description = "The team's trial has ended: read-only", body = ApiError),
+        (status = 404, description = "`product` is not the API key's product", body = ApiError),
+    ),
+    security(("apiKey" = []))
+)]
 pub async fn setup_links_post(
     State(state): State<AppState>,
     headers: HeaderMap,
-    body: Bytes,
-) -> Response {
-    let run = async {
-        let services = &state.services;
-        let product = authenticate_for_write(services, &headers).await?;
-        let m = body_object(&headers, &body)?;
-        same_product(&product, text(&m, "product").as_deref())?;
-        if let Some(service) = text(&m, "service").filter(|s| s != "sso") {
-            return Err(WebError::invalid(
-                "service",
-                format!("{service} is not supported (only sso)"),
-            ));
-        }
-        let tenant = text(&m, "tenant").unwrap_or_default();
-        let days = parse_expiry_days(&text(&m, "expiryDays").unwrap_or_default())
-            .map_err(|e| WebError::invalid("expiryDays", e.message))?;
-        let created = services
-            .create_setup_link(
-                &product,
-                &tenant,
-                &text(&m, "name").unwrap_or_default(),
-                days,
-            )
-            .await
-            .map_err(WebError::api)?;
-        Ok::<_, WebError>(
-            (
-                StatusCode::CREATED,
-                Json(json!({ "data": link_json(&product.id, &created.link, Some(&created.url)) })),
-            )
-                .into_response(),
+    body: Result<ApiBody<SetupLinkForm>, WebError>,
+) -> Result<Response, WebError> {
+    let services = &state.services;
+    let product = authenticate_for_write(services, &headers).await?;
+    let ApiBody(form) = body?;
+    product
+        .check_named(form.product.as_deref())
+        .map_err(WebError::api)?;
+    if let Some(service) = form.service.filter(|s| s != "sso") {
+        return Err(WebError::invalid(
+            "service",
+            format!("{service} is not supported (only sso)"),
+        ));
+    }
+    let days = parse_expiry_days(form.expiry_days.as_deref().unwrap_or_default())
+        .map_err(|e| WebError::invalid("expiryDays", e.message))?;
+    let created = services
+        .create_setup_link(
+            &product,
+            form.tenant.as_deref().unwrap_or_default(),
+            form.name.as_deref().unwrap_or_default(),
+            days,
         )
-    };
-    run.await.unwrap_or_else(IntoResponse::into_response)
+        .await
+        .map_err(WebError::api)?;
+    let data = SetupLinkData::new(&product.id, &created.link, Some(&created.url));
+    Ok((StatusCode::CREATED, Json(Data { data })).into_response())
 }
 
-#[derive(serde::Deserialize)]
-pub struct GetQuery {
-    #[serde(rename = "setupID")]
-    setup_id: Option<String>,
-    tenant: Option<String>,
-    product: Option<String>,
-}
-
+/// One link by `setupID`, or the product's links (optionally of one tenant).
+#[utoipa::path(
+    get,
+    path = "/api/v1/sso/setuplinks",
+    tag = "setup links",
+    params(SetupLinkQuery),
+    responses(
+        (status = 200, description = "`{data: link}` by `setupID`, else `{data: [link]}`", body = Data<SetupLinks>),
+        (status = 400, description = "Neither `setupID` nor `product`", body = ApiError),
+        (status = 401, description = "Missing or wrong API key", body = ApiError),
+        (status = 404, description = "No such link for this API key", body = ApiError),
+    ),
+    security(("apiKey" = []))
+)]
 pub async fn setup_links_get(
     State(state): State<AppState>,
     headers: HeaderMap,
-    Query(q): Query<GetQuery>,
-) -> Response {
-    let run = async {
-        let services = &state.services;
-        let product = authenticate(services, &headers).await?;
-        let links = services
-            .list_setup_links(&product)
-            .await
-            .map_err(WebError::api)?;
-        if let Some(id) = q.setup_id.as_deref() {
-            let link = links
-                .iter()
-                .find(|l| l.id == id)
-                .ok_or(WebError::Api(gatehouse_domain::DomainError::NotFound))?;
-            return Ok(Json(json!({ "data": link_json(&product.id, link, None) })).into_response());
-        }
-        same_product(&product, q.product.as_deref())?;
-        let tenant = q.tenant.map(|t| t.trim().to_lowercase());
-        let data: Vec<Value> = links
+    query: Result<ApiQuery<SetupLinkQuery>, WebError>,
+) -> Result<Response, WebError> {
+    let services = &state.services;
+    let product = authenticate(services, &headers).await?;
+    let ApiQuery(q) = query?;
+    let links = services
+        .list_setup_links(&product)
+        .await
+        .map_err(WebError::api)?;
+    if let Some(id) = q.setup_id.as_deref() {
+        let link = links
+            .iter()
+            .find(|l| l.id == id)
+            .ok_or(WebError::Api(DomainError::NotFound))?;
+        let data = SetupLinks::One(SetupLinkData::new(&product.id, link, None));
+        return Ok(Json(Data { data }).into_response());
+    }
+    product
+        .check_named(q.product.as_deref())
+        .map_err(WebError::api)?;
+    let tenant = q.tenant.map(|t| t.trim().to_lowercase());
+    let data = SetupLinks::Many(
+        links
             .iter()
             .filter(|l| tenant.as_deref().is_none_or(|t| l.tenant == t))
-            .map(|l| link_json(&product.id, l, None))
-            .collect();
-        Ok::<_, WebError>(Json(json!({ "data": data })).into_response())
-    };
-    run.await.unwrap_or_else(IntoResponse::into_response)
+            .map(|l| SetupLinkData::new(&product.id, l, None))
+            .collect(),
+    );
+    Ok(Json(Data { data }).into_response())
 }
 
-#[derive(serde::Deserialize)]
-pub struct DeleteQuery {
-    #[serde(rename = "setupID")]
-    setup_id: Option<String>,
-}
-
+/// Revoke a setup link: it stops working at once.
+#[utoipa::path(
+    delete,
+    path = "/api/v1/sso/setuplinks",
+    tag = "setup links",
+    params(SetupLinkDeleteQuery),
+    responses(
+        (status = 200, description = "Revoked", body = Data<Empty>),
+        (status = 400, description = "`setupID` missing", body = ApiError),
+        (status = 401, description = "Missing or wrong API key", body = ApiError),
+        (status = 403, description = "The team's trial has ended: read-only", body = ApiError),
+        (status = 404, description = "No such link for this API key", body = ApiError),
+    ),
+    security(("apiKey" = []))
+)]
 pub async fn setup_links_delete(
     State(state): State<AppState>,
     headers: HeaderMap,
-    Query(q): Query<DeleteQuery>,
-) -> Response {
-    let run = async {
-        let services = &state.services;
-        let product = authenticate_for_write(services, &headers).await?;
-        let id = q
-            .setup_id
-            .filter(|s| !s.trim().is_empty())
-            .ok_or_else(|| WebError::invalid("setupID", "is required"))?;
-        services
-            .revoke_setup_link(&product, &id)
-            .await
-            .map_err(WebError::api)?;
-        Ok::<_, WebError>(Json(json!({ "data": {} })).into_response())
-    };
-    run.await.unwrap_or_else(IntoResponse::into_response)
+    query: Result<ApiQuery<SetupLinkDeleteQuery>, WebError>,
+) -> Result<Json<Data<Empty>>, WebError> {
+    let services = &state.services;
+    let product = authenticate_for_write(services, &headers).await?;
+    let ApiQuery(q) = query?;
+    let id = q
+        .setup_id
+        .filter(|s| !s.trim().is_empty())
+        .ok_or_else(|| WebError::invalid("setupID", "is required"))?;
+    services
+        .revoke_setup_link(&product, &id)
+        .await
+        .map_err(WebError::api)?;
+    Ok(Json(Data { data: Empty {} }))
 }

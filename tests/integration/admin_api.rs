@@ -209,7 +209,7 @@ async fn openapi_document_is_published() {
             .json()
             .await
             .unwrap();
-        assert_eq!(doc["openapi"], "3.0.3");
+        assert!(doc["openapi"].as_str().unwrap().starts_with("3."), "{doc}");
         for method in ["get", "post", "patch", "delete"] {
             assert!(doc["paths"]["/api/v1/sso"][method].is_object(), "{method}");
         }

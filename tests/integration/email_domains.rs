@@ -195,7 +195,7 @@ async fn test_connection_shows_the_reason() {
 }
 
 /// A setup link is in the customer's hands: it cannot widen what its IdP may vouch
-/// for, whatever it posts.
+/// for, nor change any other field of the connection, whatever it posts.
 #[tokio::test]
 async fn a_setup_link_cannot_widen_the_email_domains() {
     each_engine(|engine| async move {
@@ -208,11 +208,14 @@ async fn a_setup_link_cannot_widen_the_email_domains() {
                 &[
                     ("token", token.as_str()),
                     ("intent", "save"),
-                    ("metadata_source", "xml"),
-                    ("metadata_xml", &s.idp().metadata("keys=primary").await),
-                    ("metadata_url", ""),
-                    ("email_domains", "evil.example"),
-                    ("accept_any_email_domain", "on"),
+                    ("metadataSource", "xml"),
+                    ("rawMetadata", &s.idp().metadata("keys=primary").await),
+                    ("metadataUrl", ""),
+                    ("emailDomains", "evil.example"),
+                    ("acceptAnyEmailDomain", "on"),
+                    ("tenant", "evil.example"),
+                    ("allowIdpInitiated", "on"),
+                    ("redirectUrl", "https://evil.example/cb"),
                 ],
             )
             .await;
@@ -224,6 +227,9 @@ async fn a_setup_link_cannot_widen_the_email_domains() {
             .unwrap();
         assert!(made.email_domains.is_empty(), "{:?}", made.email_domains);
         assert!(!made.accept_any_email_domain);
+        assert!(!made.allow_idp_initiated);
+        assert!(made.redirect_urls.is_empty(), "{:?}", made.redirect_urls);
+        assert!(connections.iter().all(|c| c.tenant != "evil.example"));
     })
     .await;
 }

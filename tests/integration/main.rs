@@ -15,6 +15,7 @@ mod flood;
 mod isolation;
 mod oauth_security;
 mod oidc_flows;
+mod openapi;
 mod ory_settings;
 mod ory_sync;
 mod products;

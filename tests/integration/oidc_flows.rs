@@ -495,12 +495,12 @@ async fn a_setup_link_can_configure_an_oidc_idp_for_its_tenant_only() {
                         &[
                             ("token", token.as_str()),
                             ("intent", intent),
-                            ("metadata_source", "oidc"),
-                            ("metadata_xml", ""),
-                            ("metadata_url", ""),
-                            ("oidc_discovery_url", url.as_str()),
-                            ("oidc_client_id", cid.as_str()),
-                            ("oidc_client_secret", secret.as_str()),
+                            ("metadataSource", "oidc"),
+                            ("rawMetadata", ""),
+                            ("metadataUrl", ""),
+                            ("oidcDiscoveryUrl", url.as_str()),
+                            ("oidcClientId", cid.as_str()),
+                            ("oidcClientSecret", secret.as_str()),
                         ],
                     )
                     .await

@@ -40,9 +40,9 @@ pub async fn create_link(s: &Sso, tenant: &str, days: &str) -> (String, String, 
 async fn save_xml(it: &Client, token: &str, xml: &str, extra: &[(&str, &str)]) -> RpcResponse {
     let mut form = vec![
         ("token", token),
-        ("metadata_source", "xml"),
-        ("metadata_xml", xml),
-        ("metadata_url", ""),
+        ("metadataSource", "xml"),
+        ("rawMetadata", xml),
+        ("metadataUrl", ""),
     ];
     form.extend_from_slice(extra);
     it.rpc("setup/save", &form).await

@@ -1,5 +1,4 @@
-// A server function takes one argument per form field.
-#![allow(clippy::too_many_arguments)]
+use gatehouse_core::connection_form::ConnectionForm;
 use gatehouse_core::views as v;
 use leptos::prelude::*;
 
@@ -30,173 +29,36 @@ pub async fn get_connection(
         .await?)
 }
 
-/// The OIDC fields of the connection form.
-#[derive(Debug, Clone, Default, serde::Serialize, serde::Deserialize)]
-pub struct OidcFields {
-    pub oidc_discovery_url: Option<String>,
-    pub oidc_client_id: Option<String>,
-    pub oidc_client_secret: Option<String>,
-}
-
-/// The email-domain fields of the connection form: `email_domains` is present
-/// whenever the form has that section (an unticked checkbox is then "no").
-#[derive(Debug, Clone, Default)]
-pub struct EmailDomainFields {
-    pub email_domains: Option<String>,
-    pub accept_any_email_domain: Option<String>,
-}
-
-/// The connection form, as posted. `metadata_source` is `xml`, `file`, `url` or
-/// `oidc` (an OpenID Connect IdP: the `oidc_*` fields).
-#[cfg(feature = "ssr")]
-fn input(
-    tenant: String,
-    name: String,
-    description: String,
-    metadata_source: String,
-    metadata_xml: String,
-    metadata_url: String,
-    redirect_urls: String,
-    default_redirect_url: String,
-    allow_idp_initiated: Option<String>,
-    oidc: OidcFields,
-    emails: EmailDomainFields,
-    require_metadata: bool,
-) -> Result<gatehouse_domain::sso::connections::ConnectionInput, AppError> {
-    use gatehouse_core::FieldError;
-    use gatehouse_domain::sso::connections::{ConnectionInput, MetadataSource, OidcSource};
-    let metadata = match metadata_source.as_str() {
-        "oidc" => Some(MetadataSource::Oidc(OidcSource {
-            discovery_url: oidc.oidc_discovery_url.unwrap_or_default(),
-            client_id: oidc.oidc_client_id.unwrap_or_default(),
-            client_secret: oidc.oidc_client_secret,
-        })),
-        "url" if !metadata_url.trim().is_empty() => Some(MetadataSource::Url(metadata_url)),
-        "url" if require_metadata => {
-            return Err(FieldError::new("metadata_url", "Enter the metadata URL.").into())
-        }
-        "xml" | "file" if !metadata_xml.trim().is_empty() => {
-            Some(MetadataSource::Xml(metadata_xml))
-        }
-        "xml" | "file" if require_metadata => {
-            return Err(FieldError::new(
-                "metadata",
-                "Paste the IdP metadata XML or upload the file.",
-            )
-            .into())
-        }
-        _ => None,
-    };
-    Ok(ConnectionInput {
-        tenant,
-        name,
-        description,
-        metadata,
-        redirect_urls: redirect_urls.lines().map(str::to_string).collect(),
-        default_redirect_url,
-        allow_idp_initiated: allow_idp_initiated.is_some_and(|v| v == "on" || v == "true"),
-        accept_any_email_domain: emails.email_domains.as_ref().map(|_| {
-            emails
-                .accept_any_email_domain
-                .is_some_and(|v| v == "on" || v == "true")
-        }),
-        email_domains: emails.email_domains.map(|d| vec![d]),
-    })
-}
-
+/// Create a connection from the connection form (Jackson's field names; see
+/// [`ConnectionForm`]). `connection_id` is the id the form reserved for the OIDC
+/// redirect URI it shows.
 #[server(prefix = "/rpc", endpoint = "connections/create")]
 pub async fn create_connection(
     team: String,
     product: String,
-    tenant: String,
-    name: String,
-    description: String,
-    metadata_source: String,
-    metadata_xml: String,
-    metadata_url: String,
-    redirect_urls: String,
-    default_redirect_url: String,
-    allow_idp_initiated: Option<String>,
-    oidc_discovery_url: Option<String>,
-    oidc_client_id: Option<String>,
-    oidc_client_secret: Option<String>,
     connection_id: Option<String>,
-    email_domains: Option<String>,
-    accept_any_email_domain: Option<String>,
+    #[server(flatten)] form: ConnectionForm,
 ) -> Result<v::ConnectionCredentials, AppError> {
     use super::ssr;
     let user_id = ssr::user_id().await?;
-    let input = input(
-        tenant,
-        name,
-        description,
-        metadata_source,
-        metadata_xml,
-        metadata_url,
-        redirect_urls,
-        default_redirect_url,
-        allow_idp_initiated,
-        OidcFields {
-            oidc_discovery_url,
-            oidc_client_id,
-            oidc_client_secret,
-        },
-        EmailDomainFields {
-            email_domains,
-            accept_any_email_domain,
-        },
-        true,
-    )?;
     Ok(ssr::services()?
-        .dashboard_create_connection(&user_id, &team, &product, input, connection_id.as_deref())
+        .dashboard_create_connection(&user_id, &team, &product, &form, connection_id.as_deref())
         .await?)
 }
 
+/// Save the edit form: it shows every field, so an unticked checkbox is "no" and
+/// empty IdP inputs keep the current IdP.
 #[server(prefix = "/rpc", endpoint = "connections/update")]
 pub async fn update_connection(
     team: String,
     product: String,
     connection: String,
-    tenant: String,
-    name: String,
-    description: String,
-    metadata_source: String,
-    metadata_xml: String,
-    metadata_url: String,
-    redirect_urls: String,
-    default_redirect_url: String,
-    allow_idp_initiated: Option<String>,
-    oidc_discovery_url: Option<String>,
-    oidc_client_id: Option<String>,
-    oidc_client_secret: Option<String>,
-    email_domains: Option<String>,
-    accept_any_email_domain: Option<String>,
+    #[server(flatten)] form: ConnectionForm,
 ) -> Result<v::ConnectionDetail, AppError> {
     use super::ssr;
     let user_id = ssr::user_id().await?;
-    let input = input(
-        tenant,
-        name,
-        description,
-        metadata_source,
-        metadata_xml,
-        metadata_url,
-        redirect_urls,
-        default_redirect_url,
-        allow_idp_initiated,
-        OidcFields {
-            oidc_discovery_url,
-            oidc_client_id,
-            oidc_client_secret,
-        },
-        EmailDomainFields {
-            email_domains,
-            accept_any_email_domain,
-        },
-        false,
-    )?;
     Ok(ssr::services()?
-        .dashboard_update_connection(&user_id, &team, &product, &connection, input)
+        .dashboard_update_connection(&user_id, &team, &product, &connection, &form)
         .await?)
 }
 

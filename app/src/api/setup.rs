@@ -1,9 +1,7 @@
 //! Setup links: the admin's side (list, create, revoke, regenerate) and the
 //! customer's side (`setup/*`, addressed by the link's token, no account).
 
-// A server function takes one argument per form field.
-#![allow(clippy::too_many_arguments)]
-
+use gatehouse_core::connection_form::ConnectionForm;
 use gatehouse_core::views::{CreatedSetupLink, SetupLinkView, SetupPage};
 use leptos::prelude::*;
 
@@ -74,36 +72,23 @@ pub async fn get_setup_page(token: String) -> Result<SetupPage, AppError> {
     Ok(services.setup_page(&open).await?)
 }
 
-/// The IdP settings through the link. `intent` `test` (the Test button) checks them
-/// and keeps them for a test sign-in, whose start URL comes back in `test_url`;
-/// otherwise (Save) creates or updates the connection of the link's tenant.
-/// `metadata_source` is `xml`, `file`, `url` or `oidc`.
+/// The IdP settings through the link (the IdP fields of [`ConnectionForm`]; the rest
+/// is the link's). `intent` `test` (the Test button) checks them and keeps them for a
+/// test sign-in, whose start URL comes back in `test_url`; otherwise (Save) creates
+/// or updates the connection of the link's tenant.
 #[server(prefix = "/rpc", endpoint = "setup/save")]
 pub async fn save_setup(
     token: String,
     intent: Option<String>,
-    metadata_source: String,
-    metadata_xml: String,
-    metadata_url: String,
-    oidc_discovery_url: Option<String>,
-    oidc_client_id: Option<String>,
-    oidc_client_secret: Option<String>,
+    #[server(flatten)] form: ConnectionForm,
 ) -> Result<SetupPage, AppError> {
     use super::ssr;
-    use gatehouse_domain::sso::connections::{MetadataSource, OidcSource};
+    use gatehouse_domain::sso::connection_form::setup_metadata;
     let services = ssr::services()?;
     let open = services
         .open_setup_link(&token, &ssr::client_key().await)
         .await?;
-    let metadata = match metadata_source.as_str() {
-        "url" => MetadataSource::Url(metadata_url),
-        "oidc" => MetadataSource::Oidc(OidcSource {
-            discovery_url: oidc_discovery_url.unwrap_or_default(),
-            client_id: oidc_client_id.unwrap_or_default(),
-            client_secret: oidc_client_secret,
-        }),
-        _ => MetadataSource::Xml(metadata_xml),
-    };
+    let metadata = setup_metadata(&form)?;
     ssr::remember_setup_link(&open.link.id).await?;
     if intent.as_deref() == Some("test") {
         services.setup_try(&open, metadata).await?;

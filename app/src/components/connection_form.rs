@@ -35,12 +35,12 @@ where
     view! {
         <div>
             <label class=LABEL for=field.clone()>"More email domains"</label>
-            <textarea class=INPUT id=field.clone() name="email_domains" rows="2" placeholder="acme.co.uk" data-testid="email-domains-input">{domains}</textarea>
+            <textarea class=INPUT id=field.clone() name="emailDomains" rows="2" placeholder="acme.co.uk" data-testid="email-domains-input">{domains}</textarea>
             <p class="mt-1 text-xs text-slate-500">"The tenant (when it is a domain) is always one. One per line; subdomains must be listed. A sign-in whose email is elsewhere is refused."</p>
             <FieldMessage message=field_error(value, "email_domains") id=format!("{field}-error") />
         </div>
         <label class="flex items-center gap-2 text-sm">
-            <input type="checkbox" name="accept_any_email_domain" prop:checked=accept_any data-testid="accept-any-email-domain" />
+            <input type="checkbox" name="acceptAnyEmailDomain" prop:checked=accept_any data-testid="accept-any-email-domain" />
             "Accept any email domain (not recommended: the IdP could sign in addresses of other organisations; sign-ins then carry email_verified: false)"
         </label>
     }
@@ -68,13 +68,13 @@ where
         <div>
             <label class=LABEL for="redirect_urls">"Allowed redirect URLs (optional)"</label>
             <p class="text-xs text-slate-500">"One per line. Leave empty to use the product's allow-list."</p>
-            <textarea class=format!("{INPUT} font-mono") id="redirect_urls" name="redirect_urls" rows="3"
+            <textarea class=format!("{INPUT} font-mono") id="redirect_urls" name="redirectUrl" rows="3"
                 prop:value=urls on:input=move |ev| set_urls_text.set(event_target_value(&ev))></textarea>
             <FieldMessage message=urls_msg id="redirect-urls-error" />
         </div>
         <div>
             <label class=LABEL for="default_redirect_url">"Default redirect URL (optional)"</label>
-            <input class=format!("{INPUT} font-mono") id="default_redirect_url" name="default_redirect_url" value=default
+            <input class=format!("{INPUT} font-mono") id="default_redirect_url" name="defaultRedirectUrl" value=default
                 on:input=move |ev| set_default_text.set(event_target_value(&ev)) />
             <FieldMessage message=default_msg id="default-redirect-url-error" />
         </div>

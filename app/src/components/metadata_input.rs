@@ -55,7 +55,7 @@ pub fn MetadataInput(
     let choice = move |value: &'static str, label: &'static str| {
         view! {
             <label class="flex items-center gap-2 text-sm">
-                <input type="radio" name="metadata_source" value=value prop:checked=move || source.get() == value
+                <input type="radio" name="metadataSource" value=value prop:checked=move || source.get() == value
                     on:change=move |_| set_source.set(value.to_string()) />
                 {label}
             </label>
@@ -76,15 +76,15 @@ pub fn MetadataInput(
                 })}
                 <div>
                     <label class=LABEL for="oidc_discovery_url">"Issuer or discovery URL"</label>
-                    <input class=INPUT id="oidc_discovery_url" name="oidc_discovery_url" type="url" placeholder="https://idp.example.com" data-testid="oidc-discovery-url" />
+                    <input class=INPUT id="oidc_discovery_url" name="oidcDiscoveryUrl" type="url" placeholder="https://idp.example.com" data-testid="oidc-discovery-url" />
                 </div>
                 <div>
                     <label class=LABEL for="oidc_client_id">"Client ID"</label>
-                    <input class=INPUT id="oidc_client_id" name="oidc_client_id" autocomplete="off" data-testid="oidc-client-id" />
+                    <input class=INPUT id="oidc_client_id" name="oidcClientId" autocomplete="off" data-testid="oidc-client-id" />
                 </div>
                 <div>
                     <label class=LABEL for="oidc_client_secret">"Client secret" {optional.then_some(" (leave empty to keep it)")}</label>
-                    <input class=INPUT id="oidc_client_secret" name="oidc_client_secret" type="password" autocomplete="new-password" data-testid="oidc-client-secret" />
+                    <input class=INPUT id="oidc_client_secret" name="oidcClientSecret" type="password" autocomplete="new-password" data-testid="oidc-client-secret" />
                 </div>
                 <p class="text-xs text-slate-500">"The discovery document and signing keys are fetched and checked when you save (https only)."</p>
                 <FieldMessage message=error_oidc id="oidc-error" />
@@ -94,12 +94,12 @@ pub fn MetadataInput(
                     <input type="file" accept=".xml,application/xml,text/xml" class="text-sm" data-testid="metadata-file" on:change=on_file />
                     <p class="mt-1 text-xs text-slate-600">{move || file_note.get()}</p>
                 </div>
-                <textarea class=format!("{INPUT} font-mono text-xs") name="metadata_xml" rows="6" placeholder="<EntityDescriptor …>" data-testid="metadata-xml"
+                <textarea class=format!("{INPUT} font-mono text-xs") name="rawMetadata" rows="6" placeholder="<EntityDescriptor …>" data-testid="metadata-xml"
                     prop:value=move || xml.get() on:input=move |ev| set_xml.set(event_target_value(&ev))></textarea>
                 <FieldMessage message=error_xml id="metadata-error" />
             </div>
             <div class="mt-3" class:hidden=move || source.get() != "url">
-                <input class=INPUT name="metadata_url" type="url" placeholder="https://idp.example.com/app/metadata.xml" data-testid="metadata-url" />
+                <input class=INPUT name="metadataUrl" type="url" placeholder="https://idp.example.com/app/metadata.xml" data-testid="metadata-url" />
                 <p class="mt-1 text-xs text-slate-500">"Fetched when you save (https only)."</p>
                 <FieldMessage message=error_url id="metadata-url-error" />
             </div>

@@ -6,6 +6,7 @@
 //! same message the server would (without a round trip) and the server never has to
 //! trust the browser.
 
+pub mod connection_form;
 pub mod error_kind;
 pub mod trial;
 pub mod validate;

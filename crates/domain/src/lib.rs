@@ -24,6 +24,7 @@ pub mod ports;
 pub mod products;
 pub mod rate_limit;
 pub mod saml;
+pub mod scope;
 pub mod secret_box;
 pub mod services;
 pub mod setup_links;
@@ -33,4 +34,5 @@ pub mod tokens;
 pub mod views;
 
 pub use error::{DomainError, DomainResult};
+pub use scope::ProductScope;
 pub use services::{DomainSettings, Services};

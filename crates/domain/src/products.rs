@@ -12,6 +12,7 @@ use gatehouse_core::{FieldError, ProductName, RedirectUrlList};
 
 use crate::error::{DomainError, DomainResult};
 use crate::model::{ApiKey, Product};
+use crate::scope::{ProductScope, ScopeProof};
 use crate::services::Services;
 use crate::tokens::{base32, hash_secret, new_id, random_bytes, verify_secret};
 
@@ -72,7 +73,7 @@ impl Services {
     ) -> DomainResult<ProductDetail> {
         let access = self.team_access(user_id, team_id).await?;
         let product = self.product_access(&access, product_id).await?;
-        Ok(ProductDetail::from(&product))
+        Ok(ProductDetail::from(product.product()))
     }
 
     pub async fn update_product(
@@ -83,7 +84,10 @@ impl Services {
         update: ProductUpdate,
     ) -> DomainResult<ProductDetail> {
         let access = self.team_write_access(user_id, team_id).await?;
-        let mut product = self.product_access(&access, product_id).await?;
+        let mut product = self
+            .product_access(&access, product_id)
+            .await?
+            .into_product();
         let name = ProductName::parse(&update.name)?;
         let description = parse_description(&update.description)?;
         let list = RedirectUrlList::parse(&update.redirect_urls, &update.default_redirect_url)?;
@@ -108,7 +112,7 @@ impl Services {
         let product = self.product_access(&access, product_id).await?;
         let counts = self.store.product_counts(&product.id).await?;
         Ok(ProductDeletionImpact {
-            product_name: product.name,
+            product_name: product.name.clone(),
             api_keys: counts.api_keys,
             connections: counts.connections,
             ory_connected: counts.ory_connected,
@@ -177,7 +181,7 @@ impl Services {
         let full = format!("{API_KEY_PREFIX}{key_id}_{secret}");
         let key = ApiKey {
             id: key_id.clone(),
-            product_id: product.id,
+            product_id: product.id.clone(),
             name: name.to_string(),
             hint: format!("{API_KEY_PREFIX}{key_id}_…"),
             secret_hash: hash_secret(&secret),
@@ -216,7 +220,7 @@ impl Services {
 
     /// Which product does this API key belong to? `Unauthenticated` for anything but
     /// a live key (unknown, malformed, revoked, wrong secret).
-    pub async fn authenticate_api_key(&self, presented: &str) -> DomainResult<Product> {
+    pub async fn authenticate_api_key(&self, presented: &str) -> DomainResult<ProductScope> {
         let Some((key_id, secret)) = presented
             .trim()
             .strip_prefix(API_KEY_PREFIX)
@@ -238,6 +242,9 @@ impl Services {
             .await?
             .ok_or(DomainError::Unauthenticated)?;
         self.store.touch_api_key(&key.id, self.clock.now()).await?;
-        Ok(product)
+        Ok(ProductScope::new(
+            product,
+            ScopeProof::ApiKey { key_id: key.id },
+        ))
     }
 }

@@ -9,9 +9,10 @@ use url::Url;
 
 use crate::clock::Clock;
 use crate::error::{DomainError, DomainResult};
-use crate::model::{Product, Team};
+use crate::model::Team;
 use crate::ory::OryClient;
 use crate::ports::Store;
+use crate::scope::{ProductScope, ScopeProof};
 use crate::secret_box::SecretBox;
 use gatehouse_core::trial::TrialStatus;
 use gatehouse_core::views::Role;
@@ -182,9 +183,14 @@ impl Services {
         &self,
         access: &TeamAccess,
         product_id: &str,
-    ) -> DomainResult<Product> {
+    ) -> DomainResult<ProductScope> {
         match self.store.product(&access.team.id, product_id).await? {
-            Some(p) => Ok(p),
+            Some(p) => Ok(ProductScope::new(
+                p,
+                ScopeProof::Member {
+                    user_id: access.user_id.clone(),
+                },
+            )),
             None => {
                 tracing::warn!(
                     target: "gatehouse::isolation",
@@ -197,7 +203,7 @@ impl Services {
     }
 
     /// Writes through the admin API follow the same trial rule as the dashboard.
-    pub async fn require_product_writable(&self, product: &Product) -> DomainResult<()> {
+    pub async fn require_product_writable(&self, product: &ProductScope) -> DomainResult<()> {
         let team = self
             .store
             .team(&product.team_id)

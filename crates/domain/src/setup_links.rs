@@ -11,7 +11,8 @@ use gatehouse_core::views::{CreatedSetupLink, SetupLinkView, SetupPage, SetupSav
 use gatehouse_core::FieldError;
 
 use crate::error::{DomainError, DomainResult};
-use crate::model::{ConnectionSource, IdpConfig, Product, SetupLink};
+use crate::model::{ConnectionSource, IdpConfig, SetupLink};
+use crate::scope::{ProductScope, ScopeProof};
 use crate::services::Services;
 use crate::sso::connections::{parse_tenant, ConnectionInput, MetadataSource};
 use crate::sso::dashboard::cert_views;
@@ -26,7 +27,8 @@ pub const LOOKUPS_PER_MINUTE: u32 = 30;
 #[derive(Debug, Clone)]
 pub struct OpenLink {
     pub link: SetupLink,
-    pub product: Product,
+    /// The link's product: a live link is the customer's proof.
+    pub product: ProductScope,
 }
 
 pub fn setup_link_view(l: &SetupLink, now: DateTime<Utc>) -> SetupLinkView {
@@ -76,7 +78,7 @@ impl Services {
     /// A new link for `tenant` of `product` (already authorized by the caller).
     pub async fn create_setup_link(
         &self,
-        product: &Product,
+        product: &ProductScope,
         tenant: &str,
         name: &str,
         expiry_days: i64,
@@ -112,7 +114,10 @@ impl Services {
         })
     }
 
-    pub async fn list_setup_links(&self, product: &Product) -> DomainResult<Vec<SetupLinkView>> {
+    pub async fn list_setup_links(
+        &self,
+        product: &ProductScope,
+    ) -> DomainResult<Vec<SetupLinkView>> {
         let now = self.clock.now();
         Ok(self
             .store
@@ -123,7 +128,7 @@ impl Services {
             .collect())
     }
 
-    pub async fn revoke_setup_link(&self, product: &Product, id: &str) -> DomainResult<()> {
+    pub async fn revoke_setup_link(&self, product: &ProductScope, id: &str) -> DomainResult<()> {
         let link = self
             .store
             .setup_link(&product.id, id)
@@ -140,7 +145,7 @@ impl Services {
     /// at once.
     pub async fn regenerate_setup_link(
         &self,
-        product: &Product,
+        product: &ProductScope,
         id: &str,
     ) -> DomainResult<CreatedSetupLink> {
         let old = self
@@ -182,6 +187,12 @@ impl Services {
             .product_by_id(&link.product_id)
             .await?
             .ok_or(DomainError::SetupLinkGone)?;
+        let product = ProductScope::new(
+            product,
+            ScopeProof::SetupLink {
+                link_id: link.id.clone(),
+            },
+        );
         Ok(OpenLink { link, product })
     }
 

@@ -256,7 +256,7 @@ pub fn ConnectionView(
                     <RedirectFields value=value urls=c.redirect_urls.join("\n") default=c.default_redirect_url.clone().unwrap_or_default() />
                     <EmailDomainFields value=value domains=c.email_domains.join("\n") accept_any=c.accept_any_email_domain id_prefix="edit-" />
                     <label class="flex items-center gap-2 text-sm">
-                        <input type="checkbox" name="allow_idp_initiated" prop:checked=c.allow_idp_initiated />
+                        <input type="checkbox" name="allowIdpInitiated" prop:checked=c.allow_idp_initiated />
                         "Allow IdP-initiated sign-in"
                     </label>
                     <ErrorBox message=form_error(value, CONNECTION_FIELDS) />

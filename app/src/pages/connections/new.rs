@@ -55,7 +55,7 @@ pub fn NewConnectionPage() -> impl IntoView {
                     <RedirectFields value=value urls=String::new() default=String::new() />
                     <EmailDomainFields value=value domains=String::new() accept_any=false id_prefix="" />
                     <label class="flex items-center gap-2 text-sm">
-                        <input type="checkbox" name="allow_idp_initiated" />
+                        <input type="checkbox" name="allowIdpInitiated" />
                         "Allow IdP-initiated sign-in (from the IdP's app dashboard; lands on the default redirect URL)"
                     </label>
                     <ErrorBox message=form_error(value, CONNECTION_FIELDS) />

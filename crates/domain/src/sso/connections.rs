@@ -14,6 +14,7 @@ use crate::oidc::client_secret_context;
 use crate::oidc::provider::locate;
 use crate::ports::StoreError;
 use crate::saml::metadata::IdpMetadata;
+use crate::scope::ProductScope;
 use crate::services::Services;
 use crate::sso::email_domains;
 use crate::sso::metadata_fetch::fetch_metadata;
@@ -220,7 +221,7 @@ impl Services {
     /// ([`Self::reserve_connection_id`]); otherwise a new one.
     pub async fn create_connection(
         &self,
-        product: &Product,
+        product: &ProductScope,
         input: ConnectionInput,
         source: ConnectionSource,
         setup_link_id: Option<String>,
@@ -389,13 +390,36 @@ impl Services {
     /// A connection of a product the caller may see.
     pub async fn product_connection(
         &self,
-        product: &Product,
+        product: &ProductScope,
         connection_id: &str,
     ) -> DomainResult<Connection> {
         self.store
             .connection(&product.id, connection_id)
             .await?
             .ok_or(DomainError::NotFound)
+    }
+
+    /// The scope's connection with this OAuth client id (the admin API's `clientID`);
+    /// another product's is `None`.
+    pub async fn connection_by_client_id(
+        &self,
+        product: &ProductScope,
+        client_id: &str,
+    ) -> DomainResult<Option<Connection>> {
+        Ok(product.own(self.store.connection_by_client_id(client_id).await?))
+    }
+
+    /// The scope's connections of a tenant (`tenant` as the caller wrote it).
+    pub async fn tenant_connections(
+        &self,
+        product: &ProductScope,
+        tenant: &str,
+    ) -> DomainResult<Vec<Connection>> {
+        let tenant = parse_tenant(tenant)?;
+        Ok(self
+            .store
+            .connections_for_tenant(&product.id, &tenant)
+            .await?)
     }
 
     /// Constant-time check of the connection's own client secret (the admin API's

@@ -2,6 +2,7 @@
 //! caller's team membership and the product's team (see `crate` docs), so another
 //! team's connection is `NotFound`.
 
+use gatehouse_core::connection_form::ConnectionForm;
 use gatehouse_core::views::{
     CertView, ConnectionCredentials, ConnectionDetail, ConnectionSummary, OidcIdpView,
     ProductOAuth, SpInfo,
@@ -10,9 +11,11 @@ use gatehouse_core::views::{
 use crate::error::DomainResult;
 use chrono::{DateTime, Utc};
 
-use crate::model::{Connection, ConnectionSource, IdpConfig, Product, SamlIdpConfig};
+use crate::model::{Connection, ConnectionSource, IdpConfig, SamlIdpConfig};
+use crate::scope::ProductScope;
 use crate::services::{Services, TeamAccess};
-use crate::sso::connections::{ConnectionInput, ConnectionWithSecret};
+use crate::sso::connection_form::{connection_input, FormMode};
+use crate::sso::connections::ConnectionWithSecret;
 
 /// The IdP's signing certificates as the dashboard and setup page show them.
 pub fn cert_views(saml: &SamlIdpConfig, now: DateTime<Utc>) -> Vec<CertView> {
@@ -125,7 +128,7 @@ impl Services {
         team_id: &str,
         product_id: &str,
         write: bool,
-    ) -> DomainResult<(TeamAccess, Product)> {
+    ) -> DomainResult<(TeamAccess, ProductScope)> {
         let access = if write {
             self.team_write_access(user_id, team_id).await?
         } else {
@@ -199,12 +202,13 @@ impl Services {
         user_id: &str,
         team_id: &str,
         product_id: &str,
-        input: ConnectionInput,
+        form: &ConnectionForm,
         reserved_id: Option<&str>,
     ) -> DomainResult<ConnectionCredentials> {
         let (_, product) = self
             .dashboard_product(user_id, team_id, product_id, true)
             .await?;
+        let input = connection_input(form, FormMode::Create)?;
         let created = self
             .create_connection(
                 &product,
@@ -223,11 +227,12 @@ impl Services {
         team_id: &str,
         product_id: &str,
         connection_id: &str,
-        input: ConnectionInput,
+        form: &ConnectionForm,
     ) -> DomainResult<ConnectionDetail> {
         let c = self
             .dashboard_connection(user_id, team_id, product_id, connection_id, true)
             .await?;
+        let input = connection_input(form, FormMode::Replace(&c))?;
         let updated = self.update_connection(c, input).await?;
         self.connection_detail_with_sync(&updated).await
     }

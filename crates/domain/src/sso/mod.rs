@@ -2,6 +2,7 @@
 
 pub mod acs;
 pub mod authorize;
+pub mod connection_form;
 pub mod connections;
 pub mod dashboard;
 pub mod email_domains;

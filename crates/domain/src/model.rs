@@ -299,7 +299,9 @@ pub struct AuthCode {
     pub expires_at: DateTime<Utc>,
 }
 
-/// What a code must be bound to for the token endpoint's one-step redemption.
+/// What a code must be bound to for it to be redeemed: the client presenting it, the
+/// redirect URI sent with it and `S256(code_verifier)`, exactly as the authorization
+/// request had them.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct RedeemIf {
     pub client_id: String,
@@ -323,59 +325,69 @@ pub struct AccessToken {
 /// The outcome of redeeming a code.
 #[derive(Debug, Clone, PartialEq)]
 pub enum Redemption {
-    /// First use: the token was stored.
-    Issued,
-    /// Already redeemed: the token issued then (to revoke).
-    Replayed {
+    /// The code was unredeemed, unexpired and bound to exactly what was presented:
+    /// it is redeemed now and the access token stored.
+    Issued(AuthCode),
+    /// The code exists but was not redeemed: it was redeemed before (with the access
+    /// token issued then, to revoke), has expired, or is bound to another client,
+    /// redirect URI or PKCE challenge. The caller says which.
+    Refused {
+        code: AuthCode,
+        redeemed: bool,
         token_hash: Option<String>,
     },
     Unknown,
 }
 
-/// What the ACS stores when a login succeeds.
+/// What the ACS stores when the IdP vouched for a sign-in, in one write: the request
+/// it answers is consumed (if any), the assertion id remembered against replay, and
+/// the sign-in's result stored.
 #[derive(Debug, Clone, PartialEq)]
 pub struct LoginCompletion {
-    /// The pending request being answered (SP-initiated), if any.
-    pub pending_id: Option<String>,
+    /// The connection whose IdP vouched (whose replay cache the assertion id joins).
     pub connection_id: String,
     pub assertion_id: String,
     pub replay_expires_at: DateTime<Utc>,
-    pub code: Option<AuthCode>,
-    pub test_result: Option<TestResult>,
+    pub result: SignInResult,
+}
+
+/// What an accepted sign-in produces.
+#[derive(Debug, Clone, PartialEq)]
+pub enum SignInResult {
+    /// A code for an app's request `pending_id`, consumed only if it is unused,
+    /// unexpired, an app sign-in and made for this connection; the code's client,
+    /// redirect URI, PKCE challenge, nonce and scope are the request's own.
+    AppCode {
+        pending_id: String,
+        code_hash: String,
+        profile: String,
+        code_expires_at: DateTime<Utc>,
+    },
+    /// The result of a test sign-in's request `pending_id`, consumed only if it is
+    /// unused, unexpired, and a test by `result.owner` of `result.target`.
+    Test {
+        pending_id: String,
+        result: TestResult,
+    },
+    /// A code for an IdP-initiated sign-in, which answers no request.
+    UnsolicitedCode(AuthCode),
 }
 
 #[derive(Debug, Clone, PartialEq)]
 pub enum CompletionOutcome {
-    Done,
-    /// The pending request was already answered or has expired.
-    PendingGone,
-    /// This assertion id was already accepted.
-    Replay,
-}
-
-/// An app sign-in the IdP vouched for, answering pending request `pending_id`: the
-/// store consumes the request (only if it is unused, unexpired, an app sign-in and for
-/// `connection_id`), remembers the assertion id and stores a code whose client,
-/// redirect URI, PKCE challenge, nonce and scope are the request's own, in one step.
-#[derive(Debug, Clone, PartialEq)]
-pub struct AppLoginCompletion {
-    pub pending_id: String,
-    pub connection_id: String,
-    pub assertion_id: String,
-    pub replay_expires_at: DateTime<Utc>,
-    pub code_hash: String,
-    pub profile: String,
-    pub code_expires_at: DateTime<Utc>,
-}
-
-#[derive(Debug, Clone, PartialEq)]
-pub enum AppCompletionOutcome {
-    /// The code was stored; the browser goes back to the app with it.
-    Done { redirect_uri: String, state: String },
+    /// Stored; for an app's request, where the browser goes back to.
+    Done { app: Option<AppReturn> },
     /// No such request for this connection: answered, expired or never made.
     PendingGone,
     /// This assertion id was already accepted.
     Replay,
+}
+
+/// An app request's redirect URI and state, as the app sent them.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct AppReturn {
+    pub redirect_uri: String,
+    pub state: String,
 }
 
 /// What "Test connection" shows.

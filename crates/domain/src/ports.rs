@@ -225,45 +225,27 @@ pub trait LoginStore: Send + Sync {
         id: &str,
         now: DateTime<Utc>,
     ) -> StoreResult<Option<PendingLogin>>;
-    /// Atomically: mark the pending login used, remember the assertion id, store the
-    /// code or test result.
+    /// An accepted sign-in's one write ([`LoginCompletion`]), atomic: the request it
+    /// answers consumed, the assertion id remembered, the code or test result stored;
+    /// or nothing changed and the reason.
     async fn complete_login(
         &self,
         c: &LoginCompletion,
         now: DateTime<Utc>,
     ) -> StoreResult<CompletionOutcome>;
-    /// An app sign-in's one write ([`AppLoginCompletion`]); the request is not read
-    /// before, so answering it takes one statement.
-    async fn complete_app_login(
-        &self,
-        c: &AppLoginCompletion,
-        now: DateTime<Utc>,
-    ) -> StoreResult<AppCompletionOutcome>;
+    /// A code as stored, whatever its state (the token endpoint explains refusals).
     async fn code(&self, code_hash: &str) -> StoreResult<Option<AuthCode>>;
-    /// Mark the code redeemed and store `token`, atomically; or report a replay.
+    /// Redeem `code_hash` if it is unredeemed, unexpired at `now` and bound to exactly
+    /// `expect`, and store an access token (hash `token_hash`, expiring at
+    /// `token_expires_at`) carrying the code's connection, scope and profile; atomic.
     async fn redeem_code(
-        &self,
-        code_hash: &str,
-        token: &AccessToken,
-        now: DateTime<Utc>,
-    ) -> StoreResult<Redemption>;
-    /// The token endpoint's fast path, one statement: redeem `code_hash` only if it is
-    /// unredeemed, unexpired at `now`, and bound to exactly `expect`'s client,
-    /// redirect URI and PKCE challenge; store an access token (hash `token_hash`,
-    /// expiring at `token_expires_at`) carrying the code's connection, scope and
-    /// profile; return the code. `None` (and nothing changed) when anything differs:
-    /// the caller then takes the slow path, which says what was wrong.
-    async fn redeem_code_if(
         &self,
         code_hash: &str,
         expect: &RedeemIf,
         token_hash: &str,
         now: DateTime<Utc>,
         token_expires_at: DateTime<Utc>,
-    ) -> StoreResult<Option<AuthCode>> {
-        let _ = (code_hash, expect, token_hash, now, token_expires_at);
-        Ok(None)
-    }
+    ) -> StoreResult<Redemption>;
     async fn access_token(
         &self,
         token_hash: &str,

@@ -10,27 +10,23 @@
 //! through one writer connection, so writers queue in order instead of sleeping in
 //! SQLite's busy handler.
 //!
-//! The sign-in hot path (`logins.rs`) is the exception to "one SQL text": completing a
-//! login and redeeming a code are one data-modifying CTE each on PostgreSQL and one
-//! transaction each on SQLite, run by rusqlite on a writing thread of their own
-//! (`sqlite_sign_ins.rs`), instead of transactions of four or five round trips;
-//! connections and products read by sign-ins come from a short-lived cache
-//! (`cache.rs`).
+//! A sign-in's own statements (`sign_in_sql.rs`) are one text for both engines too,
+//! one per operation, run by `logins.rs`; on PostgreSQL they commit without waiting
+//! for the WAL flush ([`PoolRole::SignIns`]). Connections and products read by
+//! sign-ins come from a short-lived cache (`cache.rs`).
 
 mod accounts;
 mod cache;
 mod connections;
 mod logins;
 mod ory_sync;
-mod pg_batch;
 mod products;
 mod rows;
 mod sessions;
 mod setup_links;
-mod sqlite_sign_ins;
+mod sign_in_sql;
 mod teams;
 pub mod testing;
-mod values;
 
 use std::str::FromStr;
 use std::sync::Arc;
@@ -89,31 +85,6 @@ enum PoolRole {
     SignIns,
 }
 
-/// Where a sign-in's own statements go (the pending request, the ACS's completion,
-/// the code redemption, userinfo's token read).
-#[derive(Debug, Clone)]
-enum SignInPath {
-    /// SQLite: rusqlite, writes on a thread of their own, reads on the request's
-    /// ([`sqlite_sign_ins`]).
-    Direct(Arc<sqlite_sign_ins::SqliteSignIns>),
-    /// PostgreSQL: writes on connections with `synchronous_commit = off`
-    /// ([`PoolRole::SignIns`]), the one-row statements batched ([`pg_batch`]).
-    Pool(Arc<PgSignIns>),
-}
-
-#[derive(Debug)]
-struct PgSignIns {
-    writes: AnyPool,
-    /// Pending requests stored at authorize (on `writes`).
-    pending_inserts: pg_batch::Batcher,
-    /// App sign-ins completed at the ACS (on `writes`).
-    completions: pg_batch::Batcher,
-    /// Codes redeemed at the token endpoint's fast path (on `writes`).
-    redemptions: pg_batch::Batcher,
-    /// Access tokens read by userinfo (on the readers' pool).
-    token_reads: pg_batch::Batcher,
-}
-
 #[derive(Debug, Clone)]
 pub struct SqlStore {
     pool: AnyPool,
@@ -121,8 +92,10 @@ pub struct SqlStore {
     /// pool makes writers queue here, in order, instead of sleeping in SQLite's busy
     /// handler (which made the latency tail). On PostgreSQL it is `pool`.
     writer: AnyPool,
+    /// A sign-in's own writes: `writer` on SQLite, a pool of its own on PostgreSQL
+    /// ([`PoolRole::SignIns`]).
+    sign_in_writer: AnyPool,
     engine: Engine,
-    sign_ins: SignInPath,
     cache: Arc<cache::ReadCache>,
     /// Dropped with the last clone: stops the background checkpointer.
     alive: Arc<()>,
@@ -159,9 +132,9 @@ impl Default for PoolSettings {
     }
 }
 
-/// The database file of an SQLite URL. An in-memory database is refused: the sign-in
-/// path opens the file itself ([`sqlite_sign_ins`]), and an in-memory one would be
-/// another database.
+/// The database file of an SQLite URL. An in-memory database is refused: the readers,
+/// the writer and the checkpointer are connections of their own, and each would see
+/// another in-memory database.
 fn sqlite_file(url: &str) -> StoreResult<std::path::PathBuf> {
     let options = sqlx::sqlite::SqliteConnectOptions::from_str(url).map_err(map_err)?;
     let file = options.get_filename();
@@ -198,44 +171,30 @@ impl SqlStore {
             Engine::Sqlite => Some(sqlite_file(url)?),
             Engine::Postgres => None,
         };
-        let (writer, sign_ins) = match engine {
+        let (writer, sign_in_writer) = match engine {
             Engine::Sqlite => {
                 let writer = Self::pool_options(engine, 1, settings, PoolRole::Writer)
                     .connect_with(options)
                     .await
                     .map_err(map_err)?;
-                let direct = sqlite_sign_ins::SqliteSignIns::open(&sqlite_file(url)?)?;
-                (writer, SignInPath::Direct(Arc::new(direct)))
+                (writer.clone(), writer)
             }
             Engine::Postgres => {
-                let writes = Self::pool_options(
+                let sign_ins = Self::pool_options(
                     engine,
                     settings.max_connections,
                     settings,
                     PoolRole::SignIns,
                 )
                 .connect_lazy_with(options);
-                let path = PgSignIns {
-                    pending_inserts: pg_batch::Batcher::start(
-                        writes.clone(),
-                        logins::PG_PENDING_INSERTS,
-                    ),
-                    completions: pg_batch::Batcher::start(
-                        writes.clone(),
-                        logins::PG_APP_COMPLETIONS,
-                    ),
-                    redemptions: pg_batch::Batcher::start(writes.clone(), logins::PG_REDEMPTIONS),
-                    token_reads: pg_batch::Batcher::start(pool.clone(), logins::PG_TOKEN_READS),
-                    writes,
-                };
-                (pool.clone(), SignInPath::Pool(Arc::new(path)))
+                (pool.clone(), sign_ins)
             }
         };
         let store = Self {
             pool,
             writer,
+            sign_in_writer,
             engine,
-            sign_ins,
             cache: Arc::new(cache::ReadCache::new(settings.read_cache_ttl)),
             alive: Arc::new(()),
             sqlite_path,
@@ -385,32 +344,28 @@ impl SqlStore {
         &self.writer
     }
 
-    /// A sign-in's own statements on PostgreSQL: its pool ([`PoolRole::SignIns`]) and
-    /// batched statements.
-    fn pg_sign_ins(&self) -> StoreResult<&PgSignIns> {
-        match &self.sign_ins {
-            SignInPath::Pool(pg) => Ok(pg),
-            SignInPath::Direct(_) => Err(StoreError::Backend(
-                "a PostgreSQL sign-in statement on SQLite".into(),
-            )),
-        }
-    }
-
-    /// A sign-in's own statements on SQLite ([`sqlite_sign_ins`]).
-    fn sqlite_sign_ins(&self) -> StoreResult<&sqlite_sign_ins::SqliteSignIns> {
-        match &self.sign_ins {
-            SignInPath::Direct(direct) => Ok(direct),
-            SignInPath::Pool(_) => Err(StoreError::Backend(
-                "an SQLite sign-in statement on another engine".into(),
-            )),
-        }
-    }
-
     /// A write transaction (`BEGIN IMMEDIATE` on SQLite).
     pub(crate) async fn write_tx(&self) -> StoreResult<sqlx::Transaction<'static, sqlx::Any>> {
-        match self.engine {
-            Engine::Sqlite => self.writer.begin_with("BEGIN IMMEDIATE").await,
-            Engine::Postgres => self.writer.begin().await,
+        Self::begin(self.engine, &self.writer).await
+    }
+
+    /// A sign-in's own write transaction (see [`SqlStore::sign_in_writer`]).
+    pub(crate) async fn sign_in_tx(&self) -> StoreResult<sqlx::Transaction<'static, sqlx::Any>> {
+        Self::begin(self.engine, &self.sign_in_writer).await
+    }
+
+    /// The pool of a sign-in's own writes.
+    pub(crate) fn sign_in_writer(&self) -> &AnyPool {
+        &self.sign_in_writer
+    }
+
+    async fn begin(
+        engine: Engine,
+        pool: &AnyPool,
+    ) -> StoreResult<sqlx::Transaction<'static, sqlx::Any>> {
+        match engine {
+            Engine::Sqlite => pool.begin_with("BEGIN IMMEDIATE").await,
+            Engine::Postgres => pool.begin().await,
         }
         .map_err(map_err)
     }
@@ -418,9 +373,7 @@ impl SqlStore {
     pub async fn close(&self) {
         self.pool.close().await;
         self.writer.close().await;
-        if let SignInPath::Pool(pg) = &self.sign_ins {
-            pg.writes.close().await;
-        }
+        self.sign_in_writer.close().await;
     }
 }
 
@@ -516,8 +469,50 @@ mod tests {
         );
     }
 
-    /// The sign-in path opens the database file itself, so an in-memory database
-    /// (which it could not share) is refused with a message that says what to do.
+    /// Both engines have the same migration files, each the same text on both unless
+    /// `migrations/README.md` lists it as different.
+    #[test]
+    fn migrations_match_their_readme() {
+        let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../../migrations");
+        let names = |engine: &str| -> std::collections::BTreeSet<String> {
+            match std::fs::read_dir(root.join(engine)) {
+                Ok(dir) => dir
+                    .filter_map(|e| e.ok())
+                    .map(|e| e.file_name().to_string_lossy().into_owned())
+                    .filter(|n| n.ends_with(".sql"))
+                    .collect(),
+                Err(e) => panic!("{engine}: {e}"),
+            }
+        };
+        let sqlite = names("sqlite");
+        assert_eq!(sqlite, names("postgres"), "the engines' migration files");
+        let differ: std::collections::BTreeSet<String> = sqlite
+            .iter()
+            .filter(|n| {
+                std::fs::read(root.join("sqlite").join(n)).ok()
+                    != std::fs::read(root.join("postgres").join(n)).ok()
+            })
+            .cloned()
+            .collect();
+        let readme = std::fs::read_to_string(root.join("README.md")).unwrap_or_default();
+        let listed: std::collections::BTreeSet<String> = readme
+            .split("## Different on the two engines")
+            .nth(1)
+            .and_then(|rest| rest.split("\n## ").next())
+            .unwrap_or_default()
+            .lines()
+            .filter_map(|l| l.strip_prefix("- `"))
+            .filter_map(|l| l.split('`').next())
+            .map(str::to_string)
+            .collect();
+        assert_eq!(
+            differ, listed,
+            "migrations that differ vs migrations/README.md"
+        );
+    }
+
+    /// An in-memory database (which the store's connections could not share) is
+    /// refused with a message that says what to do.
     #[test]
     fn an_sqlite_url_names_a_file() {
         let file = sqlite_file("sqlite:///var/lib/gatehouse/gatehouse.db?mode=rwc");
@@ -542,11 +537,7 @@ mod tests {
             Ok(None) => return,
             Err(e) => panic!("{e}"),
         };
-        let sign_ins = match store.pg_sign_ins() {
-            Ok(pg) => &pg.writes,
-            Err(e) => panic!("{e}"),
-        };
-        assert_eq!(synchronous_commit(sign_ins).await, "off");
+        assert_eq!(synchronous_commit(store.sign_in_writer()).await, "off");
         // The other pools keep the server's setting ("on" unless an operator chose).
         let configured = synchronous_commit(store.pool()).await;
         assert_eq!(synchronous_commit(store.writer()).await, configured);

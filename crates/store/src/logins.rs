@@ -1,148 +1,18 @@
+//! The sign-in tables: pending requests, completions, codes, access tokens, test
+//! results and signing keys. A sign-in's own statements are in `sign_in_sql.rs`.
+
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 use gatehouse_domain::model::{
-    AccessToken, AppCompletionOutcome, AppLoginCompletion, AuthCode, CompletionOutcome,
-    LoginCompletion, LoginPurpose, LoginTarget, PendingLogin, RedeemIf, Redemption, StoredKey,
-    TestResult,
+    AccessToken, AppReturn, AuthCode, CompletionOutcome, LoginCompletion, LoginPurpose,
+    LoginTarget, PendingLogin, RedeemIf, Redemption, SignInResult, StoredKey, TestResult,
 };
 use gatehouse_domain::ports::{KeyStore, LoginStore, StoreError, StoreResult};
+use sqlx::AnyConnection;
 
 use crate::rows::{ms, RowExt};
-use crate::values::Values;
-use crate::{map_err, Engine, SignInPath, SqlStore};
-
-macro_rules! pending_insert {
-    () => {
-        "INSERT INTO pending_logins (id, connection_id, setup_link_id, purpose, client_id, redirect_uri, state, nonce, code_challenge, scope, created_at, expires_at, idp_state) \
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13)"
-    };
-}
-
-/// A pending request, stored (SQLite; PostgreSQL's [`PG_PENDING_INSERT`]).
-const PENDING_INSERT: &str = pending_insert!();
-/// PostgreSQL: a pending request stored alone ([`crate::pg_batch`]), its row returned.
-const PG_PENDING_INSERT: &str = concat!(pending_insert!(), " RETURNING id");
-
-/// An app sign-in completed alone at the ACS ([`crate::pg_batch`]): `$1`…`$9` of
-/// [`app_completion_values`], one statement (data-modifying CTEs are atomic).
-const PG_APP_COMPLETION: &str = "WITH p AS (\
-       UPDATE pending_logins SET used_at = $1 \
-       WHERE id = $2 AND connection_id = $3 AND purpose = $9 AND used_at IS NULL AND expires_at > $1 \
-       RETURNING client_id, redirect_uri, state, nonce, code_challenge, scope\
-     ), s AS (\
-       INSERT INTO seen_assertions (connection_id, assertion_id, expires_at) \
-       SELECT $3, $4, $5 FROM p ON CONFLICT DO NOTHING RETURNING assertion_id\
-     ), c AS (\
-       INSERT INTO auth_codes (code_hash, connection_id, client_id, redirect_uri, code_challenge, nonce, scope, profile, created_at, expires_at) \
-       SELECT $6, $3, client_id, redirect_uri, code_challenge, nonce, scope, $7, $1, $8 FROM p \
-       WHERE EXISTS (SELECT 1 FROM s) RETURNING code_hash\
-     ) \
-     SELECT redirect_uri, state, (SELECT COUNT(*) FROM c) AS issued FROM p";
-
-/// A code redeemed alone at the token endpoint's fast path ([`crate::pg_batch`]).
-const PG_REDEMPTION: &str = "WITH r AS (\
-       UPDATE auth_codes SET redeemed_at = $1, access_token_hash = $2 \
-       WHERE code_hash = $3 AND redeemed_at IS NULL AND expires_at > $1 \
-         AND client_id = $4 AND redirect_uri = $5 AND code_challenge IS NOT DISTINCT FROM $6 \
-       RETURNING code_hash, connection_id, client_id, redirect_uri, code_challenge, nonce, scope, profile, created_at, expires_at\
-     ), t AS (\
-       INSERT INTO access_tokens (token_hash, connection_id, client_id, scope, profile, created_at, expires_at) \
-       SELECT $2, connection_id, client_id, scope, profile, $1, $7 FROM r\
-     ) \
-     SELECT code_hash, connection_id, client_id, redirect_uri, code_challenge, nonce, scope, profile, created_at, expires_at FROM r";
-
-/// An access token, read (SQLite, and PostgreSQL alone).
-const TOKEN_READ: &str = "SELECT token_hash, connection_id, client_id, scope, profile, created_at, expires_at FROM access_tokens \
-     WHERE token_hash = $1 AND revoked_at IS NULL AND expires_at > $2";
-
-/// PostgreSQL: pending requests stored at authorize, batched ([`crate::pg_batch`]).
-pub(crate) const PG_PENDING_INSERTS: &str = "WITH x AS (\
-       SELECT * FROM json_to_recordset($1::json) AS x(k bigint, id text, connection_id text, setup_link_id text, purpose text, client_id text, redirect_uri text, state text, nonce text, code_challenge text, scope text, created_at bigint, expires_at bigint, idp_state text)\
-     ), i AS (\
-       INSERT INTO pending_logins (id, connection_id, setup_link_id, purpose, client_id, redirect_uri, state, nonce, code_challenge, scope, created_at, expires_at, idp_state) \
-       SELECT id, connection_id, setup_link_id, purpose, client_id, redirect_uri, state, nonce, code_challenge, scope, created_at, expires_at, idp_state FROM x RETURNING id\
-     ) SELECT x.k FROM x JOIN i ON i.id = x.id";
-
-/// PostgreSQL: app sign-ins completed at the ACS, batched ([`crate::pg_batch`]).
-///
-/// Per element: consume the pending request (`p`), record the assertion id against
-/// replay (`s`) and, only where both happened, issue the code (`c`). Elements never
-/// share a win: the pending request is one row, updated once, so only one element
-/// naming it gets it back from `p`; of several elements naming one assertion id, only
-/// the first (`f`, `DISTINCT ON`) may insert it, and a code goes only to the element
-/// whose own insert happened (`w`). The rest see what they would see one after the
-/// other: the request gone, or a replay. The pending rows are found by `= ANY` of the
-/// ids, an index lookup whatever the planner guesses of the JSON array (a join
-/// against it alone is planned as a scan of the whole table).
-pub(crate) const PG_APP_COMPLETIONS: &str = "WITH x AS MATERIALIZED (\
-       SELECT * FROM json_to_recordset($1::json) AS x(k bigint, now bigint, pending_id text, connection_id text, assertion_id text, replay_expires_at bigint, code_hash text, profile text, code_expires_at bigint, purpose text)\
-     ), p AS (\
-       UPDATE pending_logins l SET used_at = x.now FROM x \
-       WHERE l.id = ANY(ARRAY(SELECT pending_id FROM x)) AND l.id = x.pending_id AND l.connection_id = x.connection_id \
-         AND l.purpose = x.purpose AND l.used_at IS NULL AND l.expires_at > x.now \
-       RETURNING x.k, x.now, x.connection_id, x.assertion_id, x.replay_expires_at, x.code_hash, x.profile, x.code_expires_at, \
-         l.client_id, l.redirect_uri, l.state, l.nonce, l.code_challenge, l.scope\
-     ), f AS (\
-       SELECT DISTINCT ON (connection_id, assertion_id) k, connection_id, assertion_id, replay_expires_at FROM p \
-       ORDER BY connection_id, assertion_id, k\
-     ), s AS (\
-       INSERT INTO seen_assertions (connection_id, assertion_id, expires_at) \
-       SELECT connection_id, assertion_id, replay_expires_at FROM f ON CONFLICT DO NOTHING \
-       RETURNING connection_id, assertion_id\
-     ), w AS (\
-       SELECT f.k FROM f JOIN s ON s.connection_id = f.connection_id AND s.assertion_id = f.assertion_id\
-     ), c AS (\
-       INSERT INTO auth_codes (code_hash, connection_id, client_id, redirect_uri, code_challenge, nonce, scope, profile, created_at, expires_at) \
-       SELECT p.code_hash, p.connection_id, p.client_id, p.redirect_uri, p.code_challenge, p.nonce, p.scope, p.profile, p.now, p.code_expires_at \
-       FROM p JOIN w ON w.k = p.k RETURNING code_hash\
-     ) \
-     SELECT p.k, p.redirect_uri, p.state, (SELECT COUNT(*) FROM c WHERE c.code_hash = p.code_hash) AS issued FROM p";
-
-/// PostgreSQL: codes redeemed at the token endpoint's fast path (the code bound to
-/// exactly this client, redirect URI and PKCE challenge), batched
-/// ([`crate::pg_batch`]). A code is one row, updated once, so of several elements
-/// naming it at most one gets it back; the access token stored is that element's.
-/// Found by `= ANY` of the hashes, an index lookup (see [`PG_APP_COMPLETIONS`]).
-pub(crate) const PG_REDEMPTIONS: &str = "WITH x AS MATERIALIZED (\
-       SELECT * FROM json_to_recordset($1::json) AS x(k bigint, now bigint, code_hash text, token_hash text, client_id text, redirect_uri text, code_challenge text, token_expires_at bigint)\
-     ), r AS (\
-       UPDATE auth_codes a SET redeemed_at = x.now, access_token_hash = x.token_hash FROM x \
-       WHERE a.code_hash = ANY(ARRAY(SELECT code_hash FROM x)) AND a.code_hash = x.code_hash \
-         AND a.redeemed_at IS NULL AND a.expires_at > x.now AND a.client_id = x.client_id \
-         AND a.redirect_uri = x.redirect_uri AND a.code_challenge IS NOT DISTINCT FROM x.code_challenge \
-       RETURNING x.k, x.now, x.token_hash, x.token_expires_at, a.code_hash, a.connection_id, a.client_id, a.redirect_uri, \
-         a.code_challenge, a.nonce, a.scope, a.profile, a.created_at, a.expires_at\
-     ), t AS (\
-       INSERT INTO access_tokens (token_hash, connection_id, client_id, scope, profile, created_at, expires_at) \
-       SELECT token_hash, connection_id, client_id, scope, profile, now, token_expires_at FROM r\
-     ) \
-     SELECT k, code_hash, connection_id, client_id, redirect_uri, code_challenge, nonce, scope, profile, created_at, expires_at FROM r";
-
-/// PostgreSQL: access tokens read by userinfo, batched ([`crate::pg_batch`]).
-/// One primary-key lookup per request (`LATERAL … OFFSET 0`, which the planner cannot
-/// flatten): it guesses 100 elements for any JSON array and would otherwise hash-join
-/// them against a scan of the whole table.
-pub(crate) const PG_TOKEN_READS: &str = "SELECT x.k, t.token_hash, t.connection_id, t.client_id, t.scope, t.profile, t.created_at, t.expires_at \
-     FROM json_to_recordset($1::json) AS x(k bigint, token_hash text, now bigint) \
-     CROSS JOIN LATERAL (SELECT * FROM access_tokens a WHERE a.token_hash = x.token_hash AND a.revoked_at IS NULL AND a.expires_at > x.now OFFSET 0) t";
-
-/// A pending request's values: `$1`…`$13` of [`PENDING_INSERT`].
-fn pending_values(p: &PendingLogin, purpose: &str) -> Values {
-    Values::default()
-        .with("id", p.id.as_str())
-        .with("connection_id", p.target.connection_id())
-        .with("setup_link_id", p.target.setup_link_id())
-        .with("purpose", purpose)
-        .with("client_id", p.client_id.as_str())
-        .with("redirect_uri", p.redirect_uri.as_str())
-        .with("state", p.state.as_str())
-        .with("nonce", p.nonce.as_deref())
-        .with("code_challenge", p.code_challenge.as_deref())
-        .with("scope", p.scope.as_str())
-        .with("created_at", ms(p.created_at))
-        .with("expires_at", ms(p.expires_at))
-        .with("idp_state", p.idp_state.as_deref())
-}
+use crate::sign_in_sql as sql;
+use crate::{map_err, SqlStore};
 
 fn access_token_from(r: &impl RowExt) -> StoreResult<AccessToken> {
     Ok(AccessToken {
@@ -215,202 +85,192 @@ fn test_from(row: &impl RowExt) -> StoreResult<TestResult> {
     })
 }
 
-async fn insert_test_result(conn: &mut sqlx::AnyConnection, r: &TestResult) -> StoreResult<()> {
-    sqlx::query(
-        "INSERT INTO test_results (id, connection_id, setup_link_id, owner, profile, error, created_at, expires_at) \
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
-    )
-    .bind(&r.id)
-    .bind(r.target.connection_id().map(str::to_string))
-    .bind(r.target.setup_link_id().map(str::to_string))
-    .bind(&r.owner)
-    .bind(r.profile.clone())
-    .bind(r.error.clone())
-    .bind(ms(r.created_at))
-    .bind(ms(r.expires_at))
-    .execute(conn)
-    .await
-    .map(|_| ())
-    .map_err(map_err)
+/// How a purpose is stored (and matched when a request is consumed).
+fn purpose_json(purpose: &LoginPurpose) -> StoreResult<String> {
+    serde_json::to_string(purpose).map_err(|e| StoreError::Backend(e.to_string()))
 }
 
-/// How an app sign-in's purpose is stored.
-fn app_purpose() -> StoreResult<String> {
-    serde_json::to_string(&LoginPurpose::App).map_err(|e| StoreError::Backend(e.to_string()))
+async fn store_test_result(conn: &mut AnyConnection, r: &TestResult) -> StoreResult<()> {
+    sqlx::query(sql::STORE_TEST_RESULT)
+        .bind(&r.id)
+        .bind(r.target.connection_id().map(str::to_string))
+        .bind(r.target.setup_link_id().map(str::to_string))
+        .bind(&r.owner)
+        .bind(r.profile.clone())
+        .bind(r.error.clone())
+        .bind(ms(r.created_at))
+        .bind(ms(r.expires_at))
+        .execute(conn)
+        .await
+        .map(|_| ())
+        .map_err(map_err)
 }
 
-/// An app sign-in's completion's values: `$1`…`$9` of [`PG_APP_COMPLETION`] and of
-/// SQLite's script.
-fn app_completion_values(c: &AppLoginCompletion, now: DateTime<Utc>) -> StoreResult<Values> {
-    Ok(Values::default()
-        .with("now", ms(now))
-        .with("pending_id", c.pending_id.as_str())
-        .with("connection_id", c.connection_id.as_str())
-        .with("assertion_id", c.assertion_id.as_str())
-        .with("replay_expires_at", ms(c.replay_expires_at))
-        .with("code_hash", c.code_hash.as_str())
-        .with("profile", c.profile.as_str())
-        .with("code_expires_at", ms(c.code_expires_at))
-        .with("purpose", app_purpose()?.as_str()))
+async fn store_code(conn: &mut AnyConnection, c: &AuthCode) -> StoreResult<()> {
+    sqlx::query(sql::STORE_CODE)
+        .bind(&c.code_hash)
+        .bind(&c.connection_id)
+        .bind(&c.client_id)
+        .bind(&c.redirect_uri)
+        .bind(c.code_challenge.clone())
+        .bind(c.nonce.clone())
+        .bind(&c.scope)
+        .bind(&c.profile)
+        .bind(ms(c.created_at))
+        .bind(ms(c.expires_at))
+        .execute(conn)
+        .await
+        .map(|_| ())
+        .map_err(map_err)
 }
 
-/// No row: the request was not there to consume (answered, expired, another
-/// connection's, not an app sign-in); a row without a code: the assertion was replayed.
-fn app_outcome(row: Option<&impl RowExt>) -> StoreResult<AppCompletionOutcome> {
-    Ok(match row {
-        None => AppCompletionOutcome::PendingGone,
-        Some(r) if r.int("issued")? == 1 => AppCompletionOutcome::Done {
+/// What a consumed request hands on to its code.
+struct Consumed {
+    client_id: String,
+    redirect_uri: String,
+    state: String,
+    nonce: Option<String>,
+    code_challenge: Option<String>,
+    scope: String,
+}
+
+/// Mark request `id` used if it is unused, unexpired, and made for exactly `purpose`
+/// and `target` ([`sql::CONSUME_PENDING`]).
+async fn consume_pending(
+    conn: &mut AnyConnection,
+    id: &str,
+    purpose: &LoginPurpose,
+    target: &LoginTarget,
+    now: DateTime<Utc>,
+) -> StoreResult<Option<Consumed>> {
+    let row = sqlx::query(sql::CONSUME_PENDING)
+        .bind(ms(now))
+        .bind(id)
+        .bind(purpose_json(purpose)?)
+        .bind(target.connection_id().map(str::to_string))
+        .bind(target.setup_link_id().map(str::to_string))
+        .fetch_optional(conn)
+        .await
+        .map_err(map_err)?;
+    row.map(|r| {
+        Ok(Consumed {
+            client_id: r.text("client_id")?,
             redirect_uri: r.text("redirect_uri")?,
             state: r.text("state")?,
-        },
-        Some(_) => AppCompletionOutcome::Replay,
-    })
-}
-
-/// The values of a code redemption, as `$1`…`$9` of the engine's statement.
-fn redemption_values(code_hash: &str, token: &AccessToken, now: DateTime<Utc>) -> Values {
-    Values::default()
-        .with("now", ms(now))
-        .with("token_hash", token.token_hash.as_str())
-        .with("code_hash", code_hash)
-        .with("connection_id", token.connection_id.as_str())
-        .with("client_id", token.client_id.as_str())
-        .with("scope", token.scope.as_str())
-        .with("profile", token.profile.as_str())
-        .with("created_at", ms(token.created_at))
-        .with("expires_at", ms(token.expires_at))
-}
-
-/// PostgreSQL runs the two write steps of a login as one statement each (data-modifying
-/// CTEs are atomic), instead of a transaction of four or five round trips.
-impl SqlStore {
-    async fn complete_app_login_pg(
-        &self,
-        c: &AppLoginCompletion,
-        now: DateTime<Utc>,
-    ) -> StoreResult<AppCompletionOutcome> {
-        let v = app_completion_values(c, now)?;
-        let rows = self
-            .pg_sign_ins()?
-            .completions
-            .run(&v.json(), v.query(PG_APP_COMPLETION))
-            .await?;
-        app_outcome(rows.first())
-    }
-
-    async fn redeem_code_pg(
-        &self,
-        code_hash: &str,
-        token: &AccessToken,
-        now: DateTime<Utc>,
-    ) -> StoreResult<Redemption> {
-        let sql = "WITH r AS (\
-               UPDATE auth_codes SET redeemed_at = $1, access_token_hash = $2 WHERE code_hash = $3 AND redeemed_at IS NULL RETURNING code_hash\
-             ) \
-             INSERT INTO access_tokens (token_hash, connection_id, client_id, scope, profile, created_at, expires_at) \
-             SELECT $2, $4, $5, $6, $7, $8, $9 FROM r";
-        let issued = redemption_values(code_hash, token, now)
-            .query(sql)
-            .execute(&self.pg_sign_ins()?.writes)
-            .await
-            .map_err(map_err)?
-            .rows_affected();
-        if issued == 1 {
-            return Ok(Redemption::Issued);
-        }
-        let row = sqlx::query("SELECT access_token_hash FROM auth_codes WHERE code_hash = $1")
-            .bind(code_hash)
-            .fetch_optional(&self.pool)
-            .await
-            .map_err(map_err)?;
-        match row {
-            Some(r) => Ok(Redemption::Replayed {
-                token_hash: r.opt_text("access_token_hash")?,
-            }),
-            None => Ok(Redemption::Unknown),
-        }
-    }
-
-    /// SQLite: the same steps as one transaction ([`crate::sqlite_sign_ins`]);
-    /// `changes()` makes each step depend on the one before.
-    async fn complete_app_login_sqlite(
-        &self,
-        c: &AppLoginCompletion,
-        now: DateTime<Utc>,
-    ) -> StoreResult<AppCompletionOutcome> {
-        let rows = self.sqlite_sign_ins()?.write(
-            &[
-                "UPDATE pending_logins SET used_at = $1 \
-                 WHERE id = $2 AND connection_id = $3 AND purpose = $9 AND used_at IS NULL AND expires_at > $1",
-                "INSERT INTO seen_assertions (connection_id, assertion_id, expires_at) \
-                 SELECT $3, $4, $5 WHERE changes() = 1 ON CONFLICT DO NOTHING",
-                "INSERT INTO auth_codes (code_hash, connection_id, client_id, redirect_uri, code_challenge, nonce, scope, profile, created_at, expires_at) \
-                 SELECT $6, $3, client_id, redirect_uri, code_challenge, nonce, scope, $7, $1, $8 FROM pending_logins \
-                 WHERE id = $2 AND changes() = 1",
-                "SELECT redirect_uri, state, (SELECT COUNT(*) FROM auth_codes WHERE code_hash = $6) AS issued \
-                 FROM pending_logins WHERE id = $2 AND connection_id = $3 AND used_at = $1",
-            ],
-            app_completion_values(c, now)?,
-        )
-        .await?;
-        app_outcome(rows.first())
-    }
-
-    async fn redeem_code_sqlite(
-        &self,
-        code_hash: &str,
-        token: &AccessToken,
-        now: DateTime<Utc>,
-    ) -> StoreResult<Redemption> {
-        let rows = self.sqlite_sign_ins()?.write(
-            &[
-                "UPDATE auth_codes SET redeemed_at = $1, access_token_hash = $2 WHERE code_hash = $3 AND redeemed_at IS NULL",
-                "INSERT INTO access_tokens (token_hash, connection_id, client_id, scope, profile, created_at, expires_at) \
-                 SELECT $2, $4, $5, $6, $7, $8, $9 WHERE changes() = 1",
-                "SELECT changes() AS issued, \
-                   (SELECT COUNT(*) FROM auth_codes WHERE code_hash = $3) AS found, \
-                   (SELECT access_token_hash FROM auth_codes WHERE code_hash = $3) AS token_hash",
-            ],
-            redemption_values(code_hash, token, now),
-        )
-        .await?;
-        let row = rows
-            .first()
-            .ok_or_else(|| StoreError::Backend("redeeming a code returned no row".into()))?;
-        Ok(if row.int("issued")? == 1 {
-            Redemption::Issued
-        } else if row.int("found")? == 1 {
-            Redemption::Replayed {
-                token_hash: row.opt_text("token_hash")?,
-            }
-        } else {
-            Redemption::Unknown
+            nonce: r.opt_text("nonce")?,
+            code_challenge: r.opt_text("code_challenge")?,
+            scope: r.text("scope")?,
         })
+    })
+    .transpose()
+}
+
+/// Remember `c`'s assertion id; false if it was seen before.
+async fn remember_assertion(conn: &mut AnyConnection, c: &LoginCompletion) -> StoreResult<bool> {
+    let added = sqlx::query(sql::REMEMBER_ASSERTION)
+        .bind(&c.connection_id)
+        .bind(&c.assertion_id)
+        .bind(ms(c.replay_expires_at))
+        .execute(conn)
+        .await
+        .map_err(map_err)?
+        .rows_affected();
+    Ok(added == 1)
+}
+
+/// Why a completion stored nothing.
+enum NotStored {
+    PendingGone,
+    Replay,
+}
+
+/// The statements of [`LoginStore::complete_login`], inside its transaction.
+async fn complete(
+    conn: &mut AnyConnection,
+    c: &LoginCompletion,
+    now: DateTime<Utc>,
+) -> StoreResult<Result<Option<AppReturn>, NotStored>> {
+    match &c.result {
+        SignInResult::AppCode {
+            pending_id,
+            code_hash,
+            profile,
+            code_expires_at,
+        } => {
+            let target = LoginTarget::Connection(c.connection_id.clone());
+            let Some(p) =
+                consume_pending(conn, pending_id, &LoginPurpose::App, &target, now).await?
+            else {
+                return Ok(Err(NotStored::PendingGone));
+            };
+            if !remember_assertion(conn, c).await? {
+                return Ok(Err(NotStored::Replay));
+            }
+            let code = AuthCode {
+                code_hash: code_hash.clone(),
+                connection_id: c.connection_id.clone(),
+                client_id: p.client_id,
+                redirect_uri: p.redirect_uri.clone(),
+                code_challenge: p.code_challenge,
+                nonce: p.nonce,
+                scope: p.scope,
+                profile: profile.clone(),
+                created_at: now,
+                expires_at: *code_expires_at,
+            };
+            store_code(conn, &code).await?;
+            Ok(Ok(Some(AppReturn {
+                redirect_uri: p.redirect_uri,
+                state: p.state,
+            })))
+        }
+        SignInResult::Test { pending_id, result } => {
+            let purpose = LoginPurpose::Test {
+                owner: result.owner.clone(),
+            };
+            if consume_pending(conn, pending_id, &purpose, &result.target, now)
+                .await?
+                .is_none()
+            {
+                return Ok(Err(NotStored::PendingGone));
+            }
+            if !remember_assertion(conn, c).await? {
+                return Ok(Err(NotStored::Replay));
+            }
+            store_test_result(conn, result).await?;
+            Ok(Ok(None))
+        }
+        SignInResult::UnsolicitedCode(code) => {
+            if !remember_assertion(conn, c).await? {
+                return Ok(Err(NotStored::Replay));
+            }
+            store_code(conn, code).await?;
+            Ok(Ok(None))
+        }
     }
 }
 
 #[async_trait]
 impl LoginStore for SqlStore {
     async fn create_pending_login(&self, p: &PendingLogin) -> StoreResult<()> {
-        let purpose =
-            serde_json::to_string(&p.purpose).map_err(|e| StoreError::Backend(e.to_string()))?;
-        let v = pending_values(p, &purpose);
-        if let SignInPath::Pool(pg) = &self.sign_ins {
-            let stored = pg
-                .pending_inserts
-                .run(&v.json(), v.query(PG_PENDING_INSERT))
-                .await?;
-            return match stored.len() {
-                1 => Ok(()),
-                n => Err(StoreError::Backend(format!(
-                    "storing a pending request returned {n} rows"
-                ))),
-            };
-        }
-        self.sqlite_sign_ins()?
-            .write(&[PENDING_INSERT], v)
+        sqlx::query(sql::STORE_PENDING)
+            .bind(&p.id)
+            .bind(p.target.connection_id().map(str::to_string))
+            .bind(p.target.setup_link_id().map(str::to_string))
+            .bind(purpose_json(&p.purpose)?)
+            .bind(&p.client_id)
+            .bind(&p.redirect_uri)
+            .bind(&p.state)
+            .bind(p.nonce.clone())
+            .bind(p.code_challenge.clone())
+            .bind(&p.scope)
+            .bind(ms(p.created_at))
+            .bind(ms(p.expires_at))
+            .bind(p.idp_state.clone())
+            .execute(self.sign_in_writer())
             .await
             .map(|_| ())
+            .map_err(map_err)
     }
 
     async fn pending_login(
@@ -418,15 +278,12 @@ impl LoginStore for SqlStore {
         id: &str,
         now: DateTime<Utc>,
     ) -> StoreResult<Option<PendingLogin>> {
-        let row = sqlx::query(
-            "SELECT id, connection_id, setup_link_id, purpose, client_id, redirect_uri, state, nonce, code_challenge, scope, created_at, expires_at, idp_state \
-             FROM pending_logins WHERE id = $1 AND used_at IS NULL AND expires_at > $2",
-        )
-        .bind(id)
-        .bind(ms(now))
-        .fetch_optional(&self.pool)
-        .await
-        .map_err(map_err)?;
+        let row = sqlx::query(sql::PENDING)
+            .bind(id)
+            .bind(ms(now))
+            .fetch_optional(&self.pool)
+            .await
+            .map_err(map_err)?;
         row.as_ref().map(pending_from).transpose()
     }
 
@@ -435,136 +292,80 @@ impl LoginStore for SqlStore {
         c: &LoginCompletion,
         now: DateTime<Utc>,
     ) -> StoreResult<CompletionOutcome> {
-        let mut tx = self.write_tx().await?;
-        if let Some(pending) = &c.pending_id {
-            let used = sqlx::query(
-                "UPDATE pending_logins SET used_at = $1 WHERE id = $2 AND used_at IS NULL AND expires_at > $1",
-            )
-            .bind(ms(now))
-            .bind(pending)
-            .execute(&mut *tx)
-            .await
-            .map_err(map_err)?
-            .rows_affected();
-            if used != 1 {
-                tx.rollback().await.map_err(map_err)?;
-                return Ok(CompletionOutcome::PendingGone);
+        let mut tx = self.sign_in_tx().await?;
+        match complete(&mut tx, c, now).await? {
+            Ok(app) => {
+                tx.commit().await.map_err(map_err)?;
+                Ok(CompletionOutcome::Done { app })
             }
-        }
-        let fresh = sqlx::query(
-            "INSERT INTO seen_assertions (connection_id, assertion_id, expires_at) VALUES ($1, $2, $3) ON CONFLICT DO NOTHING",
-        )
-        .bind(&c.connection_id)
-        .bind(&c.assertion_id)
-        .bind(ms(c.replay_expires_at))
-        .execute(&mut *tx)
-        .await
-        .map_err(map_err)?
-        .rows_affected();
-        if fresh != 1 {
-            tx.rollback().await.map_err(map_err)?;
-            return Ok(CompletionOutcome::Replay);
-        }
-        if let Some(code) = &c.code {
-            sqlx::query(
-                "INSERT INTO auth_codes (code_hash, connection_id, client_id, redirect_uri, code_challenge, nonce, scope, profile, created_at, expires_at) \
-                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)",
-            )
-            .bind(&code.code_hash)
-            .bind(&code.connection_id)
-            .bind(&code.client_id)
-            .bind(&code.redirect_uri)
-            .bind(code.code_challenge.clone())
-            .bind(code.nonce.clone())
-            .bind(&code.scope)
-            .bind(&code.profile)
-            .bind(ms(code.created_at))
-            .bind(ms(code.expires_at))
-            .execute(&mut *tx)
-            .await
-            .map_err(map_err)?;
-        }
-        if let Some(result) = &c.test_result {
-            insert_test_result(&mut tx, result).await?;
-        }
-        tx.commit().await.map_err(map_err)?;
-        Ok(CompletionOutcome::Done)
-    }
-
-    async fn complete_app_login(
-        &self,
-        c: &AppLoginCompletion,
-        now: DateTime<Utc>,
-    ) -> StoreResult<AppCompletionOutcome> {
-        match self.engine {
-            Engine::Postgres => self.complete_app_login_pg(c, now).await,
-            Engine::Sqlite => self.complete_app_login_sqlite(c, now).await,
+            Err(why) => {
+                tx.rollback().await.map_err(map_err)?;
+                Ok(match why {
+                    NotStored::PendingGone => CompletionOutcome::PendingGone,
+                    NotStored::Replay => CompletionOutcome::Replay,
+                })
+            }
         }
     }
 
     async fn code(&self, code_hash: &str) -> StoreResult<Option<AuthCode>> {
-        let row = sqlx::query(
-            "SELECT code_hash, connection_id, client_id, redirect_uri, code_challenge, nonce, scope, profile, created_at, expires_at \
-             FROM auth_codes WHERE code_hash = $1",
-        )
-        .bind(code_hash)
-        .fetch_optional(&self.pool)
-        .await
-        .map_err(map_err)?;
+        let row = sqlx::query(sql::CODE)
+            .bind(code_hash)
+            .fetch_optional(&self.pool)
+            .await
+            .map_err(map_err)?;
         row.as_ref().map(code_from).transpose()
     }
 
     async fn redeem_code(
         &self,
         code_hash: &str,
-        token: &AccessToken,
-        now: DateTime<Utc>,
-    ) -> StoreResult<Redemption> {
-        match self.engine {
-            Engine::Postgres => self.redeem_code_pg(code_hash, token, now).await,
-            Engine::Sqlite => self.redeem_code_sqlite(code_hash, token, now).await,
-        }
-    }
-
-    async fn redeem_code_if(
-        &self,
-        code_hash: &str,
         expect: &RedeemIf,
         token_hash: &str,
         now: DateTime<Utc>,
         token_expires_at: DateTime<Utc>,
-    ) -> StoreResult<Option<AuthCode>> {
-        // `$1`…`$7` of both engines' statements.
-        let v = Values::default()
-            .with("now", ms(now))
-            .with("token_hash", token_hash)
-            .with("code_hash", code_hash)
-            .with("client_id", expect.client_id.as_str())
-            .with("redirect_uri", expect.redirect_uri.as_str())
-            .with("code_challenge", expect.code_challenge.as_deref())
-            .with("token_expires_at", ms(token_expires_at));
-        if let SignInPath::Pool(pg) = &self.sign_ins {
-            let rows = pg
-                .redemptions
-                .run(&v.json(), v.query(PG_REDEMPTION))
-                .await?;
-            return rows.first().map(code_from).transpose();
+    ) -> StoreResult<Redemption> {
+        let mut tx = self.sign_in_tx().await?;
+        let redeemed = sqlx::query(sql::REDEEM_CODE)
+            .bind(ms(now))
+            .bind(token_hash)
+            .bind(code_hash)
+            .bind(&expect.client_id)
+            .bind(&expect.redirect_uri)
+            .bind(expect.code_challenge.clone())
+            .fetch_optional(&mut *tx)
+            .await
+            .map_err(map_err)?;
+        if let Some(row) = redeemed {
+            let code = code_from(&row)?;
+            sqlx::query(sql::STORE_ACCESS_TOKEN)
+                .bind(token_hash)
+                .bind(&code.connection_id)
+                .bind(&code.client_id)
+                .bind(&code.scope)
+                .bind(&code.profile)
+                .bind(ms(now))
+                .bind(ms(token_expires_at))
+                .execute(&mut *tx)
+                .await
+                .map_err(map_err)?;
+            tx.commit().await.map_err(map_err)?;
+            return Ok(Redemption::Issued(code));
         }
-        let rows = self.sqlite_sign_ins()?.write(
-            &[
-                "UPDATE auth_codes SET redeemed_at = $1, access_token_hash = $2 \
-                 WHERE code_hash = $3 AND redeemed_at IS NULL AND expires_at > $1 \
-                   AND client_id = $4 AND redirect_uri = $5 AND code_challenge IS $6",
-                "INSERT INTO access_tokens (token_hash, connection_id, client_id, scope, profile, created_at, expires_at) \
-                 SELECT $2, connection_id, client_id, scope, profile, $1, $7 FROM auth_codes \
-                 WHERE code_hash = $3 AND changes() = 1",
-                "SELECT code_hash, connection_id, client_id, redirect_uri, code_challenge, nonce, scope, profile, created_at, expires_at \
-                 FROM auth_codes WHERE code_hash = $3 AND changes() = 1",
-            ],
-            v,
-        )
-        .await?;
-        rows.first().map(code_from).transpose()
+        let row = sqlx::query(sql::CODE)
+            .bind(code_hash)
+            .fetch_optional(&mut *tx)
+            .await
+            .map_err(map_err)?;
+        tx.rollback().await.map_err(map_err)?;
+        match row {
+            None => Ok(Redemption::Unknown),
+            Some(r) => Ok(Redemption::Refused {
+                code: code_from(&r)?,
+                redeemed: r.opt_int("redeemed_at")?.is_some(),
+                token_hash: r.opt_text("access_token_hash")?,
+            }),
+        }
     }
 
     async fn access_token(
@@ -572,15 +373,13 @@ impl LoginStore for SqlStore {
         token_hash: &str,
         now: DateTime<Utc>,
     ) -> StoreResult<Option<AccessToken>> {
-        let v = Values::default()
-            .with("token_hash", token_hash)
-            .with("now", ms(now));
-        if let SignInPath::Pool(pg) = &self.sign_ins {
-            let rows = pg.token_reads.run(&v.json(), v.query(TOKEN_READ)).await?;
-            return rows.first().map(access_token_from).transpose();
-        }
-        let rows = self.sqlite_sign_ins()?.read(TOKEN_READ, &v)?;
-        rows.first().map(access_token_from).transpose()
+        let row = sqlx::query(sql::ACCESS_TOKEN)
+            .bind(token_hash)
+            .bind(ms(now))
+            .fetch_optional(&self.pool)
+            .await
+            .map_err(map_err)?;
+        row.as_ref().map(access_token_from).transpose()
     }
 
     async fn revoke_access_token(&self, token_hash: &str, now: DateTime<Utc>) -> StoreResult<()> {
@@ -609,7 +408,7 @@ impl LoginStore for SqlStore {
 
     async fn save_test_result(&self, r: &TestResult) -> StoreResult<()> {
         let mut conn = self.writer().acquire().await.map_err(map_err)?;
-        insert_test_result(&mut conn, r).await
+        store_test_result(&mut conn, r).await
     }
 
     /// In batches of about [`PURGE_BATCH`] rows (the oldest first, by the expiry
@@ -700,170 +499,353 @@ impl KeyStore for SqlStore {
 
 #[cfg(test)]
 mod tests {
-    use super::*;
-    use crate::{pg_batch, testing};
-    use serde_json::json;
+    //! Every sign-in operation through its one port method, on every test engine: the
+    //! outcomes must be what the rules say, and the same on SQLite and PostgreSQL.
 
-    /// A store on a fresh PostgreSQL database whose sign-in tables take rows for a
-    /// connection that is not there (this test is about the statements, not the
-    /// foreign keys), when PostgreSQL is among the test engines.
-    async fn pg_store() -> Option<(testing::TestDatabase, SqlStore)> {
-        let (db, store) = match testing::postgres_store().await {
-            Ok(s) => s?,
+    use super::*;
+    use crate::{testing, Engine, PoolSettings};
+
+    fn at(ms: i64) -> DateTime<Utc> {
+        DateTime::from_timestamp_millis(ms).unwrap_or_default()
+    }
+
+    async fn store_on(engine: Engine) -> (testing::TestDatabase, SqlStore) {
+        let db = match testing::fresh_database(engine).await {
+            Ok(db) => db,
             Err(e) => panic!("{e}"),
         };
-        for table in ["pending_logins", "auth_codes", "access_tokens"] {
-            let sql = format!("ALTER TABLE {table} DROP CONSTRAINT {table}_connection_id_fkey");
-            if let Err(e) = sqlx::query(&sql).execute(store.pool()).await {
-                panic!("{sql}: {e}");
+        let store = match SqlStore::connect(&db.url, &PoolSettings::default()).await {
+            Ok(s) => s,
+            Err(e) => panic!("{e}"),
+        };
+        for statement in [
+            "INSERT INTO teams (id, name, created_at, trial_ends_at) VALUES ('t1', 'T', 0, 0)",
+            "INSERT INTO products (id, team_id, name, description, redirect_urls, created_at, updated_at) \
+             VALUES ('p1', 't1', 'P', '', '[]', 0, 0)",
+            "INSERT INTO connections (id, product_id, tenant, name, description, protocol, idp_config, idp_entity_id, \
+               redirect_urls, client_id, client_secret_hash, allow_idp_initiated, enabled, source, created_at, updated_at) \
+             VALUES ('c1', 'p1', 'acme.com', 'C1', '', 'saml', '{}', 'idp', '[]', 'client1', 'x', 0, 1, 'api', 0, 0)",
+            "INSERT INTO connections (id, product_id, tenant, name, description, protocol, idp_config, idp_entity_id, \
+               redirect_urls, client_id, client_secret_hash, allow_idp_initiated, enabled, source, created_at, updated_at) \
+             VALUES ('c2', 'p1', 'other.com', 'C2', '', 'saml', '{}', 'idp2', '[]', 'client2', 'x', 0, 1, 'api', 0, 0)",
+        ] {
+            if let Err(e) = sqlx::query(statement).execute(store.writer()).await {
+                panic!("{statement}: {e}");
             }
         }
-        Some((db, store))
+        (db, store)
     }
 
-    /// Run `sql` once over `items`, as one batch; the rows by each item's place.
-    async fn one_batch(
-        store: &SqlStore,
-        sql: &str,
-        items: &[serde_json::Value],
-    ) -> std::collections::HashMap<usize, Vec<sqlx::any::AnyRow>> {
-        let items: Vec<String> = items.iter().map(|i| i.to_string()).collect();
-        match pg_batch::together(store.pool(), sql, items.iter().map(String::as_str)).await {
-            Ok(rows) => rows,
-            Err(e) => panic!("{e}"),
+    fn pending(id: &str, purpose: LoginPurpose, challenge: Option<&str>) -> PendingLogin {
+        PendingLogin {
+            id: id.into(),
+            target: LoginTarget::Connection("c1".into()),
+            purpose,
+            client_id: "client1".into(),
+            redirect_uri: "https://app.example/cb".into(),
+            state: format!("state of {id}"),
+            nonce: Some("n".into()),
+            code_challenge: challenge.map(str::to_string),
+            scope: "openid".into(),
+            idp_state: None,
+            created_at: at(0),
+            expires_at: at(5_000),
         }
     }
 
-    fn completion(k: u8, pending: &str, assertion: &str) -> serde_json::Value {
-        json!({
-            "now": 1_000, "pending_id": pending, "connection_id": "c1",
-            "assertion_id": assertion, "replay_expires_at": 9_000,
-            "code_hash": format!("code {k}"), "profile": format!("profile {k}"),
-            "code_expires_at": 9_000, "purpose": app_purpose().unwrap_or_default(),
-        })
+    fn app(connection: &str, pending: &str, assertion: &str, code: &str) -> LoginCompletion {
+        LoginCompletion {
+            connection_id: connection.into(),
+            assertion_id: assertion.into(),
+            replay_expires_at: at(9_000),
+            result: SignInResult::AppCode {
+                pending_id: pending.into(),
+                code_hash: code.into(),
+                profile: format!("profile {code}"),
+                code_expires_at: at(6_000),
+            },
+        }
     }
 
-    fn redemption(code: &str, token: &str, client: &str) -> serde_json::Value {
-        json!({
-            "now": 2_000, "code_hash": code, "token_hash": token, "client_id": client,
-            "redirect_uri": "https://app.example/cb", "code_challenge": null,
-            "token_expires_at": 9_000,
-        })
+    fn expect(redirect: &str, challenge: Option<&str>) -> RedeemIf {
+        RedeemIf {
+            client_id: "client1".into(),
+            redirect_uri: redirect.into(),
+            code_challenge: challenge.map(str::to_string),
+        }
     }
 
-    /// Requests that name the same pending request, assertion id or code in one batch
-    /// get what they would get one after the other: one wins, the rest see the request
-    /// gone, a replay, or no code; nobody gets another request's code or token.
+    /// The outcomes of one scripted run, each as text (compared across engines).
+    async fn script(store: &SqlStore) -> Vec<String> {
+        let mut seen = Vec::new();
+        let mut note = |what: &str, outcome: String| seen.push(format!("{what}: {outcome}"));
+        let ok = |r: StoreResult<()>| format!("{r:?}");
+        for p in [
+            pending("r1", LoginPurpose::App, None),
+            pending("r2", LoginPurpose::App, Some("challenge")),
+            pending("r3", LoginPurpose::App, None),
+            pending("r4", LoginPurpose::Test { owner: "u1".into() }, None),
+        ] {
+            note("store", ok(store.create_pending_login(&p).await));
+        }
+        let read = store.pending_login("r1", at(1_000)).await;
+        note("read", format!("{:?}", read.map(|p| p.map(|p| p.state))));
+        note(
+            "read expired",
+            format!("{:?}", store.pending_login("r1", at(5_000)).await),
+        );
+
+        for (what, c, now) in [
+            (
+                "other connection's request",
+                app("c2", "r1", "a0", "k0"),
+                1_000,
+            ),
+            ("expired request", app("c1", "r3", "a3", "k3"), 5_000),
+            ("app", app("c1", "r1", "a1", "k1"), 1_000),
+            ("request answered twice", app("c1", "r1", "a9", "k9"), 1_000),
+            ("assertion replayed", app("c1", "r2", "a1", "k2"), 1_000),
+            ("app with PKCE", app("c1", "r2", "a2", "k2"), 1_000),
+            (
+                "a test's request as an app's",
+                app("c1", "r4", "a4", "k4"),
+                1_000,
+            ),
+        ] {
+            note(
+                what,
+                format!("{:?}", store.complete_login(&c, at(now)).await),
+            );
+        }
+        let test = |owner: &str, assertion: &str| LoginCompletion {
+            connection_id: "c1".into(),
+            assertion_id: assertion.into(),
+            replay_expires_at: at(9_000),
+            result: SignInResult::Test {
+                pending_id: "r4".into(),
+                result: TestResult {
+                    id: format!("test {owner}"),
+                    target: LoginTarget::Connection("c1".into()),
+                    owner: owner.into(),
+                    profile: Some("{}".into()),
+                    error: None,
+                    created_at: at(1_000),
+                    expires_at: at(9_000),
+                },
+            },
+        };
+        for (what, c) in [
+            ("another owner's test", test("u2", "a5")),
+            ("test", test("u1", "a5")),
+        ] {
+            note(
+                what,
+                format!("{:?}", store.complete_login(&c, at(1_000)).await),
+            );
+        }
+        note(
+            "test result",
+            format!(
+                "{:?}",
+                store
+                    .test_result("test u1", at(1_000))
+                    .await
+                    .map(|r| r.map(|r| r.owner))
+            ),
+        );
+        let unsolicited = |assertion: &str, code: &str| LoginCompletion {
+            connection_id: "c1".into(),
+            assertion_id: assertion.into(),
+            replay_expires_at: at(9_000),
+            result: SignInResult::UnsolicitedCode(AuthCode {
+                code_hash: code.into(),
+                connection_id: "c1".into(),
+                client_id: "client1".into(),
+                redirect_uri: "https://app.example/default".into(),
+                code_challenge: None,
+                nonce: None,
+                scope: String::new(),
+                profile: "{}".into(),
+                created_at: at(1_000),
+                expires_at: at(6_000),
+            }),
+        };
+        for (what, c) in [
+            ("IdP-initiated", unsolicited("a6", "k6")),
+            ("IdP-initiated replayed", unsolicited("a6", "k7")),
+        ] {
+            note(
+                what,
+                format!("{:?}", store.complete_login(&c, at(1_000)).await),
+            );
+        }
+
+        let cb = "https://app.example/cb";
+        for (what, code, e, token, now) in [
+            ("unknown code", "nope", expect(cb, None), "t0", 2_000),
+            (
+                "another redirect",
+                "k1",
+                expect("https://evil.example", None),
+                "t0",
+                2_000,
+            ),
+            (
+                "a verifier the request had not",
+                "k1",
+                expect(cb, Some("x")),
+                "t0",
+                2_000,
+            ),
+            ("expired code", "k1", expect(cb, None), "t0", 6_000),
+            ("redeemed", "k1", expect(cb, None), "t1", 2_000),
+            ("redeemed twice", "k1", expect(cb, None), "t2", 2_000),
+            ("missing verifier", "k2", expect(cb, None), "t3", 2_000),
+            (
+                "wrong verifier",
+                "k2",
+                expect(cb, Some("other")),
+                "t3",
+                2_000,
+            ),
+            ("PKCE", "k2", expect(cb, Some("challenge")), "t3", 2_000),
+            (
+                "IdP-initiated code",
+                "k6",
+                expect("https://app.example/default", None),
+                "t4",
+                2_000,
+            ),
+        ] {
+            let r = store.redeem_code(code, &e, token, at(now), at(8_000)).await;
+            note(what, format!("{r:?}"));
+        }
+        for (what, token, now) in [
+            ("token", "t1", 3_000),
+            ("refused redemption stored no token", "t0", 3_000),
+            ("expired token", "t1", 8_000),
+        ] {
+            let r = store.access_token(token, at(now)).await;
+            note(what, format!("{:?}", r.map(|t| t.map(|t| t.profile))));
+        }
+        let _ = store.revoke_access_token("t3", at(3_000)).await;
+        note(
+            "revoked token",
+            format!("{:?}", store.access_token("t3", at(3_000)).await),
+        );
+        seen
+    }
+
     #[tokio::test]
-    async fn one_batch_never_lets_two_requests_share_a_win() {
-        let Some((_db, store)) = pg_store().await else {
+    async fn each_sign_in_operation_gives_the_same_outcomes_on_every_engine() {
+        let mut runs = Vec::new();
+        for engine in testing::engines() {
+            let (_db, store) = store_on(engine).await;
+            runs.push((engine, script(&store).await));
+            store.close().await;
+        }
+        let Some((_, first)) = runs.first() else {
             return;
         };
-        for id in ["p0", "p2", "p3", "p4"] {
-            let pending = PendingLogin {
-                id: id.into(),
-                target: LoginTarget::Connection("c1".into()),
-                purpose: LoginPurpose::App,
-                client_id: "client".into(),
-                redirect_uri: "https://app.example/cb".into(),
-                state: format!("state {id}"),
-                nonce: None,
-                code_challenge: None,
-                scope: "openid".into(),
-                idp_state: None,
-                created_at: DateTime::from_timestamp_millis(0).unwrap_or_default(),
-                expires_at: DateTime::from_timestamp_millis(5_000).unwrap_or_default(),
-            };
-            if let Err(e) = store.create_pending_login(&pending).await {
+        let has = |prefix: &str, needle: &str| {
+            let line = first.iter().find(|l| l.starts_with(&format!("{prefix}: ")));
+            assert!(
+                line.is_some_and(|l| l.contains(needle)),
+                "{prefix}: expected {needle:?} in {line:?}"
+            );
+        };
+        has("read", "state of r1");
+        has("read expired", "Ok(None)");
+        has("other connection's request", "PendingGone");
+        has("expired request", "PendingGone");
+        has("app", "Done { app: Some(AppReturn { redirect_uri: \"https://app.example/cb\", state: \"state of r1\" }) }");
+        has("request answered twice", "PendingGone");
+        has("assertion replayed", "Replay");
+        has("app with PKCE", "state of r2");
+        has("a test's request as an app's", "PendingGone");
+        has("another owner's test", "PendingGone");
+        has("test", "Done { app: None }");
+        has("test result", "Some(\"u1\")");
+        has("IdP-initiated", "Done { app: None }");
+        has("IdP-initiated replayed", "Replay");
+        has("unknown code", "Unknown");
+        has("another redirect", "Refused");
+        has("a verifier the request had not", "redeemed: false");
+        has("expired code", "redeemed: false");
+        has("redeemed", "Issued(AuthCode { code_hash: \"k1\"");
+        has("redeemed twice", "redeemed: true, token_hash: Some(\"t1\")");
+        has("missing verifier", "Refused");
+        has("wrong verifier", "Refused");
+        has("PKCE", "Issued(AuthCode { code_hash: \"k2\"");
+        has("IdP-initiated code", "Issued");
+        has("token", "Some(\"profile k1\")");
+        has("refused redemption stored no token", "Ok(None)");
+        has("expired token", "Ok(None)");
+        has("revoked token", "Ok(None)");
+        for (engine, run) in &runs[1..] {
+            assert_eq!(run, first, "{engine:?} differs from {:?}", runs[0].0);
+        }
+    }
+
+    /// Many requests racing for one pending request, or for one code: exactly one
+    /// wins, whatever the engine.
+    #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+    async fn racing_requests_get_one_win() {
+        for engine in testing::engines() {
+            let (_db, store) = store_on(engine).await;
+            if let Err(e) = store
+                .create_pending_login(&pending("r1", LoginPurpose::App, None))
+                .await
+            {
                 panic!("{e}");
             }
-        }
-        let seen = "INSERT INTO seen_assertions VALUES ('c1', 'seen before', 9000)";
-        if let Err(e) = sqlx::query(seen).execute(store.pool()).await {
-            panic!("{e}");
-        }
-
-        let rows = one_batch(
-            &store,
-            PG_APP_COMPLETIONS,
-            &[
-                completion(0, "p0", "a0"),
-                completion(1, "p0", "a1"), // the same pending request
-                completion(2, "p2", "a2"),
-                completion(3, "p3", "a2"), // the same assertion, another request
-                completion(4, "p4", "seen before"),
-                completion(5, "unknown", "a5"),
-            ],
-        )
-        .await;
-        let outcome = |k: usize| match app_outcome(rows.get(&k).and_then(|r| r.first())) {
-            Ok(o) => o,
-            Err(e) => panic!("{k}: {e}"),
-        };
-        let done = |id: &str| AppCompletionOutcome::Done {
-            redirect_uri: "https://app.example/cb".into(),
-            state: format!("state {id}"),
-        };
-        assert_eq!(outcome(0), done("p0"));
-        assert_eq!(outcome(1), AppCompletionOutcome::PendingGone);
-        assert_eq!(outcome(2), done("p2"));
-        assert_eq!(outcome(3), AppCompletionOutcome::Replay);
-        assert_eq!(outcome(4), AppCompletionOutcome::Replay);
-        assert_eq!(outcome(5), AppCompletionOutcome::PendingGone);
-        for (code, profile) in [
-            ("code 0", Some("profile 0")),
-            ("code 1", None),
-            ("code 2", Some("profile 2")),
-            ("code 3", None),
-            ("code 4", None),
-        ] {
-            let stored = match store.code(code).await {
-                Ok(c) => c,
-                Err(e) => panic!("{e}"),
-            };
-            assert_eq!(stored.map(|c| c.profile).as_deref(), profile, "{code}");
-        }
-
-        let rows = one_batch(
-            &store,
-            PG_REDEMPTIONS,
-            &[
-                redemption("code 0", "token 0", "client"),
-                redemption("code 0", "token 1", "client"), // the same code
-                redemption("code 2", "token 2", "another client"),
-                redemption("code 2", "token 3", "client"),
-                redemption("code 1", "token 4", "client"), // never issued
-            ],
-        )
-        .await;
-        let redeemed = |k: usize| rows.get(&k).map(|r| r.len()).unwrap_or(0);
-        assert_eq!(
-            (0..5).map(redeemed).collect::<Vec<_>>(),
-            vec![1, 0, 0, 1, 0]
-        );
-        let tokens =
-            sqlx::query("SELECT token_hash, profile FROM access_tokens ORDER BY token_hash")
-                .fetch_all(store.pool())
-                .await;
-        let tokens: Vec<(String, String)> = match tokens {
-            Ok(rows) => rows
-                .iter()
-                .map(|r| {
-                    (
-                        r.text("token_hash").unwrap_or_default(),
-                        r.text("profile").unwrap_or_default(),
-                    )
+            let completions = (0..8).map(|k| {
+                let store = store.clone();
+                tokio::spawn(async move {
+                    let c = app("c1", "r1", &format!("a{k}"), &format!("k{k}"));
+                    store.complete_login(&c, at(1_000)).await
                 })
-                .collect(),
-            Err(e) => panic!("{e}"),
-        };
-        assert_eq!(
-            tokens,
-            vec![
-                ("token 0".to_string(), "profile 0".to_string()),
-                ("token 3".to_string(), "profile 2".to_string()),
-            ]
-        );
-        store.close().await;
+            });
+            let mut done = 0;
+            for c in completions {
+                match c.await {
+                    Ok(Ok(CompletionOutcome::Done { .. })) => done += 1,
+                    Ok(Ok(_)) => {}
+                    other => panic!("{engine:?}: {other:?}"),
+                }
+            }
+            assert_eq!(done, 1, "{engine:?}: completions that won");
+            let mut issued = 0;
+            let winner = sqlx::query("SELECT code_hash FROM auth_codes")
+                .fetch_all(store.pool())
+                .await
+                .map(|rows| {
+                    rows.iter()
+                        .filter_map(|r| r.text("code_hash").ok())
+                        .collect::<Vec<_>>()
+                });
+            let winner = match winner {
+                Ok(codes) if codes.len() == 1 => codes[0].clone(),
+                other => panic!("{engine:?}: codes stored {other:?}"),
+            };
+            let redemptions = (0..8).map(|k| {
+                let (store, winner) = (store.clone(), winner.clone());
+                tokio::spawn(async move {
+                    let e = expect("https://app.example/cb", None);
+                    store
+                        .redeem_code(&winner, &e, &format!("t{k}"), at(2_000), at(8_000))
+                        .await
+                })
+            });
+            for r in redemptions {
+                match r.await {
+                    Ok(Ok(Redemption::Issued(_))) => issued += 1,
+                    Ok(Ok(Redemption::Refused { redeemed: true, .. })) => {}
+                    other => panic!("{engine:?}: {other:?}"),
+                }
+            }
+            assert_eq!(issued, 1, "{engine:?}: redemptions that won");
+            store.close().await;
+        }
     }
 }

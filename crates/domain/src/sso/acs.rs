@@ -16,8 +16,8 @@ use base64::engine::general_purpose::STANDARD;
 use base64::Engine;
 
 use crate::model::{
-    AppCompletionOutcome, AppLoginCompletion, AuthCode, CompletionOutcome, Connection, IdpConfig,
-    LoginCompletion, LoginPurpose, LoginTarget, PendingLogin, TestResult,
+    AppReturn, AuthCode, CompletionOutcome, Connection, IdpConfig, LoginCompletion, LoginPurpose,
+    LoginTarget, PendingLogin, SignInResult, TestResult,
 };
 use crate::saml::attributes;
 use crate::saml::bounded::Busy;
@@ -313,15 +313,7 @@ impl Services {
         } = accepted;
         let profile_json = serde_json::to_string(&profile).map_err(LoginError::internal)?;
 
-        let mut completion = LoginCompletion {
-            pending_id: pending.map(|p| p.id.clone()),
-            connection_id: connection.id.clone(),
-            assertion_id: replay_key,
-            replay_expires_at,
-            code: None,
-            test_result: None,
-        };
-        let outcome = match pending {
+        let (result, outcome) = match pending {
             Some(p) => {
                 let LoginPurpose::Test { owner } = &p.purpose else {
                     return Err(LoginError::internal("an app sign-in took the test path"));
@@ -335,9 +327,14 @@ impl Services {
                     created_at: now,
                     expires_at: now + chrono::Duration::hours(1),
                 };
-                let id = result.id.clone();
-                completion.test_result = Some(result);
-                AcsOutcome::TestDone { result_id: id }
+                let outcome = AcsOutcome::TestDone {
+                    result_id: result.id.clone(),
+                };
+                let result = SignInResult::Test {
+                    pending_id: p.id.clone(),
+                    result,
+                };
+                (result, outcome)
             }
             None => {
                 let product = self
@@ -353,7 +350,7 @@ impl Services {
                         .on(&connection.id)
                 })?;
                 let code = new_secret();
-                completion.code = Some(AuthCode {
+                let result = SignInResult::UnsolicitedCode(AuthCode {
                     code_hash: hash_secret(&code),
                     connection_id: connection.id.clone(),
                     client_id: connection.client_id.clone(),
@@ -365,29 +362,21 @@ impl Services {
                     created_at: now,
                     expires_at: now + self.settings.sso.code_ttl,
                 });
-                AcsOutcome::ToApp(with_query(&redirect, &[("code", &code)]))
+                (
+                    result,
+                    AcsOutcome::ToApp(with_query(&redirect, &[("code", &code)])),
+                )
             }
         };
-
-        match self
-            .store
-            .complete_login(&completion, now)
-            .await
-            .map_err(LoginError::internal)?
-        {
-            CompletionOutcome::Done => {
-                tracing::info!(
-                    connection_id = %connection.id,
-                    protocol = connection.idp.protocol(),
-                    sub = %profile.sub,
-                    idp_initiated = pending.is_none(),
-                    "sign-in accepted"
-                );
-                Ok(outcome)
-            }
-            CompletionOutcome::PendingGone => Err(pending_gone(connection)),
-            CompletionOutcome::Replay => Err(saml_failure(SamlError::Replay).on(&connection.id)),
-        }
+        let completion = LoginCompletion {
+            connection_id: connection.id.clone(),
+            assertion_id: replay_key,
+            replay_expires_at,
+            result,
+        };
+        self.store_completion(connection, &completion, &profile.sub, pending.is_none())
+            .await?;
+        Ok(outcome)
     }
 
     /// Store an accepted app sign-in that answers request `request_id`: consume the
@@ -405,39 +394,60 @@ impl Services {
         let now = self.clock.now();
         let profile = serde_json::to_string(&accepted.profile).map_err(LoginError::internal)?;
         let code = new_secret();
-        let completion = AppLoginCompletion {
-            pending_id: request_id.to_string(),
+        let completion = LoginCompletion {
             connection_id: connection.id.clone(),
             assertion_id: accepted.replay_key,
             replay_expires_at: accepted.replay_expires_at,
-            code_hash: hash_secret(&code),
-            profile,
-            code_expires_at: now + self.settings.sso.code_ttl,
+            result: SignInResult::AppCode {
+                pending_id: request_id.to_string(),
+                code_hash: hash_secret(&code),
+                profile,
+                code_expires_at: now + self.settings.sso.code_ttl,
+            },
         };
         match self
+            .store_completion(connection, &completion, &accepted.profile.sub, false)
+            .await?
+        {
+            Some(AppReturn {
+                redirect_uri,
+                state,
+            }) => Ok(AcsOutcome::ToApp(with_query(
+                &redirect_uri,
+                &[("code", &code), ("state", &state)],
+            ))),
+            None => Err(LoginError::internal(
+                "an app sign-in's completion returned no redirect",
+            )),
+        }
+    }
+
+    /// The one write of every accepted sign-in (app, test, IdP-initiated).
+    async fn store_completion(
+        &self,
+        connection: &Connection,
+        completion: &LoginCompletion,
+        sub: &str,
+        idp_initiated: bool,
+    ) -> Result<Option<AppReturn>, LoginError> {
+        match self
             .store
-            .complete_app_login(&completion, now)
+            .complete_login(completion, self.clock.now())
             .await
             .map_err(LoginError::internal)?
         {
-            AppCompletionOutcome::Done {
-                redirect_uri,
-                state,
-            } => {
+            CompletionOutcome::Done { app } => {
                 tracing::info!(
                     connection_id = %connection.id,
                     protocol = connection.idp.protocol(),
-                    sub = %accepted.profile.sub,
-                    idp_initiated = false,
+                    sub = %sub,
+                    idp_initiated,
                     "sign-in accepted"
                 );
-                Ok(AcsOutcome::ToApp(with_query(
-                    &redirect_uri,
-                    &[("code", &code), ("state", &state)],
-                )))
+                Ok(app)
             }
-            AppCompletionOutcome::PendingGone => Err(pending_gone(connection)),
-            AppCompletionOutcome::Replay => Err(saml_failure(SamlError::Replay).on(&connection.id)),
+            CompletionOutcome::PendingGone => Err(pending_gone(connection)),
+            CompletionOutcome::Replay => Err(saml_failure(SamlError::Replay).on(&connection.id)),
         }
     }
 

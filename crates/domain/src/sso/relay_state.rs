@@ -4,7 +4,7 @@
 //!   the SAML bindings allow). The ACS then knows whose pinned certificates verify the
 //!   response without reading the pending request first, and answers it in one write
 //!   that consumes the request only if it was made for that connection
-//!   ([`crate::model::AppLoginCompletion`]). Naming another connection here therefore
+//!   ([`crate::model::SignInResult::AppCode`]). Naming another connection here therefore
 //!   gains nothing: its certificates must have signed a response to *this* request id,
 //!   and the request must have been made for it.
 //! - Test sign-ins (dashboard, setup links): `<request id>`; the ACS reads the pending

@@ -15,7 +15,7 @@ use serde_json::{json, Value};
 
 use chrono::{DateTime, Utc};
 
-use crate::model::{AccessToken, AuthCode, RedeemIf, Redemption};
+use crate::model::{AuthCode, RedeemIf, Redemption};
 use crate::services::Services;
 use crate::sso::authorize::ClientRef;
 use crate::sso::error::OAuthError;
@@ -126,79 +126,102 @@ impl Services {
             .ok_or_else(|| OAuthError::invalid_request("code is required"))?;
         let code_hash = hash_secret(code);
         let now = self.clock.now();
-        let ttl = self.settings.sso.access_token_ttl;
 
-        // Fast path: when the client is already authenticated (its secret, or PKCE
-        // for tenant/product clients) and the code is bound to exactly this client,
-        // redirect URI and verifier, one statement redeems it. Anything else falls
-        // through to the checks below, which find and report what is wrong.
+        // A tenant/product client without a well-formed PKCE verifier authenticates
+        // with the product's verifier when the code was issued without PKCE, so the
+        // code is read and checked before it is redeemed; a malformed verifier never
+        // redeems anything.
         let verifier_ok = req.code_verifier.as_deref().map(pkce::valid_verifier);
         let authenticated = match &presented {
-            ClientRef::Connection(_) => true,
+            ClientRef::Connection(_) => verifier_ok != Some(false),
             ClientRef::TenantProduct { .. } => verifier_ok == Some(true),
         };
-        if let (true, Some(redirect_uri), false) = (
-            authenticated,
-            req.redirect_uri.as_deref(),
-            verifier_ok == Some(false),
-        ) {
-            let expect = RedeemIf {
-                client_id: presented.client_id(),
-                redirect_uri: redirect_uri.to_string(),
-                code_challenge: req.code_verifier.as_deref().map(pkce::s256),
-            };
-            let access_token = new_secret();
-            if let Some(stored) = self
+        if !authenticated {
+            let stored = self
                 .store
-                .redeem_code_if(
-                    &code_hash,
-                    &expect,
-                    &hash_secret(&access_token),
-                    now,
-                    now + ttl,
-                )
+                .code(&code_hash)
                 .await
                 .map_err(|e| OAuthError::server_error(e.to_string()))?
-            {
-                return self.token_response(access_token, stored, now);
-            }
+                .ok_or_else(|| OAuthError::invalid_grant("the code is invalid or has expired"))?;
+            self.check_code(&presented, &stored, &req, client_secret.as_deref(), now)
+                .await?;
         }
 
-        let stored = self
+        let expect = RedeemIf {
+            client_id: presented.client_id(),
+            redirect_uri: req.redirect_uri.clone().unwrap_or_default(),
+            code_challenge: req.code_verifier.as_deref().map(pkce::s256),
+        };
+        let access_token = new_secret();
+        match self
             .store
-            .code(&code_hash)
+            .redeem_code(
+                &code_hash,
+                &expect,
+                &hash_secret(&access_token),
+                now,
+                now + self.settings.sso.access_token_ttl,
+            )
             .await
             .map_err(|e| OAuthError::server_error(e.to_string()))?
-            .ok_or_else(|| OAuthError::invalid_grant("the code is invalid or has expired"))?;
+        {
+            Redemption::Issued(stored) => self.token_response(access_token, stored, now),
+            Redemption::Refused {
+                code: stored,
+                redeemed,
+                token_hash,
+            } => {
+                self.check_code(&presented, &stored, &req, client_secret.as_deref(), now)
+                    .await?;
+                if redeemed {
+                    if let Some(h) = token_hash {
+                        let _ = self.store.revoke_access_token(&h, now).await;
+                    }
+                    tracing::warn!(connection_id = %stored.connection_id, "authorization code reused: earlier token revoked");
+                    return Err(OAuthError::invalid_grant("the code was already used"));
+                }
+                Err(OAuthError::invalid_grant(
+                    "the code is invalid or has expired",
+                ))
+            }
+            Redemption::Unknown => Err(OAuthError::invalid_grant(
+                "the code is invalid or has expired",
+            )),
+        }
+    }
 
+    /// Why `stored` may not be redeemed by this request, in the order the checks are
+    /// made: another client's code; a tenant/product client that proved neither PKCE
+    /// nor the product's verifier; expired; another redirect URI; PKCE.
+    async fn check_code(
+        &self,
+        presented: &ClientRef,
+        stored: &AuthCode,
+        req: &TokenRequest,
+        client_secret: Option<&str>,
+        now: DateTime<Utc>,
+    ) -> Result<(), OAuthError> {
         if presented.client_id() != stored.client_id {
             return Err(OAuthError::invalid_grant(
                 "the code was issued to another client",
             ));
         }
-
-        // Tenant/product clients: PKCE or the product's verifier.
-        match &presented {
-            ClientRef::Connection(_) => {}
-            ClientRef::TenantProduct { product, .. } => {
-                let pkce_used = stored.code_challenge.is_some();
-                if !pkce_used {
-                    let ok = match client_secret.as_deref() {
-                        Some(s) => self
-                            .secret_verifier_matches(product, s)
-                            .await
-                            .map_err(|e| OAuthError::server_error(e.to_string()))?,
-                        None => false,
-                    };
-                    if !ok {
-                        return Err(OAuthError::invalid_client(
-                            "client authentication failed: send the PKCE code_verifier or the product's client secret verifier",
-                        ));
-                    }
+        if let ClientRef::TenantProduct { product, .. } = presented {
+            if stored.code_challenge.is_none() {
+                let ok = match client_secret {
+                    Some(s) => self
+                        .secret_verifier_matches(product, s)
+                        .await
+                        .map_err(|e| OAuthError::server_error(e.to_string()))?,
+                    None => false,
+                };
+                if !ok {
+                    return Err(OAuthError::invalid_client(
+                        "client authentication failed: send the PKCE code_verifier or the product's client secret verifier",
+                    ));
                 }
             }
         }
-
         if stored.expires_at <= now {
             return Err(OAuthError::invalid_grant("the code has expired"));
         }
@@ -208,51 +231,14 @@ impl Services {
             ));
         }
         match (&stored.code_challenge, req.code_verifier.as_deref()) {
-            (Some(challenge), Some(verifier)) if pkce::verify_s256(verifier, challenge) => {}
-            (Some(_), Some(_)) => {
-                return Err(OAuthError::invalid_grant("PKCE verification failed"))
-            }
-            (Some(_), None) => return Err(OAuthError::invalid_grant("code_verifier is required")),
-            (None, Some(_)) => {
-                return Err(OAuthError::invalid_grant(
-                    "code_verifier sent, but the authorization request had no code_challenge",
-                ))
-            }
-            (None, None) => {}
+            (Some(challenge), Some(verifier)) if pkce::verify_s256(verifier, challenge) => Ok(()),
+            (Some(_), Some(_)) => Err(OAuthError::invalid_grant("PKCE verification failed")),
+            (Some(_), None) => Err(OAuthError::invalid_grant("code_verifier is required")),
+            (None, Some(_)) => Err(OAuthError::invalid_grant(
+                "code_verifier sent, but the authorization request had no code_challenge",
+            )),
+            (None, None) => Ok(()),
         }
-
-        let access_token = new_secret();
-        let token = AccessToken {
-            token_hash: hash_secret(&access_token),
-            connection_id: stored.connection_id.clone(),
-            client_id: stored.client_id.clone(),
-            scope: stored.scope.clone(),
-            profile: stored.profile.clone(),
-            created_at: now,
-            expires_at: now + ttl,
-        };
-        match self
-            .store
-            .redeem_code(&code_hash, &token, now)
-            .await
-            .map_err(|e| OAuthError::server_error(e.to_string()))?
-        {
-            Redemption::Issued => {}
-            Redemption::Replayed { token_hash } => {
-                if let Some(h) = token_hash {
-                    let _ = self.store.revoke_access_token(&h, now).await;
-                }
-                tracing::warn!(connection_id = %stored.connection_id, "authorization code reused: earlier token revoked");
-                return Err(OAuthError::invalid_grant("the code was already used"));
-            }
-            Redemption::Unknown => {
-                return Err(OAuthError::invalid_grant(
-                    "the code is invalid or has expired",
-                ))
-            }
-        }
-
-        self.token_response(access_token, stored, now)
     }
 
     /// The token response for a redeemed code (with an `id_token` when `openid` was

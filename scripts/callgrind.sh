@@ -10,6 +10,8 @@
 #
 #   scripts/callgrind.sh [path/to/gatehouse] [path/to/gatehouse-bench]
 # (defaults: the release binaries in $CARGO_TARGET_DIR; build them with scripts/bench.sh)
+# With CALLGRIND_POSTGRES_URL=postgres://postgres@127.0.0.1:5432/test each run gets a
+# fresh PostgreSQL database there instead (the server's own instructions only).
 set -euo pipefail
 TARGET="${CARGO_TARGET_DIR:-$HOME/.cache/gatehouse/target}"
 SERVER="${1:-$TARGET/release/gatehouse}"
@@ -22,9 +24,16 @@ trap 'kill $(jobs -p) 2>/dev/null || true; rm -rf "$WORK"' EXIT
 run() { # run LOGINS -> $WORK/LOGINS.cg
   local n=$1 port=$((20000 + RANDOM % 20000)) data="$WORK/data-$1"
   mkdir -p "$data"
+  local db=()
+  if [ -n "${CALLGRIND_POSTGRES_URL:-}" ]; then
+    local name="gh_callgrind_${n}_$$"
+    PGOPTIONS="-c client_min_messages=warning" psql -q "$CALLGRIND_POSTGRES_URL" -c "DROP DATABASE IF EXISTS $name" -c "CREATE DATABASE $name"
+    db=(DATABASE_URL="${CALLGRIND_POSTGRES_URL%/*}/$name")
+  fi
+  env -u DATABASE_URL "${db[@]}" \
   GATEHOUSE_LISTEN_ADDR=127.0.0.1:$port GATEHOUSE_PUBLIC_URL=http://127.0.0.1:$port \
   GATEHOUSE_DATA_DIR="$data" GATEHOUSE_SECRET_KEY="$(head -c 32 /dev/urandom | base64)" \
-  RUST_LOG=warn env -u DATABASE_URL \
+  RUST_LOG=warn \
     valgrind --tool=callgrind --callgrind-out-file="$WORK/$n.cg" "$SERVER" >/dev/null 2>"$WORK/$n.vg" &
   local vg=$!
   for _ in $(seq 1 300); do curl -sf "http://127.0.0.1:$port/healthz" >/dev/null && break; sleep 1; done

@@ -1,5 +1,6 @@
-//! Setting up a product and a SAML connection through Gatehouse's own interfaces, and
-//! the HTTP steps of one login as an app and a browser make them.
+//! Setting up a product and a SAML connection through Gatehouse's own interfaces (or a
+//! connection on SAML Jackson through its admin API), and the HTTP steps of one login
+//! as an app and a browser make them.
 
 use std::io::Read as _;
 use std::time::{Duration, Instant};
@@ -12,24 +13,27 @@ use serde_json::{json, Value};
 use crate::http;
 
 pub const APP_REDIRECT: &str = "https://app.example.com/callback";
+/// The ACS path of both Gatehouse and Jackson.
 const ACS_PATH: &str = "/api/oauth/saml";
+/// Jackson's SP entity id when `SAML_AUDIENCE` is not set (its `samlAudience` default).
+const JACKSON_AUDIENCE: &str = "https://saml.boxyhq.com";
 
-/// What the vendor's app knows after set-up.
+/// What the vendor's app knows after set-up, and what the IdP is told about the SP.
 #[derive(Clone)]
 pub struct Target {
     pub base: String,
-    pub product: String,
     pub client_id: String,
     /// `Basic base64(client_id:client_secret)`, as an app keeps it.
     pub basic_auth: String,
+    /// Where the browser posts the IdP's response (a path on `base`).
+    pub acs_path: String,
+    /// The SP entity id: the audience of the IdP's assertions.
+    pub sp_entity_id: String,
 }
 
 impl Target {
     pub fn acs(&self) -> String {
-        format!("{}{ACS_PATH}", self.base)
-    }
-    pub fn sp_entity_id(&self) -> String {
-        format!("{}/saml/{}", self.base, self.product)
+        format!("{}{}", self.base, self.acs_path)
     }
 }
 
@@ -111,25 +115,73 @@ pub async fn seed(base: &str, idp_url: &str) -> Result<Target> {
     let api_key = key["secret"]
         .as_str()
         .ok_or_else(|| anyhow!("api-keys/create: no secret"))?;
-    let metadata = http
+    let metadata = idp_metadata(&http, idp_url).await?;
+    let body = json!({
+        "tenant": "acme.com",
+        "product": product,
+        "name": "Acme (bench)",
+        "rawMetadata": metadata,
+        "redirectUrl": [APP_REDIRECT],
+        "defaultRedirectUrl": APP_REDIRECT,
+        // the test IdP signs users in as jane@acme.test
+        "emailDomains": ["acme.test"],
+    });
+    let (client_id, client_secret) = create_connection(&http, base, api_key, &body).await?;
+    Ok(Target {
+        base: base.to_string(),
+        basic_auth: basic_auth(&client_id, &client_secret),
+        client_id,
+        acs_path: ACS_PATH.into(),
+        sp_entity_id: format!("{base}/saml/{product}"),
+    })
+}
+
+/// Create the SAML connection on SAML Jackson through its admin API, as its docs do
+/// (tenant, product, rawMetadata, redirectUrl, defaultRedirectUrl). The app then uses
+/// the connection's clientID and clientSecret, as with Gatehouse.
+pub async fn seed_jackson(base: &str, idp_url: &str, api_key: &str) -> Result<Target> {
+    let http = reqwest::Client::new();
+    let metadata = idp_metadata(&http, idp_url).await?;
+    let body = json!({
+        "tenant": "acme.com",
+        "product": "bench",
+        "name": "Acme (bench)",
+        "rawMetadata": metadata,
+        "redirectUrl": [APP_REDIRECT],
+        "defaultRedirectUrl": APP_REDIRECT,
+    });
+    let (client_id, client_secret) = create_connection(&http, base, api_key, &body).await?;
+    Ok(Target {
+        base: base.to_string(),
+        basic_auth: basic_auth(&client_id, &client_secret),
+        client_id,
+        acs_path: ACS_PATH.into(),
+        sp_entity_id: JACKSON_AUDIENCE.into(),
+    })
+}
+
+async fn idp_metadata(http: &reqwest::Client, idp_url: &str) -> Result<String> {
+    Ok(http
         .get(format!("{idp_url}/metadata"))
         .send()
         .await?
+        .error_for_status()?
         .text()
-        .await?;
+        .await?)
+}
+
+/// `POST /api/v1/sso` (Jackson's admin API, which Gatehouse shares): the connection's
+/// clientID and clientSecret.
+async fn create_connection(
+    http: &reqwest::Client,
+    base: &str,
+    api_key: &str,
+    body: &Value,
+) -> Result<(String, String)> {
     let res = http
         .post(format!("{base}/api/v1/sso"))
         .header("Authorization", format!("Api-Key {api_key}"))
-        .json(&json!({
-            "tenant": "acme.com",
-            "product": product,
-            "name": "Acme (bench)",
-            "rawMetadata": metadata,
-            "redirectUrl": [APP_REDIRECT],
-            "defaultRedirectUrl": APP_REDIRECT,
-            // the test IdP signs users in as jane@acme.test
-            "emailDomains": ["acme.test"],
-        }))
+        .json(body)
         .send()
         .await?;
     let status = res.status();
@@ -143,16 +195,14 @@ pub async fn seed(base: &str, idp_url: &str) -> Result<Target> {
             .map(String::from)
             .ok_or_else(|| anyhow!("connection has no {k}: {connection}"))
     };
-    let (client_id, client_secret) = (field("clientID")?, field("clientSecret")?);
-    Ok(Target {
-        base: base.to_string(),
-        product,
-        basic_auth: format!(
-            "Basic {}",
-            STANDARD.encode(format!("{client_id}:{client_secret}"))
-        ),
-        client_id,
-    })
+    Ok((field("clientID")?, field("clientSecret")?))
+}
+
+fn basic_auth(client_id: &str, client_secret: &str) -> String {
+    format!(
+        "Basic {}",
+        STANDARD.encode(format!("{client_id}:{client_secret}"))
+    )
 }
 
 /// A login after the authorize step: what the IdP needs to answer it and what the app
@@ -182,7 +232,7 @@ pub fn http_client() -> Result<reqwest::Client> {
         .build()?)
 }
 
-/// The app redirects the browser to `/api/oauth/authorize`; Gatehouse answers with a
+/// The app redirects the browser to `/api/oauth/authorize`; the server answers with a
 /// redirect to the IdP carrying a signed AuthnRequest.
 pub async fn authorize(http: &http::Client, t: &Target, openid: bool) -> Result<Started> {
     let state = uuid::Uuid::new_v4().simple().to_string();
@@ -252,7 +302,7 @@ pub async fn sign_responses(
             json!({
                 "inResponseTo": id,
                 "destination": t.acs(),
-                "audience": t.sp_entity_id(),
+                "audience": t.sp_entity_id,
             })
         })
         .collect();
@@ -299,7 +349,9 @@ pub async fn finish(
     acs_form: &str,
 ) -> Result<Finished> {
     let t0 = Instant::now();
-    let res = http.post_form(ACS_PATH, &[], acs_form.as_bytes()).await?;
+    let res = http
+        .post_form(&t.acs_path, &[], acs_form.as_bytes())
+        .await?;
     let acs = t0.elapsed();
     let location = res
         .location

@@ -16,6 +16,13 @@
 //! with the two phases of consecutive rounds overlapping, and reports the latency a
 //! login sees at that load ([`paced`]).
 //!
+//! With `--reference jackson` the same run also measures SAML Jackson (the npm
+//! package, hosted by `scripts/jackson/server.mjs`) with the same flow, clients and
+//! counts, right after each engine: Jackson's `mem` engine beside SQLite (its SQLite
+//! option fails under concurrent logins), its PostgreSQL beside PostgreSQL. Every
+//! server is pinned to the same core and the benchmark to the others, and a second
+//! table gives the ratios Gatehouse / Jackson.
+//!
 //! Usage: see `--help`, or `scripts/bench.sh`.
 
 #![allow(clippy::print_stdout)]
@@ -46,6 +53,12 @@ gatehouse-bench: complete SSO logins/s against a running Gatehouse
   --concurrency N    concurrent clients (default 32)
   --rate R           logins/s offered in the latency run (default 1000; 0 skips it)
   --openid           ask for scope=openid (adds an RS256 id_token per login)
+  --reference jackson  also measure SAML Jackson (scripts/jackson, npm ci on first
+                     use) after each engine: its mem engine beside SQLite, its
+                     PostgreSQL beside PostgreSQL; each server is pinned to the
+                     last core (taskset), the benchmark to the others; prints the
+                     ratios Gatehouse / Jackson
+  --reference-only   measure only the reference (no Gatehouse server needed)
   --flood SECONDS    instead of logins: 64 clients post 500 KB junk to the ACS for
                      SECONDS while /healthz and the token endpoint are probed
   --soak MINUTES     instead of logins: sign-ins at --rate (default 200 here) for
@@ -66,6 +79,8 @@ struct Args {
     concurrency: usize,
     rate: f64,
     openid: bool,
+    reference: Option<Reference>,
+    reference_only: bool,
     flood: Option<u64>,
     soak: Option<f64>,
     soak_chart: PathBuf,
@@ -86,6 +101,8 @@ fn parse_args() -> Result<Args> {
         concurrency: 32,
         rate: 1000.0,
         openid: false,
+        reference: None,
+        reference_only: false,
         flood: None,
         soak: None,
         soak_chart: repo_root().join("docs"),
@@ -122,6 +139,13 @@ fn parse_args() -> Result<Args> {
             "--soak-check" => a.soak_check = true,
             "--token-ttl" => a.token_ttl = Some(value()?.parse()?),
             "--openid" => a.openid = true,
+            "--reference-only" => a.reference_only = true,
+            "--reference" => {
+                a.reference = match value()?.as_str() {
+                    "jackson" => Some(Reference::Jackson),
+                    other => bail!("unknown reference {other} (jackson is the one there is)"),
+                }
+            }
             "--flood" => a.flood = Some(value()?.parse()?),
             "--server" => a.server = value()?.into(),
             "--url" => a.url = Some(value()?),
@@ -135,6 +159,12 @@ fn parse_args() -> Result<Args> {
     }
     if a.logins == 0 || a.concurrency == 0 {
         bail!("--logins and --concurrency must be positive");
+    }
+    if a.reference_only && a.reference.is_none() {
+        bail!("--reference-only needs --reference");
+    }
+    if a.reference.is_some() && (a.flood.is_some() || a.soak.is_some()) {
+        bail!("--reference compares logins; it does not go with --flood or --soak");
     }
     if !(a.rate.is_finite() && a.rate >= 0.0) {
         bail!("--rate must be a number of logins per second (0 skips the latency run)");
@@ -160,23 +190,79 @@ async fn main() -> Result<()> {
     if let Some(minutes) = args.soak {
         return soak_all(&args, &idp.url, minutes).await;
     }
-    let mut results = Vec::new();
-    if let Some(url) = &args.url {
-        let target = flow::seed(url, &idp.url).await?;
-        for (load, outcome) in run(&args, &idp.url, &target, None).await? {
-            results.push(("(given)".to_string(), load, outcome));
+    // Installed before the pinning, which would leave npm one core.
+    let server_core = match args.reference {
+        Some(Reference::Jackson) => {
+            processes::install_jackson(&repo_root())?;
+            pin_for_comparison()?
         }
-    } else {
-        for &engine in &args.engines {
-            let server = processes::start_server(&args.server, engine, &args.postgres).await?;
-            let target = flow::seed(&server.base, &idp.url)
-                .await
-                .context("seeding")?;
-            let outcomes = run(&args, &idp.url, &target, Some(server.pid())).await;
-            server.cleanup().await?;
-            for (load, outcome) in outcomes? {
-                results.push((engine.name().to_string(), load, outcome));
+        None => None,
+    };
+    // Each engine, then the reference beside it.
+    let mut subjects = Vec::new();
+    let engines = match &args.url {
+        Some(url) => {
+            subjects.push(Subject::Given(url.clone()));
+            vec![Engine::Sqlite]
+        }
+        None => args.engines.clone(),
+    };
+    for engine in engines {
+        if args.url.is_none() && !args.reference_only {
+            subjects.push(Subject::Gatehouse(engine));
+        }
+        if args.reference == Some(Reference::Jackson) {
+            subjects.push(Subject::Jackson(engine));
+        }
+    }
+    let mut rows = Vec::new();
+    for subject in &subjects {
+        let (server, target) = match subject {
+            Subject::Given(url) => (None, flow::seed(url, &idp.url).await.context("seeding")?),
+            Subject::Gatehouse(engine) => {
+                let server = processes::start_server_with(
+                    &args.server,
+                    *engine,
+                    &args.postgres,
+                    &[],
+                    server_core,
+                )
+                .await?;
+                let target = flow::seed(&server.base, &idp.url)
+                    .await
+                    .context("seeding")?;
+                (Some(server), target)
             }
+            Subject::Jackson(engine) => {
+                let api_key = uuid::Uuid::new_v4().simple().to_string();
+                let server = processes::start_jackson(
+                    &repo_root(),
+                    &api_key,
+                    *engine,
+                    &args.postgres,
+                    server_core,
+                )
+                .await?;
+                let target = flow::seed_jackson(&server.base, &idp.url, &api_key)
+                    .await
+                    .context("seeding SAML Jackson")?;
+                (Some(server), target)
+            }
+        };
+        let label = subject.label();
+        eprintln!("[bench] {label} at {}", target.base);
+        let outcomes = run(&args, &idp.url, &target, server.as_ref().map(|s| s.pid())).await;
+        if let Some(server) = server {
+            server.cleanup().await?;
+        }
+        for (load, outcome) in outcomes? {
+            rows.push(Row {
+                label: label.clone(),
+                reference: matches!(subject, Subject::Jackson(_)),
+                beside: subject.engine(),
+                load,
+                outcome,
+            });
         }
     }
     println!();
@@ -186,16 +272,22 @@ async fn main() -> Result<()> {
         );
     }
     println!(
-        "| engine | offered load | logins | clients | scope | logins/s | p50 ms | p99 ms | authorize p50/p99 | acs p50/p99 | token p50/p99 | userinfo p50/p99 | CPU ms/login server / client / machine |"
+        "| server | offered load | logins | clients | scope | logins/s | p50 ms | p99 ms | authorize p50/p99 | acs p50/p99 | token p50/p99 | userinfo p50/p99 | CPU ms/login server / client / machine |"
     );
     println!("|---|---|---:|---:|---|---:|---:|---:|---|---|---|---|---|");
-    for (engine, load, r) in &results {
+    for Row {
+        label,
+        load,
+        outcome: r,
+        ..
+    } in &rows
+    {
         println!(
-            "| {engine} | {load} | {} | {} | {} | **{:.0}** | {:.2} | {:.2} | {} | {} | {} | {} | {} / {} / {} |",
+            "| {label} | {load} | {} | {} | {} | **{:.0}** | {:.2} | {:.2} | {} | {} | {} | {} | {} / {} / {} |",
             r.logins,
             args.concurrency,
             if args.openid { "openid" } else { "(none)" },
-            r.logins as f64 / r.elapsed.as_secs_f64(),
+            r.per_second(),
             ms(pct(&r.total, 50.0)),
             ms(pct(&r.total, 99.0)),
             pair(&r.authorize),
@@ -207,7 +299,114 @@ async fn main() -> Result<()> {
             cpu::Used::per_login(r.cpu.machine, r.logins),
         );
     }
+    print_ratios(&rows);
     Ok(())
+}
+
+/// The server `--reference` names.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Reference {
+    /// SAML Jackson, `@boxyhq/saml-jackson` as `scripts/jackson/server.mjs` hosts it.
+    Jackson,
+}
+
+/// A server one set of rows measures.
+#[derive(Clone, Debug, PartialEq, Eq)]
+enum Subject {
+    /// Already running at `--url`.
+    Given(String),
+    Gatehouse(Engine),
+    /// SAML Jackson on the database beside this engine ([`processes::start_jackson`]).
+    Jackson(Engine),
+}
+
+impl Subject {
+    fn label(&self) -> String {
+        let jackson = || processes::jackson_version(&repo_root()).unwrap_or_else(|| "?".into());
+        match self {
+            Subject::Given(_) => "(given)".into(),
+            Subject::Gatehouse(engine) => format!("Gatehouse {}", engine.name()),
+            Subject::Jackson(Engine::Sqlite) => format!("Jackson {} mem", jackson()),
+            Subject::Jackson(Engine::Postgres) => format!("Jackson {} postgres", jackson()),
+        }
+    }
+
+    /// The engine whose rows a ratio pairs (a given server counts as SQLite's).
+    fn engine(&self) -> Engine {
+        match self {
+            Subject::Given(_) => Engine::Sqlite,
+            Subject::Gatehouse(engine) | Subject::Jackson(engine) => *engine,
+        }
+    }
+}
+
+/// One line of the results table.
+struct Row {
+    label: String,
+    /// Measured on the reference (SAML Jackson).
+    reference: bool,
+    /// The engine it is compared beside.
+    beside: Engine,
+    load: String,
+    outcome: Outcome,
+}
+
+/// Servers on the last core, this benchmark (and what it starts from now on) on the
+/// others: the core a server gets is the same for each, whatever the other one does.
+/// Returns the servers' core (`None`, unpinned, with fewer than two cores).
+fn pin_for_comparison() -> Result<Option<usize>> {
+    let cores = std::thread::available_parallelism().map_or(1, usize::from);
+    if cores < 2 {
+        eprintln!("[bench] one core: servers and benchmark share it (not pinned)");
+        return Ok(None);
+    }
+    let server = cores - 1;
+    let client = match server {
+        1 => "0".to_string(),
+        n => format!("0-{}", n - 1),
+    };
+    processes::pin_self(&client)?;
+    eprintln!("[bench] pinned: each server on core {server}, the benchmark on {client}");
+    Ok(Some(server))
+}
+
+/// Gatehouse / Jackson for every Gatehouse row that has a Jackson row of the same
+/// engine and offered load (nothing without `--reference`).
+fn print_ratios(rows: &[Row]) {
+    let ratio = |a: Option<f64>, b: Option<f64>| match (a, b) {
+        (Some(a), Some(b)) if b > 0.0 => format!("{:.2}", a / b),
+        _ => "–".into(),
+    };
+    let cpu = |o: &Outcome| o.cpu.server.map(|s| s / o.logins.max(1) as f64);
+    let p = |o: &Outcome, q: f64| Some(ms(pct(&o.total, q)));
+    let mut header = false;
+    for r in rows.iter().filter(|r| !r.reference) {
+        let Some(j) = rows
+            .iter()
+            .find(|j| j.reference && j.beside == r.beside && j.load == r.load)
+        else {
+            continue;
+        };
+        if !header {
+            println!();
+            println!(
+                "Gatehouse / Jackson (same run; logins/s above 1 and the others below 1 favour Gatehouse):"
+            );
+            println!("| server | against | offered load | logins/s | login p50 | login p99 | server CPU per login |");
+            println!("|---|---|---|---:|---:|---:|---:|");
+            header = true;
+        }
+        let (g, j, beside) = (&r.outcome, &j.outcome, &j.label);
+        println!(
+            "| {} | {beside} | {} | {} | {} | {} | {} |",
+            r.label,
+            r.load,
+            ratio(Some(g.per_second()), Some(j.per_second())),
+            ratio(p(g, 50.0), p(j, 50.0)),
+            ratio(p(g, 99.0), p(j, 99.0)),
+            ratio(cpu(g), cpu(j)),
+        );
+    }
 }
 
 /// `--soak`: one server per engine, soaked in turn; a table and a chart each.
@@ -220,7 +419,7 @@ async fn soak_all(args: &Args, idp_url: &str, minutes: f64) -> Result<()> {
     let mut failures = Vec::new();
     for &engine in &args.engines {
         let server =
-            processes::start_server_with(&args.server, engine, &args.postgres, &env).await?;
+            processes::start_server_with(&args.server, engine, &args.postgres, &env, None).await?;
         let target = flow::seed(&server.base, idp_url).await.context("seeding")?;
         tokio::time::sleep(Duration::from_secs(1)).await;
         let (base_db, _) = soak::storage_now(engine, &server).await?;
@@ -632,6 +831,10 @@ async fn finish_one(
 }
 
 impl Outcome {
+    fn per_second(&self) -> f64 {
+        self.logins as f64 / self.elapsed.as_secs_f64()
+    }
+
     /// `authorize[i]` and `finished[i]` are the steps of login `i`.
     fn new(
         authorize: &[Duration],

@@ -10,8 +10,14 @@
 //! through one writer connection, so writers queue in order instead of sleeping in
 //! SQLite's busy handler.
 //!
-//! A sign-in's own statements (`sign_in_sql.rs`) are one text for both engines too,
-//! one per operation, run by `logins.rs`; on PostgreSQL they commit without waiting
+//! A sign-in's own operations (store the request, complete it, redeem the code, read
+//! the token) each have one port method in `logins.rs`, which runs them by one of two
+//! paths ([`SignInPath`]): the plain path, one SQL text for both engines
+//! (`sign_in_sql.rs`), or the fast path, where they pay for it (measured in the
+//! README, Speed): on SQLite through rusqlite on a writing thread of its own
+//! (`sqlite_sign_ins.rs`), on PostgreSQL as batched one-statement CTEs
+//! (`pg_batch.rs`). A test runs every operation through both paths on both engines
+//! and compares the outcomes. On PostgreSQL a sign-in's writes commit without waiting
 //! for the WAL flush ([`PoolRole::SignIns`]). Connections and products read by
 //! sign-ins come from a short-lived cache (`cache.rs`).
 
@@ -20,13 +26,17 @@ mod cache;
 mod connections;
 mod logins;
 mod ory_sync;
+mod pg_batch;
 mod products;
 mod rows;
 mod sessions;
 mod setup_links;
+mod sign_in_fast;
 mod sign_in_sql;
+mod sqlite_sign_ins;
 mod teams;
 pub mod testing;
+mod values;
 
 use std::str::FromStr;
 use std::sync::Arc;
@@ -85,6 +95,30 @@ enum PoolRole {
     SignIns,
 }
 
+/// How a sign-in's own operations run (see the crate documentation).
+#[derive(Debug, Clone)]
+enum SignInPath {
+    /// Through sqlx, one SQL text for both engines (`sign_in_sql.rs`).
+    Plain,
+    /// SQLite: rusqlite, writes on a thread of their own, reads on the request's
+    /// ([`sqlite_sign_ins`]).
+    Direct(Arc<sqlite_sign_ins::SqliteSignIns>),
+    /// PostgreSQL: one-statement CTEs, batched ([`pg_batch`]), on the sign-in pool.
+    Batched(Arc<PgSignIns>),
+}
+
+#[derive(Debug)]
+struct PgSignIns {
+    /// Pending requests stored at authorize.
+    pending_inserts: pg_batch::Batcher,
+    /// App sign-ins completed at the ACS.
+    completions: pg_batch::Batcher,
+    /// Codes redeemed at the token endpoint.
+    redemptions: pg_batch::Batcher,
+    /// Access tokens read by userinfo (on the readers' pool).
+    token_reads: pg_batch::Batcher,
+}
+
 #[derive(Debug, Clone)]
 pub struct SqlStore {
     pool: AnyPool,
@@ -95,6 +129,7 @@ pub struct SqlStore {
     /// A sign-in's own writes: `writer` on SQLite, a pool of its own on PostgreSQL
     /// ([`PoolRole::SignIns`]).
     sign_in_writer: AnyPool,
+    sign_ins: SignInPath,
     engine: Engine,
     cache: Arc<cache::ReadCache>,
     /// Dropped with the last clone: stops the background checkpointer.
@@ -120,6 +155,9 @@ pub struct PoolSettings {
     /// How long login paths may reuse a connection or product row read earlier
     /// (see `cache.rs`); zero turns the cache off.
     pub read_cache_ttl: Duration,
+    /// Run a sign-in's operations by the fast path (the default; the plain path is
+    /// there for the tests that compare the two).
+    pub sign_in_fast_path: bool,
 }
 
 impl Default for PoolSettings {
@@ -128,6 +166,7 @@ impl Default for PoolSettings {
             max_connections: 10,
             acquire_timeout: Duration::from_secs(10),
             read_cache_ttl: Duration::from_secs(2),
+            sign_in_fast_path: true,
         }
     }
 }
@@ -190,10 +229,32 @@ impl SqlStore {
                 (pool.clone(), sign_ins)
             }
         };
+        let sign_ins = match (settings.sign_in_fast_path, engine) {
+            (false, _) => SignInPath::Plain,
+            (true, Engine::Sqlite) => SignInPath::Direct(Arc::new(
+                sqlite_sign_ins::SqliteSignIns::open(&sqlite_file(url)?)?,
+            )),
+            (true, Engine::Postgres) => SignInPath::Batched(Arc::new(PgSignIns {
+                pending_inserts: pg_batch::Batcher::start(
+                    sign_in_writer.clone(),
+                    sign_in_fast::PG_PENDING_INSERTS,
+                ),
+                completions: pg_batch::Batcher::start(
+                    sign_in_writer.clone(),
+                    sign_in_fast::PG_APP_COMPLETIONS,
+                ),
+                redemptions: pg_batch::Batcher::start(
+                    sign_in_writer.clone(),
+                    sign_in_fast::PG_REDEMPTIONS,
+                ),
+                token_reads: pg_batch::Batcher::start(pool.clone(), sign_in_fast::PG_TOKEN_READS),
+            })),
+        };
         let store = Self {
             pool,
             writer,
             sign_in_writer,
+            sign_ins,
             engine,
             cache: Arc::new(cache::ReadCache::new(settings.read_cache_ttl)),
             alive: Arc::new(()),
@@ -352,6 +413,15 @@ impl SqlStore {
     /// A sign-in's own write transaction (see [`SqlStore::sign_in_writer`]).
     pub(crate) async fn sign_in_tx(&self) -> StoreResult<sqlx::Transaction<'static, sqlx::Any>> {
         Self::begin(self.engine, &self.sign_in_writer).await
+    }
+
+    /// The fast path of a sign-in's operations, if this store takes it.
+    pub(crate) fn fast_sign_ins(&self) -> Option<sign_in_fast::Fast<'_>> {
+        match &self.sign_ins {
+            SignInPath::Plain => None,
+            SignInPath::Direct(direct) => Some(sign_in_fast::Fast::Sqlite(direct)),
+            SignInPath::Batched(pg) => Some(sign_in_fast::Fast::Postgres(pg)),
+        }
     }
 
     /// The pool of a sign-in's own writes.

@@ -1,5 +1,7 @@
 //! The sign-in tables: pending requests, completions, codes, access tokens, test
-//! results and signing keys. A sign-in's own statements are in `sign_in_sql.rs`.
+//! results and signing keys. Each sign-in operation is one port method here, which
+//! takes the fast path (`sign_in_fast.rs`) where the store has one and the operation
+//! is on it, and otherwise the plain path (`sign_in_sql.rs`).
 
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
@@ -11,10 +13,11 @@ use gatehouse_domain::ports::{KeyStore, LoginStore, StoreError, StoreResult};
 use sqlx::AnyConnection;
 
 use crate::rows::{ms, RowExt};
+use crate::sign_in_fast::AppCompletion;
 use crate::sign_in_sql as sql;
 use crate::{map_err, SqlStore};
 
-fn access_token_from(r: &impl RowExt) -> StoreResult<AccessToken> {
+pub(crate) fn access_token_from(r: &impl RowExt) -> StoreResult<AccessToken> {
     Ok(AccessToken {
         token_hash: r.text("token_hash")?,
         connection_id: r.text("connection_id")?,
@@ -58,7 +61,7 @@ fn pending_from(row: &impl RowExt) -> StoreResult<PendingLogin> {
     })
 }
 
-fn code_from(row: &impl RowExt) -> StoreResult<AuthCode> {
+pub(crate) fn code_from(row: &impl RowExt) -> StoreResult<AuthCode> {
     Ok(AuthCode {
         code_hash: row.text("code_hash")?,
         connection_id: row.text("connection_id")?,
@@ -250,9 +253,36 @@ async fn complete(
     }
 }
 
+/// A code that was not redeemed, as found ([`sql::CODE`]): why is the caller's to say.
+fn refusal_from(row: Option<&sqlx::any::AnyRow>) -> StoreResult<Redemption> {
+    match row {
+        None => Ok(Redemption::Unknown),
+        Some(r) => Ok(Redemption::Refused {
+            code: code_from(r)?,
+            redeemed: r.opt_int("redeemed_at")?.is_some(),
+            token_hash: r.opt_text("access_token_hash")?,
+        }),
+    }
+}
+
+impl SqlStore {
+    /// After the fast path refused a redemption: the code as it stands.
+    async fn refusal(&self, code_hash: &str) -> StoreResult<Redemption> {
+        let row = sqlx::query(sql::CODE)
+            .bind(code_hash)
+            .fetch_optional(&self.pool)
+            .await
+            .map_err(map_err)?;
+        refusal_from(row.as_ref())
+    }
+}
+
 #[async_trait]
 impl LoginStore for SqlStore {
     async fn create_pending_login(&self, p: &PendingLogin) -> StoreResult<()> {
+        if let Some(fast) = self.fast_sign_ins() {
+            return fast.store_pending(p, &purpose_json(&p.purpose)?).await;
+        }
         sqlx::query(sql::STORE_PENDING)
             .bind(&p.id)
             .bind(p.target.connection_id().map(str::to_string))
@@ -292,18 +322,42 @@ impl LoginStore for SqlStore {
         c: &LoginCompletion,
         now: DateTime<Utc>,
     ) -> StoreResult<CompletionOutcome> {
+        if let (
+            Some(fast),
+            SignInResult::AppCode {
+                pending_id,
+                code_hash,
+                profile,
+                code_expires_at,
+            },
+        ) = (self.fast_sign_ins(), &c.result)
+        {
+            let app = AppCompletion {
+                pending_id,
+                connection_id: &c.connection_id,
+                assertion_id: &c.assertion_id,
+                replay_expires_at: c.replay_expires_at,
+                code_hash,
+                profile,
+                code_expires_at: *code_expires_at,
+            };
+            return fast.complete_app(&app, now).await;
+        }
         let mut tx = self.sign_in_tx().await?;
         match complete(&mut tx, c, now).await? {
             Ok(app) => {
                 tx.commit().await.map_err(map_err)?;
                 Ok(CompletionOutcome::Done { app })
             }
-            Err(why) => {
+            Err(NotStored::PendingGone) => {
                 tx.rollback().await.map_err(map_err)?;
-                Ok(match why {
-                    NotStored::PendingGone => CompletionOutcome::PendingGone,
-                    NotStored::Replay => CompletionOutcome::Replay,
-                })
+                Ok(CompletionOutcome::PendingGone)
+            }
+            // A replayed assertion burns the request it claims to answer (as on the
+            // fast path): the request stays consumed, nothing else is stored.
+            Err(NotStored::Replay) => {
+                tx.commit().await.map_err(map_err)?;
+                Ok(CompletionOutcome::Replay)
             }
         }
     }
@@ -325,6 +379,15 @@ impl LoginStore for SqlStore {
         now: DateTime<Utc>,
         token_expires_at: DateTime<Utc>,
     ) -> StoreResult<Redemption> {
+        if let Some(fast) = self.fast_sign_ins() {
+            let issued = fast
+                .redeem(code_hash, expect, token_hash, now, token_expires_at)
+                .await?;
+            return match issued {
+                Some(code) => Ok(Redemption::Issued(code)),
+                None => self.refusal(code_hash).await,
+            };
+        }
         let mut tx = self.sign_in_tx().await?;
         let redeemed = sqlx::query(sql::REDEEM_CODE)
             .bind(ms(now))
@@ -358,14 +421,7 @@ impl LoginStore for SqlStore {
             .await
             .map_err(map_err)?;
         tx.rollback().await.map_err(map_err)?;
-        match row {
-            None => Ok(Redemption::Unknown),
-            Some(r) => Ok(Redemption::Refused {
-                code: code_from(&r)?,
-                redeemed: r.opt_int("redeemed_at")?.is_some(),
-                token_hash: r.opt_text("access_token_hash")?,
-            }),
-        }
+        refusal_from(row.as_ref())
     }
 
     async fn access_token(
@@ -373,6 +429,9 @@ impl LoginStore for SqlStore {
         token_hash: &str,
         now: DateTime<Utc>,
     ) -> StoreResult<Option<AccessToken>> {
+        if let Some(fast) = self.fast_sign_ins() {
+            return fast.access_token(token_hash, now).await;
+        }
         let row = sqlx::query(sql::ACCESS_TOKEN)
             .bind(token_hash)
             .bind(ms(now))
@@ -499,8 +558,9 @@ impl KeyStore for SqlStore {
 
 #[cfg(test)]
 mod tests {
-    //! Every sign-in operation through its one port method, on every test engine: the
-    //! outcomes must be what the rules say, and the same on SQLite and PostgreSQL.
+    //! Every sign-in operation through its one port method, on every test engine and
+    //! by both paths (plain and fast): the outcomes must be what the rules say, and
+    //! the same everywhere.
 
     use super::*;
     use crate::{testing, Engine, PoolSettings};
@@ -509,12 +569,24 @@ mod tests {
         DateTime::from_timestamp_millis(ms).unwrap_or_default()
     }
 
-    async fn store_on(engine: Engine) -> (testing::TestDatabase, SqlStore) {
+    /// Every engine under test, by each path.
+    fn paths() -> Vec<(Engine, bool)> {
+        testing::engines()
+            .into_iter()
+            .flat_map(|e| [(e, false), (e, true)])
+            .collect()
+    }
+
+    async fn store_on(engine: Engine, fast: bool) -> (testing::TestDatabase, SqlStore) {
         let db = match testing::fresh_database(engine).await {
             Ok(db) => db,
             Err(e) => panic!("{e}"),
         };
-        let store = match SqlStore::connect(&db.url, &PoolSettings::default()).await {
+        let settings = PoolSettings {
+            sign_in_fast_path: fast,
+            ..PoolSettings::default()
+        };
+        let store = match SqlStore::connect(&db.url, &settings).await {
             Ok(s) => s,
             Err(e) => panic!("{e}"),
         };
@@ -584,6 +656,7 @@ mod tests {
             pending("r1", LoginPurpose::App, None),
             pending("r2", LoginPurpose::App, Some("challenge")),
             pending("r3", LoginPurpose::App, None),
+            pending("r5", LoginPurpose::App, None),
             pending("r4", LoginPurpose::Test { owner: "u1".into() }, None),
         ] {
             note("store", ok(store.create_pending_login(&p).await));
@@ -603,8 +676,15 @@ mod tests {
             ),
             ("expired request", app("c1", "r3", "a3", "k3"), 5_000),
             ("app", app("c1", "r1", "a1", "k1"), 1_000),
-            ("request answered twice", app("c1", "r1", "a9", "k9"), 1_000),
-            ("assertion replayed", app("c1", "r2", "a1", "k2"), 1_000),
+            // A millisecond later: within the same one, SQLite's fast path cannot tell
+            // this from a replay (it reports Replay, also a refusal).
+            ("request answered twice", app("c1", "r1", "a9", "k9"), 1_001),
+            ("assertion replayed", app("c1", "r5", "a1", "k5"), 1_000),
+            (
+                "a replay burns its request",
+                app("c1", "r5", "a8", "k8"),
+                1_001,
+            ),
             ("app with PKCE", app("c1", "r2", "a2", "k2"), 1_000),
             (
                 "a test's request as an app's",
@@ -737,11 +817,11 @@ mod tests {
     }
 
     #[tokio::test]
-    async fn each_sign_in_operation_gives_the_same_outcomes_on_every_engine() {
+    async fn each_sign_in_operation_gives_the_same_outcomes_by_every_path() {
         let mut runs = Vec::new();
-        for engine in testing::engines() {
-            let (_db, store) = store_on(engine).await;
-            runs.push((engine, script(&store).await));
+        for (engine, fast) in paths() {
+            let (_db, store) = store_on(engine, fast).await;
+            runs.push(((engine, fast), script(&store).await));
             store.close().await;
         }
         let Some((_, first)) = runs.first() else {
@@ -761,6 +841,7 @@ mod tests {
         has("app", "Done { app: Some(AppReturn { redirect_uri: \"https://app.example/cb\", state: \"state of r1\" }) }");
         has("request answered twice", "PendingGone");
         has("assertion replayed", "Replay");
+        has("a replay burns its request", "PendingGone");
         has("app with PKCE", "state of r2");
         has("a test's request as an app's", "PendingGone");
         has("another owner's test", "PendingGone");
@@ -782,17 +863,18 @@ mod tests {
         has("refused redemption stored no token", "Ok(None)");
         has("expired token", "Ok(None)");
         has("revoked token", "Ok(None)");
-        for (engine, run) in &runs[1..] {
-            assert_eq!(run, first, "{engine:?} differs from {:?}", runs[0].0);
+        for (path, run) in &runs[1..] {
+            assert_eq!(run, first, "{path:?} differs from {:?}", runs[0].0);
         }
     }
 
     /// Many requests racing for one pending request, or for one code: exactly one
-    /// wins, whatever the engine.
+    /// wins, whatever the engine and path (the fast path on PostgreSQL puts them in
+    /// one batch).
     #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
     async fn racing_requests_get_one_win() {
-        for engine in testing::engines() {
-            let (_db, store) = store_on(engine).await;
+        for engine in paths() {
+            let (_db, store) = store_on(engine.0, engine.1).await;
             if let Err(e) = store
                 .create_pending_login(&pending("r1", LoginPurpose::App, None))
                 .await

@@ -10,6 +10,9 @@
 //! | redeem a code (token endpoint) | `redeem_code` | one transaction: [`REDEEM_CODE`], then [`STORE_ACCESS_TOKEN`] or, when refused, [`CODE`] |
 //! | read an access token (userinfo) | `access_token` | [`ACCESS_TOKEN`] |
 //!
+//! This is the plain path; where a faster one pays, `sign_in_fast.rs` runs the same
+//! operations its own way behind the same port methods.
+//!
 //! A consumption or redemption is one conditional `UPDATE` of one row: of several
 //! requests racing for the same pending request or code, exactly one gets the row
 //! back (PostgreSQL re-checks the condition after the row lock; SQLite has one
@@ -29,12 +32,21 @@ macro_rules! code_columns {
     };
 }
 
+macro_rules! store_pending {
+    () => {
+        concat!(
+            "INSERT INTO pending_logins (",
+            pending_columns!(),
+            ") VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13)"
+        )
+    };
+}
+
 /// `$1`…`$13`: the columns of [`pending_columns`], in order.
-pub(crate) const STORE_PENDING: &str = concat!(
-    "INSERT INTO pending_logins (",
-    pending_columns!(),
-    ") VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13)"
-);
+pub(crate) const STORE_PENDING: &str = store_pending!();
+/// [`STORE_PENDING`], its row's id returned (PostgreSQL's fast path, which counts
+/// the rows a batch element got back).
+pub(crate) const STORE_PENDING_RETURNING_ID: &str = concat!(store_pending!(), " RETURNING id");
 
 /// `$1` id, `$2` now: a pending request that is neither used nor expired.
 pub(crate) const PENDING: &str = concat!(

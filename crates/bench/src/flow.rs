@@ -126,14 +126,8 @@ pub async fn seed(base: &str, idp_url: &str) -> Result<Target> {
         // the test IdP signs users in as jane@acme.test
         "emailDomains": ["acme.test"],
     });
-    let (client_id, client_secret) = create_connection(&http, base, api_key, &body).await?;
-    Ok(Target {
-        base: base.to_string(),
-        basic_auth: basic_auth(&client_id, &client_secret),
-        client_id,
-        acs_path: ACS_PATH.into(),
-        sp_entity_id: format!("{base}/saml/{product}"),
-    })
+    let sp_entity_id = format!("{base}/saml/{product}");
+    connection_target(&http, base, api_key, &body, sp_entity_id).await
 }
 
 /// Create the SAML connection on SAML Jackson through its admin API, as its docs do
@@ -150,13 +144,26 @@ pub async fn seed_jackson(base: &str, idp_url: &str, api_key: &str) -> Result<Ta
         "redirectUrl": [APP_REDIRECT],
         "defaultRedirectUrl": APP_REDIRECT,
     });
-    let (client_id, client_secret) = create_connection(&http, base, api_key, &body).await?;
+    connection_target(&http, base, api_key, &body, JACKSON_AUDIENCE.into()).await
+}
+
+/// Create the connection `body` describes ([`create_connection`]) and the target an
+/// app then signs in through: its client credentials, the ACS and the audience the
+/// IdP's responses must name.
+async fn connection_target(
+    http: &reqwest::Client,
+    base: &str,
+    api_key: &str,
+    body: &Value,
+    sp_entity_id: String,
+) -> Result<Target> {
+    let (client_id, client_secret) = create_connection(http, base, api_key, body).await?;
     Ok(Target {
         base: base.to_string(),
         basic_auth: basic_auth(&client_id, &client_secret),
         client_id,
         acs_path: ACS_PATH.into(),
-        sp_entity_id: JACKSON_AUDIENCE.into(),
+        sp_entity_id,
     })
 }
 

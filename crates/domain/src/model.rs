@@ -354,15 +354,8 @@ pub struct LoginCompletion {
 /// What an accepted sign-in produces.
 #[derive(Debug, Clone, PartialEq)]
 pub enum SignInResult {
-    /// A code for an app's request `pending_id`, consumed only if it is unused,
-    /// unexpired, an app sign-in and made for this connection; the code's client,
-    /// redirect URI, PKCE challenge, nonce and scope are the request's own.
-    AppCode {
-        pending_id: String,
-        code_hash: String,
-        profile: String,
-        code_expires_at: DateTime<Utc>,
-    },
+    /// A code for an app's request ([`AppCode`]).
+    AppCode(AppCode),
     /// The result of a test sign-in's request `pending_id`, consumed only if it is
     /// unused, unexpired, and a test by `result.owner` of `result.target`.
     Test {
@@ -381,6 +374,17 @@ pub enum CompletionOutcome {
     PendingGone,
     /// This assertion id was already accepted.
     Replay,
+}
+
+/// A code for an app's request `pending_id`, consumed only if it is unused,
+/// unexpired, an app sign-in and made for the completion's connection; the code's
+/// client, redirect URI, PKCE challenge, nonce and scope are the request's own.
+#[derive(Debug, Clone, PartialEq)]
+pub struct AppCode {
+    pub pending_id: String,
+    pub code_hash: String,
+    pub profile: String,
+    pub code_expires_at: DateTime<Utc>,
 }
 
 /// An app request's redirect URI and state, as the app sent them.

@@ -229,12 +229,12 @@ impl SqlStore {
                 (pool.clone(), sign_ins)
             }
         };
-        let sign_ins = match (settings.sign_in_fast_path, engine) {
+        let sign_ins = match (settings.sign_in_fast_path, &sqlite_path) {
             (false, _) => SignInPath::Plain,
-            (true, Engine::Sqlite) => SignInPath::Direct(Arc::new(
-                sqlite_sign_ins::SqliteSignIns::open(&sqlite_file(url)?)?,
-            )),
-            (true, Engine::Postgres) => SignInPath::Batched(Arc::new(PgSignIns {
+            (true, Some(file)) => {
+                SignInPath::Direct(Arc::new(sqlite_sign_ins::SqliteSignIns::open(file)?))
+            }
+            (true, None) => SignInPath::Batched(Arc::new(PgSignIns {
                 pending_inserts: pg_batch::Batcher::start(
                     sign_in_writer.clone(),
                     sign_in_fast::PG_PENDING_INSERTS,

@@ -13,9 +13,27 @@ use gatehouse_domain::ports::{KeyStore, LoginStore, StoreError, StoreResult};
 use sqlx::AnyConnection;
 
 use crate::rows::{ms, RowExt};
-use crate::sign_in_fast::AppCompletion;
 use crate::sign_in_sql as sql;
+use crate::values::Values;
 use crate::{map_err, SqlStore};
+
+/// A pending request's values: `$1`…`$13` of [`sql::STORE_PENDING`].
+pub(crate) fn pending_values(p: &PendingLogin, purpose: &str) -> Values {
+    Values::default()
+        .with("id", p.id.as_str())
+        .with("connection_id", p.target.connection_id())
+        .with("setup_link_id", p.target.setup_link_id())
+        .with("purpose", purpose)
+        .with("client_id", p.client_id.as_str())
+        .with("redirect_uri", p.redirect_uri.as_str())
+        .with("state", p.state.as_str())
+        .with("nonce", p.nonce.as_deref())
+        .with("code_challenge", p.code_challenge.as_deref())
+        .with("scope", p.scope.as_str())
+        .with("created_at", ms(p.created_at))
+        .with("expires_at", ms(p.expires_at))
+        .with("idp_state", p.idp_state.as_deref())
+}
 
 pub(crate) fn access_token_from(r: &impl RowExt) -> StoreResult<AccessToken> {
     Ok(AccessToken {
@@ -194,15 +212,10 @@ async fn complete(
     now: DateTime<Utc>,
 ) -> StoreResult<Result<Option<AppReturn>, NotStored>> {
     match &c.result {
-        SignInResult::AppCode {
-            pending_id,
-            code_hash,
-            profile,
-            code_expires_at,
-        } => {
+        SignInResult::AppCode(app) => {
             let target = LoginTarget::Connection(c.connection_id.clone());
             let Some(p) =
-                consume_pending(conn, pending_id, &LoginPurpose::App, &target, now).await?
+                consume_pending(conn, &app.pending_id, &LoginPurpose::App, &target, now).await?
             else {
                 return Ok(Err(NotStored::PendingGone));
             };
@@ -210,16 +223,16 @@ async fn complete(
                 return Ok(Err(NotStored::Replay));
             }
             let code = AuthCode {
-                code_hash: code_hash.clone(),
+                code_hash: app.code_hash.clone(),
                 connection_id: c.connection_id.clone(),
                 client_id: p.client_id,
                 redirect_uri: p.redirect_uri.clone(),
                 code_challenge: p.code_challenge,
                 nonce: p.nonce,
                 scope: p.scope,
-                profile: profile.clone(),
+                profile: app.profile.clone(),
                 created_at: now,
-                expires_at: *code_expires_at,
+                expires_at: app.code_expires_at,
             };
             store_code(conn, &code).await?;
             Ok(Ok(Some(AppReturn {
@@ -280,23 +293,12 @@ impl SqlStore {
 #[async_trait]
 impl LoginStore for SqlStore {
     async fn create_pending_login(&self, p: &PendingLogin) -> StoreResult<()> {
+        let purpose = purpose_json(&p.purpose)?;
         if let Some(fast) = self.fast_sign_ins() {
-            return fast.store_pending(p, &purpose_json(&p.purpose)?).await;
+            return fast.store_pending(p, &purpose).await;
         }
-        sqlx::query(sql::STORE_PENDING)
-            .bind(&p.id)
-            .bind(p.target.connection_id().map(str::to_string))
-            .bind(p.target.setup_link_id().map(str::to_string))
-            .bind(purpose_json(&p.purpose)?)
-            .bind(&p.client_id)
-            .bind(&p.redirect_uri)
-            .bind(&p.state)
-            .bind(p.nonce.clone())
-            .bind(p.code_challenge.clone())
-            .bind(&p.scope)
-            .bind(ms(p.created_at))
-            .bind(ms(p.expires_at))
-            .bind(p.idp_state.clone())
+        pending_values(p, &purpose)
+            .query(sql::STORE_PENDING)
             .execute(self.sign_in_writer())
             .await
             .map(|_| ())
@@ -322,26 +324,8 @@ impl LoginStore for SqlStore {
         c: &LoginCompletion,
         now: DateTime<Utc>,
     ) -> StoreResult<CompletionOutcome> {
-        if let (
-            Some(fast),
-            SignInResult::AppCode {
-                pending_id,
-                code_hash,
-                profile,
-                code_expires_at,
-            },
-        ) = (self.fast_sign_ins(), &c.result)
-        {
-            let app = AppCompletion {
-                pending_id,
-                connection_id: &c.connection_id,
-                assertion_id: &c.assertion_id,
-                replay_expires_at: c.replay_expires_at,
-                code_hash,
-                profile,
-                code_expires_at: *code_expires_at,
-            };
-            return fast.complete_app(&app, now).await;
+        if let (Some(fast), SignInResult::AppCode(app)) = (self.fast_sign_ins(), &c.result) {
+            return fast.complete_app(c, app, now).await;
         }
         let mut tx = self.sign_in_tx().await?;
         match complete(&mut tx, c, now).await? {
@@ -564,6 +548,7 @@ mod tests {
 
     use super::*;
     use crate::{testing, Engine, PoolSettings};
+    use gatehouse_domain::model::AppCode;
 
     fn at(ms: i64) -> DateTime<Utc> {
         DateTime::from_timestamp_millis(ms).unwrap_or_default()
@@ -630,12 +615,12 @@ mod tests {
             connection_id: connection.into(),
             assertion_id: assertion.into(),
             replay_expires_at: at(9_000),
-            result: SignInResult::AppCode {
+            result: SignInResult::AppCode(AppCode {
                 pending_id: pending.into(),
                 code_hash: code.into(),
                 profile: format!("profile {code}"),
                 code_expires_at: at(6_000),
-            },
+            }),
         }
     }
 

@@ -8,11 +8,12 @@
 
 use chrono::{DateTime, Utc};
 use gatehouse_domain::model::{
-    AccessToken, AppReturn, AuthCode, CompletionOutcome, LoginPurpose, PendingLogin, RedeemIf,
+    AccessToken, AppCode, AppReturn, AuthCode, CompletionOutcome, LoginCompletion, LoginPurpose,
+    PendingLogin, RedeemIf,
 };
 use gatehouse_domain::ports::{StoreError, StoreResult};
 
-use crate::logins::{access_token_from, code_from};
+use crate::logins::{access_token_from, code_from, pending_values};
 use crate::rows::{ms, RowExt};
 use crate::sign_in_sql;
 use crate::sqlite_sign_ins::SqliteSignIns;
@@ -125,48 +126,23 @@ pub(crate) enum Fast<'a> {
     Postgres(&'a PgSignIns),
 }
 
-/// A pending request's values: `$1`…`$13` of [`sign_in_sql::STORE_PENDING`].
-fn pending_values(p: &PendingLogin, purpose: &str) -> Values {
-    Values::default()
-        .with("id", p.id.as_str())
-        .with("connection_id", p.target.connection_id())
-        .with("setup_link_id", p.target.setup_link_id())
-        .with("purpose", purpose)
-        .with("client_id", p.client_id.as_str())
-        .with("redirect_uri", p.redirect_uri.as_str())
-        .with("state", p.state.as_str())
-        .with("nonce", p.nonce.as_deref())
-        .with("code_challenge", p.code_challenge.as_deref())
-        .with("scope", p.scope.as_str())
-        .with("created_at", ms(p.created_at))
-        .with("expires_at", ms(p.expires_at))
-        .with("idp_state", p.idp_state.as_deref())
-}
-
-/// An app's request answered: what [`crate::logins`] hands the fast path.
-pub(crate) struct AppCompletion<'a> {
-    pub pending_id: &'a str,
-    pub connection_id: &'a str,
-    pub assertion_id: &'a str,
-    pub replay_expires_at: DateTime<Utc>,
-    pub code_hash: &'a str,
-    pub profile: &'a str,
-    pub code_expires_at: DateTime<Utc>,
-}
-
 /// `$1`…`$9` of [`PG_APP_COMPLETION`] and of SQLite's script.
-fn app_completion_values(c: &AppCompletion<'_>, now: DateTime<Utc>) -> StoreResult<Values> {
+fn app_completion_values(
+    c: &LoginCompletion,
+    app: &AppCode,
+    now: DateTime<Utc>,
+) -> StoreResult<Values> {
     let purpose = serde_json::to_string(&LoginPurpose::App)
         .map_err(|e| StoreError::Backend(e.to_string()))?;
     Ok(Values::default()
         .with("now", ms(now))
-        .with("pending_id", c.pending_id)
-        .with("connection_id", c.connection_id)
-        .with("assertion_id", c.assertion_id)
+        .with("pending_id", app.pending_id.as_str())
+        .with("connection_id", c.connection_id.as_str())
+        .with("assertion_id", c.assertion_id.as_str())
         .with("replay_expires_at", ms(c.replay_expires_at))
-        .with("code_hash", c.code_hash)
-        .with("profile", c.profile)
-        .with("code_expires_at", ms(c.code_expires_at))
+        .with("code_hash", app.code_hash.as_str())
+        .with("profile", app.profile.as_str())
+        .with("code_expires_at", ms(app.code_expires_at))
         .with("purpose", purpose.as_str()))
 }
 
@@ -213,10 +189,11 @@ impl Fast<'_> {
     /// `changes()` makes each step depend on the one before).
     pub(crate) async fn complete_app(
         self,
-        c: &AppCompletion<'_>,
+        c: &LoginCompletion,
+        app: &AppCode,
         now: DateTime<Utc>,
     ) -> StoreResult<CompletionOutcome> {
-        let v = app_completion_values(c, now)?;
+        let v = app_completion_values(c, app, now)?;
         match self {
             Fast::Postgres(pg) => {
                 let rows = pg

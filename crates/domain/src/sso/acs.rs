@@ -16,8 +16,8 @@ use base64::engine::general_purpose::STANDARD;
 use base64::Engine;
 
 use crate::model::{
-    AppReturn, AuthCode, CompletionOutcome, Connection, IdpConfig, LoginCompletion, LoginPurpose,
-    LoginTarget, PendingLogin, SignInResult, TestResult,
+    AppCode, AppReturn, AuthCode, CompletionOutcome, Connection, IdpConfig, LoginCompletion,
+    LoginPurpose, LoginTarget, PendingLogin, SignInResult, TestResult,
 };
 use crate::saml::attributes;
 use crate::saml::bounded::Busy;
@@ -374,8 +374,14 @@ impl Services {
             replay_expires_at,
             result,
         };
-        self.store_completion(connection, &completion, &profile.sub, pending.is_none())
-            .await?;
+        self.store_completion(
+            connection,
+            &completion,
+            now,
+            &profile.sub,
+            pending.is_none(),
+        )
+        .await?;
         Ok(outcome)
     }
 
@@ -398,15 +404,15 @@ impl Services {
             connection_id: connection.id.clone(),
             assertion_id: accepted.replay_key,
             replay_expires_at: accepted.replay_expires_at,
-            result: SignInResult::AppCode {
+            result: SignInResult::AppCode(AppCode {
                 pending_id: request_id.to_string(),
                 code_hash: hash_secret(&code),
                 profile,
                 code_expires_at: now + self.settings.sso.code_ttl,
-            },
+            }),
         };
         match self
-            .store_completion(connection, &completion, &accepted.profile.sub, false)
+            .store_completion(connection, &completion, now, &accepted.profile.sub, false)
             .await?
         {
             Some(AppReturn {
@@ -427,12 +433,13 @@ impl Services {
         &self,
         connection: &Connection,
         completion: &LoginCompletion,
+        now: chrono::DateTime<chrono::Utc>,
         sub: &str,
         idp_initiated: bool,
     ) -> Result<Option<AppReturn>, LoginError> {
         match self
             .store
-            .complete_login(completion, self.clock.now())
+            .complete_login(completion, now)
             .await
             .map_err(LoginError::internal)?
         {

@@ -14,11 +14,11 @@ pub mod state;
 use std::sync::Arc;
 use std::time::Duration;
 
+use gatehouse_domain::adapters::guarded_http::GuardedHttp;
+use gatehouse_domain::adapters::ory_console::OryClient;
 use gatehouse_domain::clock::{Clock, SystemClock};
-use gatehouse_domain::ory::OryClient;
-use gatehouse_domain::rate_limit::RateLimiter;
-use gatehouse_domain::services::SsoSettings;
-use gatehouse_domain::setup_links::LOOKUPS_PER_MINUTE;
+use gatehouse_domain::services::Wiring;
+use gatehouse_domain::settings::SsoSettings;
 use gatehouse_domain::sso::keys::KeyRing;
 use gatehouse_domain::{DomainSettings, Services};
 use gatehouse_store::{PoolSettings, SqlStore};
@@ -90,11 +90,14 @@ pub async fn build_with_clock(
     let keys = KeyRing::load_or_create(&store, &config.secret_key, clock.as_ref())
         .await
         .map_err(|e| StartError::Other(format!("signing keys: {e}")))?;
-    let services = Services {
+    let services = Services::new(Wiring {
         store: Arc::new(store.clone()),
         clock,
         secrets: config.secret_key.clone(),
-        ory,
+        ory: Arc::new(ory),
+        fetch: Arc::new(GuardedHttp {
+            allow_private: config.metadata_allow_private,
+        }),
         settings: DomainSettings {
             public_base_url: config.public_url.clone(),
             invite_ttl: chrono::Duration::days(7),
@@ -105,12 +108,8 @@ pub async fn build_with_clock(
                 ..SsoSettings::default()
             },
         },
-        keys: Arc::new(keys),
-        ory_wake: Arc::new(tokio::sync::Notify::new()),
-        setup_lookups: Arc::new(RateLimiter::per_minute(LOOKUPS_PER_MINUTE)),
-        oidc_docs: Arc::default(),
-        saml_work: Arc::default(),
-    };
+        keys,
+    });
 
     let leptos = LeptosOptions::builder()
         .output_name("gatehouse")
@@ -139,7 +138,7 @@ pub fn spawn_purge(services: Services, interval: Duration) -> tokio::task::JoinH
         let mut every = tokio::time::interval(interval.max(Duration::from_secs(1)));
         loop {
             every.tick().await;
-            match services.store.purge_expired(services.clock.now()).await {
+            match services.maintenance.purge_expired().await {
                 Ok(n) if n > 0 => tracing::debug!(removed = n, "expired SSO records purged"),
                 Ok(_) => {}
                 Err(e) => tracing::warn!(error = %e, "purge failed"),
@@ -162,7 +161,7 @@ pub fn spawn_ory_sync(
         let mut last_drift_check = tokio::time::Instant::now();
         loop {
             loop {
-                match services.run_ory_sync_once().await {
+                match services.ory.run_ory_sync_once().await {
                     // a full batch: there may be more
                     Ok(n) if n >= 20 => continue,
                     Ok(_) => break,
@@ -174,13 +173,13 @@ pub fn spawn_ory_sync(
             }
             if !drift_every.is_zero() && last_drift_check.elapsed() >= drift_every {
                 last_drift_check = tokio::time::Instant::now();
-                if let Err(e) = services.check_all_ory_drift().await {
+                if let Err(e) = services.ory.check_all_ory_drift().await {
                     tracing::warn!(error = %e, "Ory drift check failed");
                 }
             }
             tokio::select! {
                 _ = tokio::time::sleep(interval) => {}
-                _ = services.ory_wake.notified() => {}
+                _ = services.ory.wake().woken() => {}
             }
         }
     })

@@ -31,7 +31,8 @@ async fn main() -> ExitCode {
         }
     };
     let cleanup =
-        gatehouse::sessions::DbSessionStore::new(server.services.store.clone()).spawn_cleanup();
+        gatehouse::sessions::DbSessionStore::new(server.services.maintenance.session_records())
+            .spawn_cleanup();
     let purge = gatehouse::spawn_purge(
         server.services.clone(),
         std::time::Duration::from_secs(config.purge_interval_seconds.unsigned_abs()),

@@ -10,14 +10,14 @@ use std::sync::Arc;
 use async_trait::async_trait;
 use gatehouse_domain::clock::{Clock, SystemClock};
 use gatehouse_domain::model::SessionRecord;
-use gatehouse_domain::ports::Store;
+use gatehouse_domain::ports::SessionRecordStore;
 use tower_sessions::session::{Id, Record};
 use tower_sessions::session_store::{Error, Result};
 use tower_sessions::SessionStore;
 
 #[derive(Clone)]
 pub struct DbSessionStore {
-    store: Arc<dyn Store>,
+    store: Arc<dyn SessionRecordStore>,
     clock: Arc<dyn Clock>,
 }
 
@@ -28,7 +28,7 @@ impl std::fmt::Debug for DbSessionStore {
 }
 
 impl DbSessionStore {
-    pub fn new(store: Arc<dyn Store>) -> Self {
+    pub fn new(store: Arc<dyn SessionRecordStore>) -> Self {
         Self {
             store,
             clock: Arc::new(SystemClock),

@@ -13,12 +13,14 @@ use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 use axum::{Json, Router};
 use gatehouse_core::connection_form::ConnectionForm;
+use gatehouse_core::ClientId;
 use gatehouse_domain::model::{Connection, ConnectionSource};
 use gatehouse_domain::sso::connection_form::{connection_input, FormMode};
+use gatehouse_domain::sso::connections::own_client_secret_matches;
 use gatehouse_domain::{DomainError, ProductScope, Services};
 
 use super::api_auth::{authenticate, authenticate_for_write};
-use super::api_body::{ApiBody, ApiQuery};
+use super::api_body::{required_tenant, ApiBody, ApiQuery};
 use super::api_types::{ApiError, ConnectionPatch, ConnectionQuery, ConnectionView};
 use super::error::WebError;
 use crate::state::AppState;
@@ -66,6 +68,7 @@ pub async fn sso_post(
         .map_err(WebError::api)?;
     let input = connection_input(&form, FormMode::Create).map_err(WebError::api)?;
     let created = services
+        .connections
         .create_connection(&product, input, ConnectionSource::Api, None, None)
         .await
         .map_err(WebError::api)?;
@@ -82,8 +85,14 @@ async fn select(
     product: &ProductScope,
     q: &ConnectionQuery,
 ) -> Result<Vec<Connection>, WebError> {
-    if let Some(client_id) = q.client_id.as_deref().filter(|s| !s.is_empty()) {
+    if let Some(client_id) = q
+        .client_id
+        .as_ref()
+        .map(ClientId::as_str)
+        .filter(|s| !s.is_empty())
+    {
         let c = services
+            .connections
             .connection_by_client_id(product, client_id)
             .await
             .map_err(WebError::api)?;
@@ -93,7 +102,8 @@ async fn select(
         .check_named(q.product.as_deref())
         .map_err(WebError::api)?;
     services
-        .tenant_connections(product, q.tenant.as_deref().unwrap_or_default())
+        .connections
+        .tenant_connections(product, &required_tenant(q.tenant.as_ref())?)
         .await
         .map_err(WebError::api)
 }
@@ -163,16 +173,18 @@ pub async fn sso_patch(
         .client_secret
         .ok_or_else(|| WebError::invalid("clientSecret", "is required"))?;
     let connection = services
+        .connections
         .connection_by_client_id(&product, &client_id)
         .await
         .map_err(WebError::api)?
         .ok_or(WebError::Api(DomainError::NotFound))?;
-    if !Services::own_client_secret_matches(&connection, &secret) {
+    if !own_client_secret_matches(&connection, &secret) {
         return Err(WebError::Api(DomainError::WrongSecret("clientSecret")));
     }
     let input =
         connection_input(&patch.form, FormMode::Patch(&connection)).map_err(WebError::api)?;
     let mut updated = services
+        .connections
         .update_connection(connection, input)
         .await
         .map_err(WebError::api)?;
@@ -182,6 +194,7 @@ pub async fn sso_patch(
         .filter(|e| *e != updated.enabled)
     {
         updated = services
+            .connections
             .set_connection_enabled(updated, enabled)
             .await
             .map_err(WebError::api)?;
@@ -213,7 +226,7 @@ pub async fn sso_delete(
     let services = &state.services;
     let product = authenticate_for_write(services, &headers).await?;
     let ApiQuery(q) = query?;
-    let targets = if q.client_id.as_deref().is_some_and(|s| !s.is_empty()) {
+    let targets = if q.client_id.as_ref().is_some_and(|s| !s.as_str().is_empty()) {
         let secret = q
             .client_secret
             .as_deref()
@@ -222,7 +235,7 @@ pub async fn sso_delete(
         let Some(c) = found.into_iter().next() else {
             return Err(WebError::Api(DomainError::NotFound));
         };
-        if !Services::own_client_secret_matches(&c, secret) {
+        if !own_client_secret_matches(&c, secret) {
             return Err(WebError::Api(DomainError::WrongSecret("clientSecret")));
         }
         vec![c]
@@ -230,11 +243,18 @@ pub async fn sso_delete(
         select(services, &product, &q).await?
     };
     for c in &targets {
-        services.delete_connection(c).await.map_err(WebError::api)?;
+        services
+            .connections
+            .delete_connection(c)
+            .await
+            .map_err(WebError::api)?;
     }
     Ok(StatusCode::NO_CONTENT)
 }
 
 async fn openapi_get(State(state): State<AppState>) -> Response {
-    Json(super::openapi::document(&state.services.settings.issuer())).into_response()
+    Json(super::openapi::document(
+        &state.services.settings().issuer(),
+    ))
+    .into_response()
 }

@@ -21,6 +21,7 @@ pub async fn authenticate(
         })
         .ok_or(WebError::Api(DomainError::Unauthenticated))?;
     services
+        .access
         .authenticate_api_key(key)
         .await
         .map_err(WebError::api)
@@ -33,6 +34,7 @@ pub async fn authenticate_for_write(
 ) -> Result<ProductScope, WebError> {
     let product = authenticate(services, headers).await?;
     services
+        .access
         .require_product_writable(&product)
         .await
         .map_err(WebError::api)?;

@@ -6,6 +6,7 @@ use axum::body::Bytes;
 use axum::extract::{FromRequest, FromRequestParts, Request};
 use axum::http::request::Parts;
 use axum::http::{header, HeaderMap};
+use gatehouse_core::Tenant;
 use serde::de::DeserializeOwned;
 
 use super::error::WebError;
@@ -66,6 +67,14 @@ fn field_error<E: std::fmt::Display>(e: serde_path_to_error::Error<E>) -> WebErr
         path
     };
     WebError::invalid(&field, e.inner().to_string())
+}
+
+/// The `tenant` a request must name.
+pub fn required_tenant(tenant: Option<&Tenant>) -> Result<Tenant, WebError> {
+    match tenant {
+        Some(t) => Ok(t.clone()),
+        None => Tenant::parse("").map_err(WebError::api),
+    }
 }
 
 #[cfg(test)]

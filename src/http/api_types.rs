@@ -3,6 +3,7 @@
 
 use gatehouse_core::connection_form::ConnectionForm;
 use gatehouse_core::views::SetupLinkView;
+use gatehouse_core::{ClientId, Tenant};
 use gatehouse_domain::model::{Connection, IdpConfig};
 use gatehouse_domain::Services;
 use serde::{Deserialize, Deserializer, Serialize};
@@ -28,12 +29,14 @@ pub struct ConnectionPatch {
 pub struct ConnectionQuery {
     #[serde(rename = "clientID")]
     #[param(rename = "clientID")]
-    pub client_id: Option<String>,
+    #[param(value_type = Option<String>)]
+    pub client_id: Option<ClientId>,
     /// With `clientID`, on `DELETE`: the connection's client secret.
     #[serde(rename = "clientSecret")]
     #[param(rename = "clientSecret")]
     pub client_secret: Option<String>,
-    pub tenant: Option<String>,
+    #[param(value_type = Option<String>, example = "acme.com")]
+    pub tenant: Option<Tenant>,
     /// The API key's product id.
     pub product: Option<String>,
 }
@@ -120,7 +123,7 @@ pub struct OidcProviderView {
 
 impl ConnectionView {
     pub fn new(services: &Services, c: &Connection, secret: Option<&str>) -> Self {
-        let settings = &services.settings;
+        let settings = services.settings();
         let (metadata_url, idp_metadata, oidc_provider) = match &c.idp {
             IdpConfig::Saml(saml) => {
                 let first = saml.idp.certificates.first();
@@ -189,8 +192,8 @@ impl ConnectionView {
 #[derive(Debug, Deserialize, ToSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct SetupLinkForm {
-    #[schema(example = "acme.com")]
-    pub tenant: Option<String>,
+    #[schema(value_type = Option<String>, example = "acme.com")]
+    pub tenant: Option<Tenant>,
     /// The API key's product id.
     pub product: Option<String>,
     pub name: Option<String>,
@@ -223,7 +226,8 @@ pub struct SetupLinkQuery {
     #[serde(rename = "setupID")]
     #[param(rename = "setupID")]
     pub setup_id: Option<String>,
-    pub tenant: Option<String>,
+    #[param(value_type = Option<String>)]
+    pub tenant: Option<Tenant>,
     /// The API key's product id (required without `setupID`).
     pub product: Option<String>,
 }

@@ -13,8 +13,11 @@ pub fn routes() -> axum::Router<AppState> {
 
 pub async fn healthz_get(State(state): State<AppState>) -> (StatusCode, Json<Value>) {
     let services = &state.services;
-    let ping =
-        tokio::time::timeout(std::time::Duration::from_secs(3), services.check_database()).await;
+    let ping = tokio::time::timeout(
+        std::time::Duration::from_secs(3),
+        services.maintenance.check_database(),
+    )
+    .await;
     match ping {
         Ok(Ok(engine)) => (
             StatusCode::OK,
@@ -26,9 +29,9 @@ pub async fn healthz_get(State(state): State<AppState>) -> (StatusCode, Json<Val
         ),
         Ok(Err(e)) => {
             tracing::warn!(error = %e, "health check: database error");
-            unavailable(services.database_engine(), "database error")
+            unavailable(services.maintenance.database_engine(), "database error")
         }
-        Err(_) => unavailable(services.database_engine(), "database timeout"),
+        Err(_) => unavailable(services.maintenance.database_engine(), "database timeout"),
     }
 }
 

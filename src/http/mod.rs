@@ -36,8 +36,8 @@ pub fn router(state: AppState) -> Router {
     let shell_options = state.leptos.clone();
     let shell = move || app::shell(shell_options.clone());
 
-    let session_store = DbSessionStore::new(state.services.store.clone());
-    let secure = state.services.settings.public_base_url.scheme() == "https";
+    let session_store = DbSessionStore::new(state.services.maintenance.session_records());
+    let secure = state.services.settings().public_base_url.scheme() == "https";
     let sessions = SessionManagerLayer::new(session_store)
         .with_name(SESSION_COOKIE)
         .with_http_only(true)

@@ -9,7 +9,6 @@ use gatehouse_domain::model::LoginPurpose;
 use gatehouse_domain::sso::acs::with_query;
 use gatehouse_domain::sso::authorize::{AuthorizeError, AuthorizeOutcome, AuthorizeParams};
 use gatehouse_domain::sso::token::TokenRequest;
-use serde::Deserialize;
 
 use super::error::WebError;
 use super::html::{auto_post, escape, page};
@@ -34,11 +33,11 @@ fn no_store(mut res: Response) -> Response {
 }
 
 async fn discovery_get(State(state): State<AppState>) -> Response {
-    Json(state.services.discovery_document()).into_response()
+    Json(state.services.sign_in.discovery_document()).into_response()
 }
 
 async fn jwks_get(State(state): State<AppState>) -> Response {
-    let mut res = Json(state.services.keys.jwks.clone()).into_response();
+    let mut res = Json(state.services.sign_in.jwks().clone()).into_response();
     res.headers_mut().insert(
         header::CACHE_CONTROL,
         HeaderValue::from_static("public, max-age=300"),
@@ -46,59 +45,25 @@ async fn jwks_get(State(state): State<AppState>) -> Response {
     res
 }
 
-#[derive(Debug, Default, Deserialize)]
-pub struct AuthorizeForm {
-    response_type: Option<String>,
-    client_id: Option<String>,
-    redirect_uri: Option<String>,
-    state: Option<String>,
-    scope: Option<String>,
-    nonce: Option<String>,
-    code_challenge: Option<String>,
-    code_challenge_method: Option<String>,
-    tenant: Option<String>,
-    product: Option<String>,
-    idp_hint: Option<String>,
-    prompt: Option<String>,
-}
-
-impl From<AuthorizeForm> for AuthorizeParams {
-    fn from(f: AuthorizeForm) -> Self {
-        AuthorizeParams {
-            response_type: f.response_type,
-            client_id: f.client_id,
-            redirect_uri: f.redirect_uri,
-            state: f.state,
-            scope: f.scope,
-            nonce: f.nonce,
-            code_challenge: f.code_challenge,
-            code_challenge_method: f.code_challenge_method,
-            tenant: f.tenant,
-            product: f.product,
-            idp_hint: f.idp_hint,
-            prompt: f.prompt,
-        }
-    }
-}
-
 async fn authorize_get(
     State(state): State<AppState>,
-    Query(form): Query<AuthorizeForm>,
+    Query(form): Query<AuthorizeParams>,
 ) -> Response {
     authorize(state, form).await
 }
 
 async fn authorize_post(
     State(state): State<AppState>,
-    Form(form): Form<AuthorizeForm>,
+    Form(form): Form<AuthorizeParams>,
 ) -> Response {
     authorize(state, form).await
 }
 
-async fn authorize(state: AppState, form: AuthorizeForm) -> Response {
+async fn authorize(state: AppState, form: AuthorizeParams) -> Response {
     match state
         .services
-        .authorize(form.into(), LoginPurpose::App)
+        .sign_in
+        .authorize(form, LoginPurpose::App)
         .await
     {
         Ok(outcome) => outcome_response(outcome),
@@ -155,20 +120,10 @@ pub fn outcome_response(outcome: AuthorizeOutcome) -> Response {
     }
 }
 
-#[derive(Debug, Default, Deserialize)]
-struct TokenForm {
-    grant_type: Option<String>,
-    code: Option<String>,
-    redirect_uri: Option<String>,
-    client_id: Option<String>,
-    client_secret: Option<String>,
-    code_verifier: Option<String>,
-}
-
 async fn token_post(
     State(state): State<AppState>,
     headers: HeaderMap,
-    form: Result<Form<TokenForm>, axum::extract::rejection::FormRejection>,
+    form: Result<Form<TokenRequest>, axum::extract::rejection::FormRejection>,
 ) -> Response {
     let Ok(Form(form)) = form else {
         return WebError::OAuth(gatehouse_domain::sso::error::OAuthError::invalid_request(
@@ -177,18 +132,13 @@ async fn token_post(
         .into_response();
     };
     let req = TokenRequest {
-        grant_type: form.grant_type,
-        code: form.code,
-        redirect_uri: form.redirect_uri,
-        client_id: form.client_id,
-        client_secret: form.client_secret,
-        code_verifier: form.code_verifier,
         authorization: headers
             .get(header::AUTHORIZATION)
             .and_then(|v| v.to_str().ok())
             .map(String::from),
+        ..form
     };
-    match state.services.token(req).await {
+    match state.services.sign_in.token(req).await {
         Ok(t) => {
             let mut res = (StatusCode::OK, Json(t)).into_response();
             res.headers_mut()
@@ -211,7 +161,7 @@ async fn userinfo(state: AppState, headers: HeaderMap) -> Response {
     let auth = headers
         .get(header::AUTHORIZATION)
         .and_then(|v| v.to_str().ok());
-    match state.services.userinfo(auth).await {
+    match state.services.sign_in.userinfo(auth).await {
         Ok(v) => no_store(Json(v).into_response()),
         Err(e) => WebError::OAuth(e).into_response(),
     }

@@ -8,7 +8,7 @@ use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 use axum::Router;
 use gatehouse_domain::oidc::login::OidcCallbackParams;
-use gatehouse_domain::services::OIDC_CALLBACK_PATH;
+use gatehouse_domain::settings::OIDC_CALLBACK_PATH;
 use gatehouse_domain::sso::error::LoginError;
 
 use super::error::WebError;
@@ -51,5 +51,11 @@ async fn callback(
         ))
         .into_response();
     };
-    sign_in_done(state.services.oidc_callback(key.as_deref(), params).await)
+    sign_in_done(
+        state
+            .services
+            .sign_in
+            .oidc_callback(key.as_deref(), params)
+            .await,
+    )
 }

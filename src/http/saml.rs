@@ -46,6 +46,7 @@ async fn acs_post(
     sign_in_done(
         state
             .services
+            .sign_in
             .saml_acs(saml_response, form.relay_state.as_deref())
             .await,
     )
@@ -70,7 +71,7 @@ pub(super) fn sign_in_done(
 }
 
 async fn sp_metadata_get(State(state): State<AppState>, Path(product): Path<String>) -> Response {
-    match state.services.sp_metadata(&product).await {
+    match state.services.sign_in.sp_metadata(&product).await {
         Ok(xml) => (
             [
                 (

@@ -12,7 +12,7 @@ use gatehouse_domain::setup_links::parse_expiry_days;
 use gatehouse_domain::DomainError;
 
 use super::api_auth::{authenticate, authenticate_for_write};
-use super::api_body::{ApiBody, ApiQuery};
+use super::api_body::{required_tenant, ApiBody, ApiQuery};
 use super::api_types::{
     ApiError, Data, Empty, SetupLinkData, SetupLinkDeleteQuery, SetupLinkForm, SetupLinkQuery,
     SetupLinks,
@@ -67,9 +67,10 @@ pub async fn setup_links_post(
     let days = parse_expiry_days(form.expiry_days.as_deref().unwrap_or_default())
         .map_err(|e| WebError::invalid("expiryDays", e.message))?;
     let created = services
+        .setup_links
         .create_setup_link(
             &product,
-            form.tenant.as_deref().unwrap_or_default(),
+            &required_tenant(form.tenant.as_ref())?,
             form.name.as_deref().unwrap_or_default(),
             days,
         )
@@ -102,6 +103,7 @@ pub async fn setup_links_get(
     let product = authenticate(services, &headers).await?;
     let ApiQuery(q) = query?;
     let links = services
+        .setup_links
         .list_setup_links(&product)
         .await
         .map_err(WebError::api)?;
@@ -116,11 +118,10 @@ pub async fn setup_links_get(
     product
         .check_named(q.product.as_deref())
         .map_err(WebError::api)?;
-    let tenant = q.tenant.map(|t| t.trim().to_lowercase());
     let data = SetupLinks::Many(
         links
             .iter()
-            .filter(|l| tenant.as_deref().is_none_or(|t| l.tenant == t))
+            .filter(|l| q.tenant.as_ref().is_none_or(|t| l.tenant == t.as_str()))
             .map(|l| SetupLinkData::new(&product.id, l, None))
             .collect(),
     );
@@ -155,6 +156,7 @@ pub async fn setup_links_delete(
         .filter(|s| !s.trim().is_empty())
         .ok_or_else(|| WebError::invalid("setupID", "is required"))?;
     services
+        .setup_links
         .revoke_setup_link(&product, &id)
         .await
         .map_err(WebError::api)?;

@@ -54,13 +54,17 @@ async fn test_start_get(
     };
     let services = &state.services;
     let connection = async {
-        let access = services.team_access(&user_id, &q.team).await?;
-        let product = services.product_access(&access, &q.product).await?;
-        services.product_connection(&product, &connection_id).await
+        let access = services.access.team_access(&user_id, &q.team).await?;
+        let product = services.access.product_access(&access, &q.product).await?;
+        services
+            .connections
+            .product_connection(&product, &connection_id)
+            .await
     }
     .await;
     match connection {
         Ok(c) => match services
+            .sign_in
             .start_test_login(&format!("user:{user_id}"), &c)
             .await
         {
@@ -89,7 +93,11 @@ async fn setup_test_get(
     Query(q): Query<SetupTestQuery>,
 ) -> Response {
     let services = &state.services;
-    let open = match services.open_setup_link(&token, &client.to_string()).await {
+    let open = match services
+        .setup_links
+        .open_setup_link(&token, &client.to_string())
+        .await
+    {
         Ok(open) => open,
         Err(e) => return WebError::page(e).into_response(),
     };
@@ -97,7 +105,7 @@ async fn setup_test_get(
     let connection = if draft {
         None
     } else {
-        match services.setup_connection(&open).await {
+        match services.setup_links.setup_connection(&open).await {
             Ok(Some(c)) => Some(c),
             Ok(None) => {
                 return WebError::page(DomainError::Conflict(
@@ -118,10 +126,11 @@ async fn setup_test_get(
     let started = match &connection {
         Some(c) => {
             services
+                .sign_in
                 .start_test_login(&format!("setup:{}", open.link.id), c)
                 .await
         }
-        None => services.start_setup_draft_test(&open).await,
+        None => services.sign_in.start_setup_draft_test(&open).await,
     };
     match started {
         Ok(outcome) => outcome_response(outcome),
@@ -136,7 +145,12 @@ async fn test_result_get(
 ) -> Response {
     let mut found = None;
     for owner in owners(&session).await {
-        if let Ok(r) = state.services.test_result_for(&owner, &result_id).await {
+        if let Ok(r) = state
+            .services
+            .sign_in
+            .test_result_for(&owner, &result_id)
+            .await
+        {
             found = Some(r);
             break;
         }

@@ -1,4 +1,5 @@
 use chrono::Duration;
+use gatehouse_domain::ports::AccountStore;
 
 use crate::support::*;
 
@@ -79,13 +80,7 @@ async fn passwords_are_stored_as_argon2id() {
         let c = Client::new(&app);
         let email = unique_email("hash");
         c.sign_up(&email, "Acme").await;
-        let user = app
-            .services
-            .store
-            .user_by_email(&email)
-            .await
-            .unwrap()
-            .unwrap();
+        let user = app.store.user_by_email(&email).await.unwrap().unwrap();
         assert!(user.password_hash.starts_with("$argon2id$"));
         assert!(!user.password_hash.contains("correct horse"));
     })

@@ -1,6 +1,6 @@
 //! The Jackson-compatible admin API.
 
-use serde_json::json;
+use serde_json::{json, Value};
 
 use crate::idp::idp;
 use crate::sso_support::*;
@@ -58,6 +58,66 @@ async fn connections_are_managed_over_the_api() {
         assert_eq!(status, 204);
         let (_, list) = s.api(reqwest::Method::GET, &[("tenant", "globex.com"), ("product", &s.product)], None).await;
         assert!(list.as_array().unwrap().is_empty());
+    })
+    .await;
+}
+
+/// A tenant is read by one rule (lower-cased; letters, digits, `.`, `-`, `_`): a
+/// malformed or missing one is a 400 naming `tenant`, and selects or deletes nothing;
+/// one written in capitals is the same tenant.
+#[tokio::test]
+async fn tenants_in_queries_are_checked_before_anything_is_selected() {
+    each_engine(|engine| async move {
+        let s = Sso::new(engine).await;
+        for bad in ["acme.com%", "acme.com'--", "", "acme com", "acme.com/../x"] {
+            for method in [reqwest::Method::GET, reqwest::Method::DELETE] {
+                let (status, body) = s
+                    .api(
+                        method.clone(),
+                        &[("tenant", bad), ("product", &s.product)],
+                        None,
+                    )
+                    .await;
+                assert_eq!(status, 400, "{method} tenant={bad:?}: {body}");
+                assert_eq!(body["error"]["field"], "tenant", "{body}");
+            }
+        }
+        let (status, body) = s
+            .api(reqwest::Method::DELETE, &[("product", &s.product)], None)
+            .await;
+        assert_eq!(status, 400, "{body}");
+        assert_eq!(body["error"]["field"], "tenant", "{body}");
+        // nothing was deleted; capitals name the same tenant
+        let (status, list) = s
+            .api(
+                reqwest::Method::GET,
+                &[("tenant", "ACME.com"), ("product", &s.product)],
+                None,
+            )
+            .await;
+        assert_eq!(status, 200, "{list}");
+        assert_eq!(list.as_array().map(Vec::len), Some(1), "{list}");
+        // setup links: the same rule on create and on list
+        let res = s
+            .http
+            .post(format!("{}/api/v1/sso/setuplinks", s.app.base))
+            .header("Authorization", format!("Api-Key {}", s.api_key))
+            .json(&json!({ "tenant": "evil tenant", "product": s.product }))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(res.status().as_u16(), 400);
+        let body: Value = res.json().await.unwrap_or(Value::Null);
+        assert_eq!(body["error"]["field"], "tenant", "{body}");
+        let res = s
+            .http
+            .get(format!("{}/api/v1/sso/setuplinks", s.app.base))
+            .header("Authorization", format!("Api-Key {}", s.api_key))
+            .query(&[("tenant", "a%b"), ("product", s.product.as_str())])
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(res.status().as_u16(), 400);
     })
     .await;
 }

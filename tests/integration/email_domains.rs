@@ -3,6 +3,7 @@
 //! domains the vendor's admin adds; anything else is refused, unless the connection
 //! explicitly accepts any domain, and then `email_verified` is `false`.
 
+use gatehouse_domain::ports::ConnectionStore;
 use reqwest::Method;
 use serde_json::{json, Value};
 
@@ -220,7 +221,7 @@ async fn a_setup_link_cannot_widen_the_email_domains() {
             )
             .await;
         assert_eq!(r.status, 200, "{:?}", r.body);
-        let connections = s.app.services.store.connections(&s.product).await.unwrap();
+        let connections = s.app.store.connections(&s.product).await.unwrap();
         let made = connections
             .iter()
             .find(|c| c.tenant == "globex.com")

@@ -4,6 +4,7 @@
 //! misaddressed or expired id_tokens, rotated keys) against a scriptable fake.
 
 use chrono::Duration;
+use gatehouse_domain::ports::ConnectionStore;
 use reqwest::Method;
 use serde_json::{json, Value};
 
@@ -529,7 +530,7 @@ async fn a_setup_link_can_configure_an_oidc_idp_for_its_tenant_only() {
             assert!(shown.contains("data-testid=\"test-success\""), "{shown}");
             assert!(shown.contains("jane@globex.com"), "{shown}");
         }
-        let connections = s.app.services.store.connections(&s.product).await.unwrap();
+        let connections = s.app.store.connections(&s.product).await.unwrap();
         assert!(
             connections.iter().all(|c| c.tenant != "globex.com"),
             "nothing saved by a test"

@@ -1,4 +1,5 @@
 use crate::support::*;
+use gatehouse_domain::ports::ProductStore;
 
 #[tokio::test]
 async fn ory_settings_are_verified_masked_and_encrypted() {
@@ -72,13 +73,7 @@ async fn ory_settings_are_verified_masked_and_encrypted() {
         assert_eq!(g.body["token_hint"], "ory_st_…0001");
 
         // stored sealed, not in clear
-        let stored = app
-            .services
-            .store
-            .ory_settings(&product)
-            .await
-            .unwrap()
-            .unwrap();
+        let stored = app.store.ory_settings(&product).await.unwrap().unwrap();
         assert!(stored.token_ciphertext.starts_with("v1."));
         assert!(!stored.token_ciphertext.contains("validtoken"));
 
@@ -128,13 +123,7 @@ async fn ory_settings_are_verified_masked_and_encrypted() {
             .rpc("ory/disconnect", &[("team", &team), ("product", &product)])
             .await;
         assert_eq!(r.status, 200);
-        assert!(app
-            .services
-            .store
-            .ory_settings(&product)
-            .await
-            .unwrap()
-            .is_none());
+        assert!(app.store.ory_settings(&product).await.unwrap().is_none());
     })
     .await;
 }

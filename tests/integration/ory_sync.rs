@@ -3,6 +3,7 @@
 
 use chrono::Duration;
 use gatehouse_domain::model::{OrySyncRow, OrySyncState};
+use gatehouse_domain::ports::{ConnectionStore, OrySyncStore};
 use reqwest::Method;
 use serde_json::{json, Value};
 
@@ -49,7 +50,6 @@ async fn mirrored(engine: gatehouse_store::Engine) -> Mirror {
     );
     let connection_id = s
         .app
-        .services
         .store
         .connection_by_client_id(&s.client_id)
         .await
@@ -65,17 +65,11 @@ async fn mirrored(engine: gatehouse_store::Engine) -> Mirror {
 
 impl Mirror {
     async fn sync(&self) -> usize {
-        self.s.app.services.run_ory_sync_once().await.unwrap()
+        self.s.app.services.ory.run_ory_sync_once().await.unwrap()
     }
 
     async fn row(&self, connection_id: &str) -> Option<OrySyncRow> {
-        self.s
-            .app
-            .services
-            .store
-            .ory_sync_row(connection_id)
-            .await
-            .unwrap()
+        self.s.app.store.ory_sync_row(connection_id).await.unwrap()
     }
 
     async fn state(&self) -> OrySyncRow {
@@ -107,7 +101,6 @@ impl Mirror {
         let id = self
             .s
             .app
-            .services
             .store
             .connection_by_client_id(&client_id)
             .await
@@ -145,7 +138,6 @@ impl Mirror {
     async fn connection(&self) -> gatehouse_domain::model::Connection {
         self.s
             .app
-            .services
             .store
             .connection_by_id(&self.connection_id)
             .await
@@ -420,7 +412,6 @@ async fn a_sync_cut_off_halfway_resumes_after_its_lease_without_duplicates() {
         let now = gatehouse_domain::clock::Clock::now(m.s.app.clock.as_ref());
         let claimed =
             m.s.app
-                .services
                 .store
                 .claim_ory_sync(now, now + Duration::seconds(120), 20)
                 .await
@@ -450,7 +441,7 @@ async fn a_sync_cut_off_halfway_resumes_after_its_lease_without_duplicates() {
         let (_, _, id2) = m.add_connection("globex.com", "Globex").await;
         m.ory.admin("latency", json!({"ms": 150})).await;
         let services = m.s.app.services.clone();
-        let task = tokio::spawn(async move { services.run_ory_sync_once().await });
+        let task = tokio::spawn(async move { services.ory.run_ory_sync_once().await });
         tokio::time::sleep(std::time::Duration::from_millis(500)).await;
         task.abort();
         let _ = task.await;
@@ -526,7 +517,7 @@ async fn removals_are_guarded_so_a_moving_list_never_loses_someone_elses_provide
         m.delete_connection(&cid_b, &secret_b).await;
         m.delete_connection(&cid_c, &secret_c).await;
         let services = m.s.app.services.clone();
-        let (a, b) = tokio::join!(m.sync(), services.run_ory_sync_once());
+        let (a, b) = tokio::join!(m.sync(), services.ory.run_ory_sync_once());
         assert_eq!(a + b.unwrap(), 2);
         let providers = m.ory.providers().await;
         let ids: Vec<&str> = providers.iter().filter_map(|p| p["id"].as_str()).collect();
@@ -567,7 +558,7 @@ async fn drift_is_reported_and_re_sync_repairs_it() {
         assert_eq!(
             m.s.app
                 .services
-                .check_ory_drift(&m.s.product)
+                .ory.check_ory_drift(&m.s.product)
                 .await
                 .unwrap(),
             1
@@ -597,7 +588,7 @@ async fn drift_is_reported_and_re_sync_repairs_it() {
         assert_eq!(
             m.s.app
                 .services
-                .check_ory_drift(&m.s.product)
+                .ory.check_ory_drift(&m.s.product)
                 .await
                 .unwrap(),
             0

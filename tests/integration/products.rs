@@ -1,4 +1,5 @@
 use crate::support::*;
+use gatehouse_domain::ports::ProductStore;
 
 #[tokio::test]
 async fn products_are_created_renamed_configured_and_deleted() {
@@ -126,7 +127,7 @@ async fn products_are_created_renamed_configured_and_deleted() {
                 .status,
             404
         );
-        assert!(app.services.store.api_keys(&id).await.unwrap().is_empty());
+        assert!(app.store.api_keys(&id).await.unwrap().is_empty());
     })
     .await;
 }
@@ -161,23 +162,35 @@ async fn api_keys_are_shown_once_stored_hashed_and_revocable() {
             !text.contains(&secret[12..]),
             "the list must not contain the secret"
         );
-        let stored = app.services.store.api_key(&key_id).await.unwrap().unwrap();
+        let stored = app.store.api_key(&key_id).await.unwrap().unwrap();
         assert!(!stored.secret_hash.contains(&secret[secret.len() - 20..]));
 
-        let p = app.services.authenticate_api_key(&secret).await.unwrap();
+        let p = app
+            .services
+            .access
+            .authenticate_api_key(&secret)
+            .await
+            .unwrap();
         assert_eq!(p.id, product);
         // wrong secret, malformed, unknown id
         let mut wrong = secret.clone();
         let last = wrong.pop();
         wrong.push(if last == Some('x') { 'y' } else { 'x' });
-        assert!(app.services.authenticate_api_key(&wrong).await.is_err());
         assert!(app
             .services
+            .access
+            .authenticate_api_key(&wrong)
+            .await
+            .is_err());
+        assert!(app
+            .services
+            .access
             .authenticate_api_key("Api-Key nonsense")
             .await
             .is_err());
         assert!(app
             .services
+            .access
             .authenticate_api_key("ghk_unknown_secret")
             .await
             .is_err());
@@ -189,7 +202,12 @@ async fn api_keys_are_shown_once_stored_hashed_and_revocable() {
             )
             .await;
         assert_eq!(r.status, 200);
-        assert!(app.services.authenticate_api_key(&secret).await.is_err());
+        assert!(app
+            .services
+            .access
+            .authenticate_api_key(&secret)
+            .await
+            .is_err());
         let list = c
             .rpc("api-keys/list", &[("team", &team), ("product", &product)])
             .await;

@@ -2,6 +2,7 @@
 //! access tokens, the replay cache, test results, and failed logins older than an
 //! hour, in batches that never hold the writer for long.
 
+use gatehouse_domain::ports::LoginStore;
 use sqlx::Row;
 
 use crate::sso_support::*;
@@ -45,14 +46,14 @@ async fn expired_sign_in_records_are_purged() {
         }
 
         // nothing has expired yet: only the old failed logins go
-        let removed = s.app.services.store.purge_expired(now).await.unwrap();
+        let removed = s.app.store.purge_expired(now).await.unwrap();
         assert_eq!(removed, 12_000);
         assert_eq!(count(&s, "failed_logins").await, 1);
         assert!(count(&s, "access_tokens").await > 0);
 
         // two hours on, everything of the sign-ins has expired
         let later = now + chrono::Duration::hours(2);
-        let removed = s.app.services.store.purge_expired(later).await.unwrap();
+        let removed = s.app.store.purge_expired(later).await.unwrap();
         assert!(removed > 0);
         for table in [
             "pending_logins",

@@ -6,6 +6,7 @@ use gatehouse_domain::clock::Clock;
 use gatehouse_domain::model::{
     ConnectionSource, LoginPurpose, LoginTarget, PendingLogin, SetupLink,
 };
+use gatehouse_domain::ports::{ConnectionStore, LoginStore, SetupLinkStore};
 use reqwest::Method;
 use serde_json::{json, Value};
 
@@ -89,7 +90,6 @@ async fn owner_links(s: &Sso, endpoint: &str, link: Option<&str>) -> RpcResponse
 /// The link as stored (hashes, use and draft state).
 async fn stored_link(s: &Sso, link_id: &str) -> SetupLink {
     s.app
-        .services
         .store
         .setup_link(&s.product, link_id)
         .await
@@ -107,7 +107,6 @@ async fn a_setup_link_configures_its_own_tenant_and_nothing_else() {
         let s = Sso::new(engine).await; // product "Portal" with an acme.com connection
         let acme_before = s
             .app
-            .services
             .store
             .connection_by_client_id(&s.client_id)
             .await
@@ -143,16 +142,7 @@ async fn a_setup_link_configures_its_own_tenant_and_nothing_else() {
         let bad = save_xml(&it, &token, "<x/>", &[]).await;
         assert_eq!(bad.status, 400, "{:?}", bad.body);
         assert_eq!(bad.body["field"], "metadata");
-        assert_eq!(
-            s.app
-                .services
-                .store
-                .connections(&s.product)
-                .await
-                .unwrap()
-                .len(),
-            1
-        );
+        assert_eq!(s.app.store.connections(&s.product).await.unwrap().len(), 1);
 
         // save: a connection for globex.com, from the link; a stray tenant field is ignored
         let metadata = idp().metadata("keys=primary").await;
@@ -162,7 +152,7 @@ async fn a_setup_link_configures_its_own_tenant_and_nothing_else() {
             saved.body["saved"]["idp_entity_id"],
             idp().entity_id.as_str()
         );
-        let all = s.app.services.store.connections(&s.product).await.unwrap();
+        let all = s.app.store.connections(&s.product).await.unwrap();
         assert_eq!(all.len(), 2);
         let globex = all.iter().find(|c| c.tenant == "globex.com").unwrap();
         assert_eq!(globex.source, ConnectionSource::SetupLink);
@@ -177,16 +167,7 @@ async fn a_setup_link_configures_its_own_tenant_and_nothing_else() {
         let both_keys = idp().metadata("keys=both").await;
         let again = save_xml(&it, &token, &both_keys, &[]).await;
         assert_eq!(again.status, 200);
-        assert_eq!(
-            s.app
-                .services
-                .store
-                .connections(&s.product)
-                .await
-                .unwrap()
-                .len(),
-            2
-        );
+        assert_eq!(s.app.store.connections(&s.product).await.unwrap().len(), 2);
         let listed = s
             .owner
             .rpc(
@@ -449,15 +430,7 @@ async fn test_before_save_tries_the_settings_without_saving_them() {
         let s = Sso::new(engine).await; // acme.com already has a connection
         let (token, link_id, _) = create_link(&s, "globex.com", "").await;
         let it = customer(&s.app);
-        let count = || async {
-            s.app
-                .services
-                .store
-                .connections(&s.product)
-                .await
-                .unwrap()
-                .len()
-        };
+        let count = || async { s.app.store.connections(&s.product).await.unwrap().len() };
 
         // nothing to test yet
         let res = it.get(&format!("/setup/{token}/test?draft=1")).await;
@@ -468,14 +441,7 @@ async fn test_before_save_tries_the_settings_without_saving_them() {
         let bad = try_xml(&it, &token, "<x/>").await;
         assert_eq!(bad.status, 400, "{:?}", bad.body);
         assert_eq!(bad.body["field"], "metadata");
-        assert!(s
-            .app
-            .services
-            .store
-            .setup_draft(&link_id)
-            .await
-            .unwrap()
-            .is_none());
+        assert!(s.app.store.setup_draft(&link_id).await.unwrap().is_none());
 
         // good metadata: checked and kept for the test, not saved
         let metadata = idp().metadata("keys=primary").await;
@@ -517,12 +483,7 @@ async fn test_before_save_tries_the_settings_without_saving_them() {
             created_at: now,
             expires_at: now + Duration::minutes(5),
         };
-        s.app
-            .services
-            .store
-            .create_pending_login(&forged)
-            .await
-            .unwrap();
+        s.app.store.create_pending_login(&forged).await.unwrap();
         let response = s.signed_for(&forged.id, json!({})).await;
         let page = refused(s.post_acs(&response, Some(&forged.id)).await).await;
         assert!(!page.contains("code="), "{page}");
@@ -543,14 +504,7 @@ async fn test_before_save_tries_the_settings_without_saving_them() {
         let tried = try_xml(&it, &new_token, &metadata).await;
         assert_eq!(tried.status, 200, "{:?}", tried.body);
         let new_link = r.body["link"]["id"].as_str().unwrap().to_string();
-        assert!(s
-            .app
-            .services
-            .store
-            .setup_draft(&new_link)
-            .await
-            .unwrap()
-            .is_some());
+        assert!(s.app.store.setup_draft(&new_link).await.unwrap().is_some());
         let saved = save_xml(&it, &new_token, &metadata, &[("intent", "save")]).await;
         assert_eq!(saved.status, 200, "{:?}", saved.body);
         assert!(saved.body["test_url"].is_null());
@@ -560,13 +514,7 @@ async fn test_before_save_tries_the_settings_without_saving_them() {
         );
         assert_eq!(count().await, 2);
         assert!(
-            s.app
-                .services
-                .store
-                .setup_draft(&new_link)
-                .await
-                .unwrap()
-                .is_none(),
+            s.app.store.setup_draft(&new_link).await.unwrap().is_none(),
             "saving clears the draft"
         );
     })

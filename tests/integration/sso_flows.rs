@@ -148,10 +148,18 @@ async fn jackson_tenant_product_clients_use_pkce_or_the_secret_verifier() {
         );
 
         // separate tenant & product parameters (client_id=dummy), secret verifier, no PKCE
+        let scope = s
+            .app
+            .services
+            .access
+            .authenticate_api_key(&s.api_key)
+            .await
+            .unwrap();
         let verifier_secret = s
             .app
             .services
-            .ensure_secret_verifier(&s.product)
+            .connections
+            .secret_verifier(&scope)
             .await
             .unwrap();
         let code = s

@@ -11,7 +11,7 @@ pub async fn current_user() -> Result<Option<Me>, AppError> {
     let Ok(Some(user_id)) = session.get::<String>(ssr::USER_ID).await else {
         return Ok(None);
     };
-    match ssr::services()?.me(&user_id).await {
+    match ssr::services()?.accounts.me(&user_id).await {
         Ok(me) => Ok(Some(me)),
         Err(gatehouse_domain::DomainError::Unauthenticated) => {
             // The user was deleted: forget the session.
@@ -28,6 +28,7 @@ pub async fn sign_up(email: String, password: String, team_name: String) -> Resu
     use gatehouse_domain::accounts::SignUp;
     let services = ssr::services()?;
     let user = services
+        .accounts
         .sign_up(SignUp {
             email,
             password: password.into(),
@@ -35,7 +36,7 @@ pub async fn sign_up(email: String, password: String, team_name: String) -> Resu
         })
         .await?;
     ssr::sign_in(&user.id).await?;
-    let me = services.me(&user.id).await?;
+    let me = services.accounts.me(&user.id).await?;
     let target = me
         .teams
         .first()
@@ -49,11 +50,12 @@ pub async fn sign_up(email: String, password: String, team_name: String) -> Resu
 pub async fn log_in(email: String, password: String, next: Option<String>) -> Result<(), AppError> {
     use super::ssr;
     let services = ssr::services()?;
-    let user = services.log_in(&email, &password.into()).await?;
+    let user = services.accounts.log_in(&email, &password.into()).await?;
     ssr::sign_in(&user.id).await?;
     let target = match next.filter(|n| is_local_path(n)) {
         Some(n) => n,
         None => services
+            .accounts
             .me(&user.id)
             .await?
             .teams

@@ -12,6 +12,7 @@ pub async fn list_connections(
     use super::ssr;
     let user_id = ssr::user_id().await?;
     Ok(ssr::services()?
+        .connections
         .list_connections(&user_id, &team, &product)
         .await?)
 }
@@ -25,6 +26,7 @@ pub async fn get_connection(
     use super::ssr;
     let user_id = ssr::user_id().await?;
     Ok(ssr::services()?
+        .connections
         .connection_view(&user_id, &team, &product, &connection)
         .await?)
 }
@@ -42,6 +44,7 @@ pub async fn create_connection(
     use super::ssr;
     let user_id = ssr::user_id().await?;
     Ok(ssr::services()?
+        .connections
         .dashboard_create_connection(&user_id, &team, &product, &form, connection_id.as_deref())
         .await?)
 }
@@ -58,6 +61,7 @@ pub async fn update_connection(
     use super::ssr;
     let user_id = ssr::user_id().await?;
     Ok(ssr::services()?
+        .connections
         .dashboard_update_connection(&user_id, &team, &product, &connection, &form)
         .await?)
 }
@@ -72,6 +76,7 @@ pub async fn set_connection_enabled(
     use super::ssr;
     let user_id = ssr::user_id().await?;
     Ok(ssr::services()?
+        .connections
         .dashboard_set_connection_enabled(&user_id, &team, &product, &connection, enabled)
         .await?)
 }
@@ -85,6 +90,7 @@ pub async fn rotate_connection_secret(
     use super::ssr;
     let user_id = ssr::user_id().await?;
     Ok(ssr::services()?
+        .connections
         .dashboard_rotate_connection_secret(&user_id, &team, &product, &connection)
         .await?)
 }
@@ -98,6 +104,7 @@ pub async fn delete_connection(
     use super::ssr;
     let user_id = ssr::user_id().await?;
     ssr::services()?
+        .connections
         .dashboard_delete_connection(&user_id, &team, &product, &connection)
         .await?;
     leptos_axum::redirect(&format!("/teams/{team}/products/{product}/connections"));
@@ -114,6 +121,7 @@ pub async fn retry_ory_sync(
     use super::ssr;
     let user_id = ssr::user_id().await?;
     Ok(ssr::services()?
+        .connections
         .dashboard_retry_ory_sync(&user_id, &team, &product, &connection)
         .await?)
 }
@@ -123,6 +131,7 @@ pub async fn product_oauth(team: String, product: String) -> Result<v::ProductOA
     use super::ssr;
     let user_id = ssr::user_id().await?;
     Ok(ssr::services()?
+        .connections
         .product_oauth(&user_id, &team, &product)
         .await?)
 }
@@ -132,6 +141,7 @@ pub async fn rotate_secret_verifier(team: String, product: String) -> Result<Str
     use super::ssr;
     let user_id = ssr::user_id().await?;
     Ok(ssr::services()?
+        .connections
         .dashboard_rotate_secret_verifier(&user_id, &team, &product)
         .await?)
 }

@@ -8,6 +8,7 @@ pub async fn get_ory_settings(team: String, product: String) -> Result<OrySettin
     use super::ssr;
     let user_id = ssr::user_id().await?;
     Ok(ssr::services()?
+        .ory
         .ory_settings(&user_id, &team, &product)
         .await?)
 }
@@ -28,6 +29,7 @@ pub async fn save_ory_settings(
         Some(token.into())
     };
     Ok(ssr::services()?
+        .ory
         .save_ory_settings(&user_id, &team, &product, token, &project_id)
         .await?)
 }
@@ -44,6 +46,7 @@ pub async fn disconnect_ory(
     let user_id = ssr::user_id().await?;
     let remove = cleanup.as_deref() == Some("remove");
     Ok(ssr::services()?
+        .ory
         .disconnect_ory(&user_id, &team, &product, remove)
         .await?)
 }
@@ -54,6 +57,7 @@ pub async fn resync_ory(team: String, product: String) -> Result<OrySettingsView
     use super::ssr;
     let user_id = ssr::user_id().await?;
     Ok(ssr::services()?
+        .ory
         .resync_ory(&user_id, &team, &product)
         .await?)
 }

@@ -7,7 +7,10 @@ use crate::error::AppError;
 pub async fn list_products(team: String) -> Result<Vec<v::ProductSummary>, AppError> {
     use super::ssr;
     let user_id = ssr::user_id().await?;
-    Ok(ssr::services()?.list_products(&user_id, &team).await?)
+    Ok(ssr::services()?
+        .products
+        .list_products(&user_id, &team)
+        .await?)
 }
 
 #[server(prefix = "/rpc", endpoint = "products/create")]
@@ -19,6 +22,7 @@ pub async fn create_product(
     use super::ssr;
     let user_id = ssr::user_id().await?;
     let product = ssr::services()?
+        .products
         .create_product(&user_id, &team, &name, &description)
         .await?;
     leptos_axum::redirect(&format!(
@@ -33,6 +37,7 @@ pub async fn get_product(team: String, product: String) -> Result<v::ProductDeta
     use super::ssr;
     let user_id = ssr::user_id().await?;
     Ok(ssr::services()?
+        .products
         .product_detail(&user_id, &team, &product)
         .await?)
 }
@@ -50,6 +55,7 @@ pub async fn update_product(
     use gatehouse_domain::products::ProductUpdate;
     let user_id = ssr::user_id().await?;
     Ok(ssr::services()?
+        .products
         .update_product(
             &user_id,
             &team,
@@ -72,6 +78,7 @@ pub async fn product_deletion_impact(
     use super::ssr;
     let user_id = ssr::user_id().await?;
     Ok(ssr::services()?
+        .products
         .product_deletion_impact(&user_id, &team, &product)
         .await?)
 }
@@ -85,6 +92,7 @@ pub async fn delete_product(
     use super::ssr;
     let user_id = ssr::user_id().await?;
     ssr::services()?
+        .products
         .delete_product(&user_id, &team, &product, &confirm_name)
         .await?;
     leptos_axum::redirect(&format!("/teams/{team}/products"));
@@ -95,7 +103,10 @@ pub async fn delete_product(
 pub async fn list_api_keys(team: String, product: String) -> Result<Vec<v::ApiKeyView>, AppError> {
     use super::ssr;
     let user_id = ssr::user_id().await?;
-    Ok(ssr::services()?.api_keys(&user_id, &team, &product).await?)
+    Ok(ssr::services()?
+        .products
+        .api_keys(&user_id, &team, &product)
+        .await?)
 }
 
 #[server(prefix = "/rpc", endpoint = "api-keys/create")]
@@ -107,6 +118,7 @@ pub async fn create_api_key(
     use super::ssr;
     let user_id = ssr::user_id().await?;
     Ok(ssr::services()?
+        .products
         .create_api_key(&user_id, &team, &product, &name)
         .await?)
 }
@@ -116,6 +128,7 @@ pub async fn revoke_api_key(team: String, product: String, key: String) -> Resul
     use super::ssr;
     let user_id = ssr::user_id().await?;
     Ok(ssr::services()?
+        .products
         .revoke_api_key(&user_id, &team, &product, &key)
         .await?)
 }

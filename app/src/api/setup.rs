@@ -15,6 +15,7 @@ pub async fn list_setup_links(
     use super::ssr;
     let user_id = ssr::user_id().await?;
     Ok(ssr::services()?
+        .setup_links
         .dashboard_setup_links(&user_id, &team, &product)
         .await?)
 }
@@ -30,6 +31,7 @@ pub async fn create_setup_link(
     use super::ssr;
     let user_id = ssr::user_id().await?;
     Ok(ssr::services()?
+        .setup_links
         .dashboard_create_setup_link(&user_id, &team, &product, &tenant, &name, &expiry_days)
         .await?)
 }
@@ -43,6 +45,7 @@ pub async fn revoke_setup_link(
     use super::ssr;
     let user_id = ssr::user_id().await?;
     Ok(ssr::services()?
+        .setup_links
         .dashboard_revoke_setup_link(&user_id, &team, &product, &link)
         .await?)
 }
@@ -56,6 +59,7 @@ pub async fn regenerate_setup_link(
     use super::ssr;
     let user_id = ssr::user_id().await?;
     Ok(ssr::services()?
+        .setup_links
         .dashboard_regenerate_setup_link(&user_id, &team, &product, &link)
         .await?)
 }
@@ -66,10 +70,11 @@ pub async fn get_setup_page(token: String) -> Result<SetupPage, AppError> {
     use super::ssr;
     let services = ssr::services()?;
     let open = services
+        .setup_links
         .open_setup_link(&token, &ssr::client_key().await)
         .await?;
     ssr::remember_setup_link(&open.link.id).await?;
-    Ok(services.setup_page(&open).await?)
+    Ok(services.setup_links.setup_page(&open).await?)
 }
 
 /// The IdP settings through the link (the IdP fields of [`ConnectionForm`]; the rest
@@ -86,15 +91,16 @@ pub async fn save_setup(
     use gatehouse_domain::sso::connection_form::setup_metadata;
     let services = ssr::services()?;
     let open = services
+        .setup_links
         .open_setup_link(&token, &ssr::client_key().await)
         .await?;
     let metadata = setup_metadata(&form)?;
     ssr::remember_setup_link(&open.link.id).await?;
     if intent.as_deref() == Some("test") {
-        services.setup_try(&open, metadata).await?;
-        let mut page = services.setup_page(&open).await?;
+        services.setup_links.setup_try(&open, metadata).await?;
+        let mut page = services.setup_links.setup_page(&open).await?;
         page.test_url = Some(format!("/setup/{}/test?draft=1", token.trim()));
         return Ok(page);
     }
-    Ok(services.setup_save(&open, metadata).await?)
+    Ok(services.setup_links.setup_save(&open, metadata).await?)
 }

@@ -7,7 +7,10 @@ use crate::error::AppError;
 pub async fn create_team(name: String) -> Result<(), AppError> {
     use super::ssr;
     let user_id = ssr::user_id().await?;
-    let team = ssr::services()?.create_team(&user_id, &name).await?;
+    let team = ssr::services()?
+        .accounts
+        .create_team(&user_id, &name)
+        .await?;
     leptos_axum::redirect(&format!("/teams/{}/products", team.id));
     Ok(())
 }
@@ -16,7 +19,10 @@ pub async fn create_team(name: String) -> Result<(), AppError> {
 pub async fn team_members(team: String) -> Result<v::TeamMembers, AppError> {
     use super::ssr;
     let user_id = ssr::user_id().await?;
-    Ok(ssr::services()?.team_members(&user_id, &team).await?)
+    Ok(ssr::services()?
+        .accounts
+        .team_members(&user_id, &team)
+        .await?)
 }
 
 #[server(prefix = "/rpc", endpoint = "teams/invite")]
@@ -28,6 +34,7 @@ pub async fn invite_member(
     use super::ssr;
     let user_id = ssr::user_id().await?;
     Ok(ssr::services()?
+        .accounts
         .invite_member(&user_id, &team, &email, &role)
         .await?)
 }
@@ -37,6 +44,7 @@ pub async fn revoke_invite(team: String, invite: String) -> Result<(), AppError>
     use super::ssr;
     let user_id = ssr::user_id().await?;
     Ok(ssr::services()?
+        .accounts
         .revoke_invite(&user_id, &team, &invite)
         .await?)
 }
@@ -46,6 +54,7 @@ pub async fn remove_member(team: String, member: String) -> Result<(), AppError>
     use super::ssr;
     let user_id = ssr::user_id().await?;
     Ok(ssr::services()?
+        .accounts
         .remove_member(&user_id, &team, &member)
         .await?)
 }
@@ -53,14 +62,17 @@ pub async fn remove_member(team: String, member: String) -> Result<(), AppError>
 #[server(prefix = "/rpc", endpoint = "invites/preview")]
 pub async fn invite_preview(token: String) -> Result<v::InvitePreview, AppError> {
     use super::ssr;
-    Ok(ssr::services()?.invite_preview(&token).await?)
+    Ok(ssr::services()?.accounts.invite_preview(&token).await?)
 }
 
 #[server(prefix = "/rpc", endpoint = "invites/accept")]
 pub async fn accept_invite(token: String) -> Result<(), AppError> {
     use super::ssr;
     let user_id = ssr::user_id().await?;
-    let team = ssr::services()?.accept_invite(&user_id, &token).await?;
+    let team = ssr::services()?
+        .accounts
+        .accept_invite(&user_id, &token)
+        .await?;
     leptos_axum::redirect(&format!("/teams/{team}/products"));
     Ok(())
 }
@@ -69,6 +81,7 @@ pub async fn accept_invite(token: String) -> Result<(), AppError> {
 pub async fn accept_invite_sign_up(token: String, password: String) -> Result<(), AppError> {
     use super::ssr;
     let (user, team) = ssr::services()?
+        .accounts
         .sign_up_with_invite(&token, &password.into())
         .await?;
     ssr::sign_in(&user.id).await?;
@@ -80,5 +93,8 @@ pub async fn accept_invite_sign_up(token: String, password: String) -> Result<()
 pub async fn team_context(team: String) -> Result<gatehouse_core::views::TeamContext, AppError> {
     use super::ssr;
     let user_id = ssr::user_id().await?;
-    Ok(ssr::services()?.team_context(&user_id, &team).await?)
+    Ok(ssr::services()?
+        .accounts
+        .team_context(&user_id, &team)
+        .await?)
 }

@@ -8,11 +8,13 @@
 
 pub mod connection_form;
 pub mod error_kind;
+pub mod ids;
 pub mod trial;
 pub mod validate;
 pub mod views;
 
 pub use error_kind::{ErrorKind, PublicError};
+pub use ids::{ClientId, RedirectUri, Tenant};
 pub use validate::{
     Email, FieldError, PasswordPolicy, ProductName, RedirectUrl, RedirectUrlList, TeamName,
 };

@@ -5,17 +5,21 @@
 //! checking the password and without extending the lock. A successful sign-in clears
 //! the count. Unknown emails are counted and timed like known ones.
 
+use std::sync::Arc;
+
 use chrono::{DateTime, Duration, Utc};
 use gatehouse_core::trial::TRIAL_DAYS;
 use gatehouse_core::views::{Me, Role, TeamContext, TeamSummary};
 use gatehouse_core::{Email, FieldError, PasswordPolicy, TeamName};
 use secrecy::{ExposeSecret, SecretString};
 
+use crate::access::Access;
+use crate::clock::Clock;
 use crate::error::{DomainError, DomainResult};
 use crate::model::{Membership, Team, User};
 use crate::password;
-use crate::ports::{LoginAttempt, StoreError};
-use crate::services::Services;
+use crate::ports::{AccountPorts, LoginAttempt, StoreError};
+use crate::settings::DomainSettings;
 use crate::tokens::new_id;
 
 pub const LOCKOUT_THRESHOLD: usize = 5;
@@ -47,7 +51,23 @@ pub fn locked_until(failures: &[DateTime<Utc>], now: DateTime<Utc>) -> Option<Da
         .max()
 }
 
-impl Services {
+/// Sign-up, sign-in, teams, members and invites.
+#[derive(Clone)]
+pub struct Accounts {
+    pub(crate) store: Arc<dyn AccountPorts>,
+    pub(crate) clock: Arc<dyn Clock>,
+    pub(crate) settings: DomainSettings,
+    pub(crate) access: Access,
+}
+
+/// Run CPU-heavy work (password hashing) off the async executor.
+async fn blocking<T: Send + 'static>(f: impl FnOnce() -> T + Send + 'static) -> DomainResult<T> {
+    tokio::task::spawn_blocking(f)
+        .await
+        .map_err(|e| DomainError::internal("running a blocking task", e))
+}
+
+impl Accounts {
     pub async fn sign_up(&self, form: SignUp) -> DomainResult<User> {
         let email = Email::parse(&form.email)?;
         let team_name = TeamName::parse(&form.team_name)?;
@@ -78,7 +98,7 @@ impl Services {
         password: &SecretString,
     ) -> DomainResult<User> {
         let pw = password.expose_secret().to_string();
-        let password_hash = Self::blocking(move || password::hash(&pw))
+        let password_hash = blocking(move || password::hash(&pw))
             .await?
             .map_err(|e| DomainError::internal("hashing a password", e))?;
         Ok(User {
@@ -125,7 +145,7 @@ impl Services {
             .map(|u| u.password_hash.clone())
             .unwrap_or_else(|| password::dummy_hash().to_string());
         let pw = password.expose_secret().to_string();
-        let matches = Self::blocking(move || password::verify(&pw, &hash)).await?;
+        let matches = blocking(move || password::verify(&pw, &hash)).await?;
 
         match user {
             Some(user) if matches => {
@@ -159,7 +179,7 @@ impl Services {
             .await?
             .into_iter()
             .map(|(team, m)| TeamSummary {
-                trial: self.trial(&team),
+                trial: self.access.trial(&team),
                 id: team.id,
                 name: team.name,
                 role: m.role,
@@ -175,7 +195,7 @@ impl Services {
     /// The signed-in user with the team they are looking at (`NotFound`, logged, if
     /// they are not a member).
     pub async fn team_context(&self, user_id: &str, team_id: &str) -> DomainResult<TeamContext> {
-        let access = self.team_access(user_id, team_id).await?;
+        let access = self.access.team_access(user_id, team_id).await?;
         let me = self.me(user_id).await?;
         let team = me
             .teams

@@ -10,7 +10,7 @@ use std::error::Error as StdError;
 use chrono::{DateTime, Utc};
 use gatehouse_core::{ErrorKind, FieldError, PublicError};
 
-use crate::ory::OryError;
+use crate::ory::api::OryError;
 use crate::ports::StoreError;
 use crate::secret_box::SecretBoxError;
 

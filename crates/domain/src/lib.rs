@@ -1,24 +1,30 @@
 //! Gatehouse's domain: the rules of the product, independent of HTTP and UI.
 //!
-//! * [`services::Services`] is the entry point; its methods are the use cases,
-//!   grouped by area in [`accounts`], [`teams`], [`products`], [`ory_settings`].
-//! * [`ports`] are the storage traits the `gatehouse-store` crate implements.
+//! * [`services::Services`] holds one service per area: [`access::Access`],
+//!   [`accounts::Accounts`] (with [`teams`]), [`products::Products`],
+//!   [`sso::connections::Connections`], [`setup_links::SetupLinks`],
+//!   [`sso::sign_in::SignIn`], [`ory::OryIntegration`] and
+//!   [`maintenance::Maintenance`]. Each holds only the ports it uses.
+//! * [`ports`] are the storage traits the `gatehouse-store` crate implements;
+//!   [`outbound::Fetch`] and [`ory::OryApi`] the outside world, implemented over
+//!   HTTP in [`adapters`].
 //! * Time comes from [`clock::Clock`]; secrets at rest go through [`secret_box`].
 //!
-//! Authorization rule: every team-scoped use case starts with
-//! [`services::Services::team_access`] (membership) and, for product data,
-//! [`services::Services::product_access`]; anything outside the caller's teams is
-//! `NotFound`, never "forbidden", and the attempt is logged under the
-//! `gatehouse::isolation` target.
+//! Authorization rule: see [`access`]. Every team-scoped use case starts from a
+//! membership or an API key, and a product's data is reached only through the
+//! [`ProductScope`] that proves it.
 
+pub mod access;
 pub mod accounts;
+pub mod adapters;
 pub mod client_addr;
 pub mod clock;
 pub mod error;
+pub mod maintenance;
 pub mod model;
 pub mod oidc;
 pub mod ory;
-pub mod ory_settings;
+pub mod outbound;
 pub mod password;
 pub mod ports;
 pub mod products;
@@ -27,6 +33,7 @@ pub mod saml;
 pub mod scope;
 pub mod secret_box;
 pub mod services;
+pub mod settings;
 pub mod setup_links;
 pub mod sso;
 pub mod teams;
@@ -35,4 +42,5 @@ pub mod views;
 
 pub use error::{DomainError, DomainResult};
 pub use scope::ProductScope;
-pub use services::{DomainSettings, Services};
+pub use services::Services;
+pub use settings::DomainSettings;

@@ -205,7 +205,7 @@ pub struct Connection {
 
 impl Connection {
     /// What distinguishes this connection's OIDC redirect URI
-    /// ([`crate::services::DomainSettings::oidc_callback_url`]): its setup link's id
+    /// ([`crate::settings::DomainSettings::oidc_callback_url`]): its setup link's id
     /// when a setup link made it (so the URI the customer registered while trying
     /// the settings stays right once they are saved), its own id otherwise.
     pub fn oidc_redirect_key(&self) -> &str {

@@ -157,24 +157,70 @@ pub trait SessionRecordStore: Send + Sync {
     async fn delete_expired_sessions(&self, now: DateTime<Utc>) -> StoreResult<u64>;
 }
 
-/// Everything Gatehouse stores.
+/// Whether the database answers, for health checks.
 #[async_trait]
-pub trait Store:
-    AccountStore
-    + TeamStore
-    + ProductStore
-    + SessionRecordStore
-    + ConnectionStore
-    + LoginStore
-    + KeyStore
-    + OrySyncStore
-    + SetupLinkStore
-{
+pub trait Health: Send + Sync {
     /// `Ok` when the database answers.
     async fn ping(&self) -> StoreResult<()>;
     /// `sqlite` or `postgres`, for logs and health.
     fn engine(&self) -> &'static str;
 }
+
+/// Declares a set of ports that one service holds, implemented by every store that
+/// has them all.
+macro_rules! port_set {
+    ($(#[$doc:meta])* $name:ident: $first:ident $(+ $rest:ident)*) => {
+        $(#[$doc])*
+        pub trait $name: $first $(+ $rest)* {}
+        impl<T: $first $(+ $rest)* + ?Sized> $name for T {}
+    };
+}
+
+port_set!(
+    /// Everything Gatehouse stores. Only the wiring sees all of it: each service
+    /// holds the narrower set below that it uses.
+    Store: AccountStore
+        + TeamStore
+        + ProductStore
+        + SessionRecordStore
+        + ConnectionStore
+        + LoginStore
+        + KeyStore
+        + OrySyncStore
+        + SetupLinkStore
+        + Health
+);
+port_set!(
+    /// Memberships and products, to prove a caller's scope ([`crate::access`]).
+    AccessPorts: TeamStore + ProductStore
+);
+port_set!(
+    /// Users, teams and invites ([`crate::accounts`]).
+    AccountPorts: AccountStore + TeamStore
+);
+port_set!(
+    /// Connections with their Ory sync state and the product's verifier
+    /// ([`crate::sso::connections`]).
+    ConnectionPorts: ConnectionStore + ProductStore + OrySyncStore
+);
+port_set!(
+    /// What a sign-in reads and writes ([`crate::sso::sign_in`]).
+    SignInPorts: LoginStore + ConnectionStore + ProductStore + SetupLinkStore
+);
+port_set!(
+    /// Setup links, their drafts and the connection a link saved
+    /// ([`crate::setup_links`]).
+    SetupLinkPorts: SetupLinkStore + ConnectionStore + ProductStore
+);
+port_set!(
+    /// The Ory settings, the outbox and the connections it mirrors ([`crate::ory`]).
+    OryPorts: ProductStore + ConnectionStore + OrySyncStore
+);
+port_set!(
+    /// Expired records, dashboard sessions and the health check
+    /// ([`crate::maintenance`]).
+    MaintenancePorts: LoginStore + SessionRecordStore + Health
+);
 
 #[async_trait]
 pub trait ConnectionStore: Send + Sync {

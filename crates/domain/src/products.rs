@@ -4,17 +4,20 @@
 //! stored; a presented key is found by its id and its secret compared in constant
 //! time. Keys are shown once, at creation.
 
+use std::sync::Arc;
+
 use gatehouse_core::validate::parse_description;
 use gatehouse_core::views::{
     ApiKeyView, CreatedApiKey, ProductDeletionImpact, ProductDetail, ProductSummary,
 };
 use gatehouse_core::{FieldError, ProductName, RedirectUrlList};
 
+use crate::access::{Access, API_KEY_PREFIX};
+use crate::clock::Clock;
 use crate::error::{DomainError, DomainResult};
 use crate::model::{ApiKey, Product};
-use crate::scope::{ProductScope, ScopeProof};
-use crate::services::Services;
-use crate::tokens::{base32, hash_secret, new_id, random_bytes, verify_secret};
+use crate::ports::ProductStore;
+use crate::tokens::{base32, hash_secret, new_id, random_bytes};
 
 /// The fields of the product's *General* settings form.
 #[derive(Debug, Clone)]
@@ -26,15 +29,21 @@ pub struct ProductUpdate {
     pub default_redirect_url: String,
 }
 
-const API_KEY_PREFIX: &str = "ghk_";
+/// Products and their API keys, as the dashboard manages them.
+#[derive(Clone)]
+pub struct Products {
+    pub(crate) store: Arc<dyn ProductStore>,
+    pub(crate) clock: Arc<dyn Clock>,
+    pub(crate) access: Access,
+}
 
-impl Services {
+impl Products {
     pub async fn list_products(
         &self,
         user_id: &str,
         team_id: &str,
     ) -> DomainResult<Vec<ProductSummary>> {
-        let access = self.team_access(user_id, team_id).await?;
+        let access = self.access.team_access(user_id, team_id).await?;
         let products = self.store.products(&access.team.id).await?;
         Ok(products.iter().map(ProductSummary::from).collect())
     }
@@ -46,7 +55,7 @@ impl Services {
         name: &str,
         description: &str,
     ) -> DomainResult<ProductDetail> {
-        let access = self.team_write_access(user_id, team_id).await?;
+        let access = self.access.team_write_access(user_id, team_id).await?;
         let name = ProductName::parse(name)?;
         let description = parse_description(description)?;
         let now = self.clock.now();
@@ -71,8 +80,10 @@ impl Services {
         team_id: &str,
         product_id: &str,
     ) -> DomainResult<ProductDetail> {
-        let access = self.team_access(user_id, team_id).await?;
-        let product = self.product_access(&access, product_id).await?;
+        let (_, product) = self
+            .access
+            .dashboard_product(user_id, team_id, product_id, false)
+            .await?;
         Ok(ProductDetail::from(product.product()))
     }
 
@@ -83,8 +94,9 @@ impl Services {
         product_id: &str,
         update: ProductUpdate,
     ) -> DomainResult<ProductDetail> {
-        let access = self.team_write_access(user_id, team_id).await?;
+        let access = self.access.team_write_access(user_id, team_id).await?;
         let mut product = self
+            .access
             .product_access(&access, product_id)
             .await?
             .into_product();
@@ -108,8 +120,10 @@ impl Services {
         team_id: &str,
         product_id: &str,
     ) -> DomainResult<ProductDeletionImpact> {
-        let access = self.team_access(user_id, team_id).await?;
-        let product = self.product_access(&access, product_id).await?;
+        let (_, product) = self
+            .access
+            .dashboard_product(user_id, team_id, product_id, false)
+            .await?;
         let counts = self.store.product_counts(&product.id).await?;
         Ok(ProductDeletionImpact {
             product_name: product.name.clone(),
@@ -127,8 +141,10 @@ impl Services {
         product_id: &str,
         confirm_name: &str,
     ) -> DomainResult<()> {
-        let access = self.team_write_access(user_id, team_id).await?;
-        let product = self.product_access(&access, product_id).await?;
+        let (access, product) = self
+            .access
+            .dashboard_product(user_id, team_id, product_id, true)
+            .await?;
         if confirm_name.trim() != product.name {
             return Err(FieldError::new(
                 "confirm_name",
@@ -153,8 +169,10 @@ impl Services {
         team_id: &str,
         product_id: &str,
     ) -> DomainResult<Vec<ApiKeyView>> {
-        let access = self.team_access(user_id, team_id).await?;
-        let product = self.product_access(&access, product_id).await?;
+        let (_, product) = self
+            .access
+            .dashboard_product(user_id, team_id, product_id, false)
+            .await?;
         let keys = self.store.api_keys(&product.id).await?;
         Ok(keys.iter().map(ApiKeyView::from).collect())
     }
@@ -166,8 +184,10 @@ impl Services {
         product_id: &str,
         name: &str,
     ) -> DomainResult<CreatedApiKey> {
-        let access = self.team_write_access(user_id, team_id).await?;
-        let product = self.product_access(&access, product_id).await?;
+        let (_, product) = self
+            .access
+            .dashboard_product(user_id, team_id, product_id, true)
+            .await?;
         let name = name.trim();
         if name.is_empty() || name.chars().count() > 80 {
             return Err(FieldError::new(
@@ -204,8 +224,10 @@ impl Services {
         product_id: &str,
         key_id: &str,
     ) -> DomainResult<()> {
-        let access = self.team_write_access(user_id, team_id).await?;
-        let product = self.product_access(&access, product_id).await?;
+        let (_, product) = self
+            .access
+            .dashboard_product(user_id, team_id, product_id, true)
+            .await?;
         if self
             .store
             .revoke_api_key(&product.id, key_id, self.clock.now())
@@ -216,35 +238,5 @@ impl Services {
         } else {
             Err(DomainError::NotFound)
         }
-    }
-
-    /// Which product does this API key belong to? `Unauthenticated` for anything but
-    /// a live key (unknown, malformed, revoked, wrong secret).
-    pub async fn authenticate_api_key(&self, presented: &str) -> DomainResult<ProductScope> {
-        let Some((key_id, secret)) = presented
-            .trim()
-            .strip_prefix(API_KEY_PREFIX)
-            .and_then(|rest| rest.split_once('_'))
-        else {
-            return Err(DomainError::Unauthenticated);
-        };
-        let Some(key) = self.store.api_key(key_id).await? else {
-            // Spend the same hashing work as for a known key.
-            let _ = verify_secret(secret, &hash_secret("x"));
-            return Err(DomainError::Unauthenticated);
-        };
-        if !verify_secret(secret, &key.secret_hash) || key.revoked_at.is_some() {
-            return Err(DomainError::Unauthenticated);
-        }
-        let product = self
-            .store
-            .product_by_id(&key.product_id)
-            .await?
-            .ok_or(DomainError::Unauthenticated)?;
-        self.store.touch_api_key(&key.id, self.clock.now()).await?;
-        Ok(ProductScope::new(
-            product,
-            ScopeProof::ApiKey { key_id: key.id },
-        ))
     }
 }

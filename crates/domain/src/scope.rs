@@ -1,8 +1,8 @@
 //! The tenant-isolation rule: a product's data (its connections, setup links, keys
 //! and settings) is reached only through a [`ProductScope`], and only an
 //! authorisation step makes one: an API key of the product
-//! ([`Services::authenticate_api_key`](crate::Services::authenticate_api_key)), a
-//! member of the product's team ([`Services::product_access`](crate::Services::product_access)),
+//! ([`Access::authenticate_api_key`](crate::access::Access::authenticate_api_key)), a
+//! member of the product's team ([`Access::product_access`](crate::access::Access::product_access)),
 //! or a live setup link of the product.
 
 use std::ops::Deref;

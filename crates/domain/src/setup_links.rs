@@ -6,15 +6,21 @@
 //! Unknown, expired and revoked tokens all end at the same "expired" page with no
 //! data; lookups are rate-limited per client.
 
+use std::sync::Arc;
+
 use chrono::{DateTime, Duration, Utc};
 use gatehouse_core::views::{CreatedSetupLink, SetupLinkView, SetupPage, SetupSaved};
-use gatehouse_core::FieldError;
+use gatehouse_core::{FieldError, Tenant};
 
+use crate::access::Access;
+use crate::clock::Clock;
 use crate::error::{DomainError, DomainResult};
 use crate::model::{ConnectionSource, IdpConfig, SetupLink};
+use crate::ports::SetupLinkPorts;
+use crate::rate_limit::RateLimiter;
 use crate::scope::{ProductScope, ScopeProof};
-use crate::services::Services;
-use crate::sso::connections::{parse_tenant, ConnectionInput, MetadataSource};
+use crate::settings::DomainSettings;
+use crate::sso::connections::{ConnectionInput, Connections, IdpResolver, MetadataSource};
 use crate::sso::dashboard::cert_views;
 use crate::tokens::{hash_secret, new_id, new_secret};
 
@@ -69,7 +75,20 @@ pub fn parse_expiry_days(raw: &str) -> Result<i64, FieldError> {
         })
 }
 
-impl Services {
+/// Setup links: made by the vendor's admin, used by the customer's IT admin.
+#[derive(Clone)]
+pub struct SetupLinks {
+    pub(crate) store: Arc<dyn SetupLinkPorts>,
+    pub(crate) clock: Arc<dyn Clock>,
+    pub(crate) settings: DomainSettings,
+    pub(crate) access: Access,
+    pub(crate) idp: IdpResolver,
+    pub(crate) connections: Connections,
+    /// Token lookups per client.
+    pub(crate) lookups: Arc<RateLimiter>,
+}
+
+impl SetupLinks {
     /// `{public URL}/setup/{token}`
     pub fn setup_url(&self, token: &str) -> String {
         self.settings.public_url(&format!("/setup/{token}"))
@@ -79,11 +98,10 @@ impl Services {
     pub async fn create_setup_link(
         &self,
         product: &ProductScope,
-        tenant: &str,
+        tenant: &Tenant,
         name: &str,
         expiry_days: i64,
     ) -> DomainResult<CreatedSetupLink> {
-        let tenant = parse_tenant(tenant)?;
         if !(1..=MAX_EXPIRY_DAYS).contains(&expiry_days) {
             return Err(FieldError::new(
                 "expiry_days",
@@ -97,7 +115,7 @@ impl Services {
         let link = SetupLink {
             id: new_id("setup"),
             product_id: product.id.clone(),
-            tenant,
+            tenant: tenant.to_string(),
             name,
             token_hash: hash_secret(&token),
             created_at: now,
@@ -159,14 +177,14 @@ impl Services {
         let days = (old.expires_at - old.created_at)
             .num_days()
             .clamp(1, MAX_EXPIRY_DAYS);
-        self.create_setup_link(product, &old.tenant, &old.name, days)
+        self.create_setup_link(product, &Tenant::parse(&old.tenant)?, &old.name, days)
             .await
     }
 
     /// Resolve a token for the setup page. `client` identifies the caller for rate
     /// limiting (its IP address). Unknown, expired and revoked links are all `Gone`.
     pub async fn open_setup_link(&self, token: &str, client: &str) -> DomainResult<OpenLink> {
-        if !self.setup_lookups.allow(client, self.clock.now()) {
+        if !self.lookups.allow(client, self.clock.now()) {
             tracing::warn!(client, "setup link lookups rate-limited");
             return Err(DomainError::RateLimited);
         }
@@ -217,7 +235,7 @@ impl Services {
             product_name: open.product.name.clone(),
             tenant: open.link.tenant.clone(),
             expires_at: open.link.expires_at,
-            sp: self.sp_info(&open.product.id, &open.link.id),
+            sp: self.settings.sp_info(&open.product.id, &open.link.id),
             saved,
             test_url: None,
         })
@@ -240,11 +258,12 @@ impl Services {
     }
 
     /// "Test" before "Save": check the IdP settings as Save would and keep them on the
-    /// link as its draft, for [`Services::start_setup_draft_test`]. Nothing a vendor's
+    /// link as its draft, for [`crate::sso::sign_in::SignIn::start_setup_draft_test`]. Nothing a vendor's
     /// app uses changes. An OIDC secret left empty keeps the previous draft's.
     pub async fn setup_try(&self, open: &OpenLink, metadata: MetadataSource) -> DomainResult<()> {
         let previous = self.store.setup_draft(&open.link.id).await?.map(|d| d.idp);
         let idp = self
+            .idp
             .resolve_idp(&metadata, &open.link.id, previous.as_ref())
             .await?;
         self.store
@@ -274,7 +293,7 @@ impl Services {
                     email_domains: None,
                     accept_any_email_domain: None,
                 };
-                self.update_connection(existing, input).await?
+                self.connections.update_connection(existing, input).await?
             }
             None => {
                 let input = ConnectionInput {
@@ -288,15 +307,16 @@ impl Services {
                     email_domains: None,
                     accept_any_email_domain: None,
                 };
-                self.create_connection(
-                    &open.product,
-                    input,
-                    ConnectionSource::SetupLink,
-                    Some(open.link.id.clone()),
-                    None,
-                )
-                .await?
-                .connection
+                self.connections
+                    .create_connection(
+                        &open.product,
+                        input,
+                        ConnectionSource::SetupLink,
+                        Some(open.link.id.clone()),
+                        None,
+                    )
+                    .await?
+                    .connection
             }
         };
         self.store
@@ -310,7 +330,7 @@ impl Services {
 }
 
 /// The dashboard's calls: each starts from the caller's team membership.
-impl Services {
+impl SetupLinks {
     pub async fn dashboard_setup_links(
         &self,
         user_id: &str,
@@ -318,6 +338,7 @@ impl Services {
         product_id: &str,
     ) -> DomainResult<Vec<SetupLinkView>> {
         let (_, product) = self
+            .access
             .dashboard_product(user_id, team_id, product_id, false)
             .await?;
         self.list_setup_links(&product).await
@@ -333,10 +354,12 @@ impl Services {
         expiry_days: &str,
     ) -> DomainResult<CreatedSetupLink> {
         let (_, product) = self
+            .access
             .dashboard_product(user_id, team_id, product_id, true)
             .await?;
+        let tenant = Tenant::parse(tenant)?;
         let days = parse_expiry_days(expiry_days)?;
-        self.create_setup_link(&product, tenant, name, days).await
+        self.create_setup_link(&product, &tenant, name, days).await
     }
 
     pub async fn dashboard_revoke_setup_link(
@@ -347,6 +370,7 @@ impl Services {
         link_id: &str,
     ) -> DomainResult<()> {
         let (_, product) = self
+            .access
             .dashboard_product(user_id, team_id, product_id, true)
             .await?;
         self.revoke_setup_link(&product, link_id).await
@@ -360,6 +384,7 @@ impl Services {
         link_id: &str,
     ) -> DomainResult<CreatedSetupLink> {
         let (_, product) = self
+            .access
             .dashboard_product(user_id, team_id, product_id, true)
             .await?;
         self.regenerate_setup_link(&product, link_id).await

@@ -7,13 +7,13 @@ use gatehouse_core::views::{
 use gatehouse_core::{Email, FieldError, PasswordPolicy, TeamName};
 use secrecy::{ExposeSecret, SecretString};
 
+use crate::accounts::Accounts;
 use crate::error::{DomainError, DomainResult};
 use crate::model::{Invite, InviteDetails, Membership, Team, User};
 use crate::ports::StoreError;
-use crate::services::Services;
 use crate::tokens::{hash_secret, new_id, new_secret};
 
-impl Services {
+impl Accounts {
     pub async fn create_team(&self, user_id: &str, name: &str) -> DomainResult<Team> {
         let name = TeamName::parse(name)?;
         let user = self.user(user_id).await?;
@@ -29,7 +29,7 @@ impl Services {
     }
 
     pub async fn team_members(&self, user_id: &str, team_id: &str) -> DomainResult<TeamMembers> {
-        let access = self.team_access(user_id, team_id).await?;
+        let access = self.access.team_access(user_id, team_id).await?;
         let members = self.store.members(&access.team.id).await?;
         let now = self.clock.now();
         let invites = self
@@ -53,7 +53,7 @@ impl Services {
         email: &str,
         role: &str,
     ) -> DomainResult<CreatedInvite> {
-        let access = self.team_write_access(user_id, team_id).await?;
+        let access = self.access.team_write_access(user_id, team_id).await?;
         access.require_owner()?;
         let email = Email::parse(email)?;
         let role =
@@ -91,7 +91,7 @@ impl Services {
         team_id: &str,
         invite_id: &str,
     ) -> DomainResult<()> {
-        let access = self.team_write_access(user_id, team_id).await?;
+        let access = self.access.team_write_access(user_id, team_id).await?;
         access.require_owner()?;
         if self.store.delete_invite(&access.team.id, invite_id).await? {
             Ok(())
@@ -106,7 +106,7 @@ impl Services {
         team_id: &str,
         member_id: &str,
     ) -> DomainResult<()> {
-        let access = self.team_write_access(user_id, team_id).await?;
+        let access = self.access.team_write_access(user_id, team_id).await?;
         access.require_owner()?;
         let members = self.store.members(&access.team.id).await?;
         let Some(target) = members.iter().find(|m| m.membership.user_id == member_id) else {

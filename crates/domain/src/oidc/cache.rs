@@ -13,7 +13,7 @@ use std::sync::{Arc, Mutex};
 use chrono::{DateTime, Duration, Utc};
 use reqwest::header::{HeaderMap, CACHE_CONTROL};
 
-use crate::sso::metadata_fetch::{send, FetchError, Outbound};
+use crate::outbound::{Fetch, FetchError, Outbound};
 
 pub const DEFAULT_TTL: Duration = Duration::minutes(5);
 pub const MAX_TTL: Duration = Duration::hours(24);
@@ -61,8 +61,8 @@ impl DocCache {
     /// `force` refetches a cached document unless it was fetched very recently.
     pub async fn get(
         &self,
+        fetch: &dyn Fetch,
         url: &str,
-        allow_private: bool,
         now: DateTime<Utc>,
         force: bool,
     ) -> Result<Arc<Vec<u8>>, FetchError> {
@@ -72,7 +72,7 @@ impl DocCache {
                 return Ok(e.body);
             }
         }
-        let fetched = send(Outbound::get(url), allow_private).await?;
+        let fetched = fetch.send(Outbound::get(url)).await?;
         if !(200..300).contains(&fetched.status) {
             return Err(FetchError::Status(fetched.status));
         }

@@ -28,11 +28,11 @@ use serde_json::{Map, Value};
 use crate::model::{Connection, IdpConfig, LoginPurpose, OidcIdpConfig, PendingLogin};
 use crate::oidc::client_secret_context;
 use crate::oidc::provider::ProviderError;
-use crate::services::Services;
+use crate::outbound::{FetchError, Outbound};
 use crate::sso::acs::{Accepted, AcsOutcome};
 use crate::sso::error::{ErrorKind, LoginError};
-use crate::sso::metadata_fetch::{send, FetchError, Outbound};
 use crate::sso::profile::Profile;
+use crate::sso::sign_in::SignIn;
 use crate::tokens::hex;
 
 fn pending_context(pending_id: &str) -> String {
@@ -135,7 +135,7 @@ fn jwt_claims(jwt: &str) -> Option<Map<String, Value>> {
     }
 }
 
-impl Services {
+impl SignIn {
     /// The HTTP client the openidconnect crate uses: every request goes through the
     /// same guard as metadata URLs.
     fn oidc_http(
@@ -148,8 +148,9 @@ impl Services {
                 + Send,
         >,
     > {
-        let allow_private = self.settings.sso.allow_private_metadata_urls;
+        let fetch = self.fetch.clone();
         move |request: openidconnect::HttpRequest| {
+            let fetch = fetch.clone();
             Box::pin(async move {
                 let (parts, body) = request.into_parts();
                 let outbound = Outbound {
@@ -162,7 +163,7 @@ impl Services {
                         .collect(),
                     body,
                 };
-                let fetched = send(outbound, allow_private).await?;
+                let fetched = fetch.send(outbound).await?;
                 let mut response = http::Response::builder().status(fetched.status);
                 for (k, v) in fetched.headers.iter() {
                     response = response.header(k, v);
@@ -184,7 +185,8 @@ impl Services {
         force_authn: bool,
     ) -> Result<(String, String), LoginError> {
         let metadata = self
-            .oidc_discovery(&cfg.discovery_url, &cfg.issuer, false)
+            .oidc
+            .discovery(&cfg.discovery_url, &cfg.issuer, false)
             .await
             .map_err(provider_failure)?;
         let wanted: Vec<&str> = ["email", "profile"]
@@ -299,7 +301,7 @@ impl Services {
             ),
             None => format!(
                 "the identity provider sent the user back to {}; register this connection's redirect URI {expected_url} with it instead",
-                self.settings.public_url(crate::services::OIDC_CALLBACK_PATH)
+                self.settings.public_url(crate::settings::OIDC_CALLBACK_PATH)
             ),
         }))
     }
@@ -360,7 +362,7 @@ impl Services {
             )
             .map_err(LoginError::internal)?;
 
-        let (metadata, sends_iss) = self.oidc_provider(cfg).await.map_err(provider_failure)?;
+        let (metadata, sends_iss) = self.oidc.provider(cfg).await.map_err(provider_failure)?;
         if sends_iss && params.iss.is_none() {
             return Err(LoginError::rejected(format!(
                 "the answer has no iss, though {} says it always sends one (RFC 9207)",
@@ -436,7 +438,8 @@ impl Services {
             )
         ) {
             let keys = self
-                .oidc_keys(&metadata, true)
+                .oidc
+                .keys(&metadata, true)
                 .await
                 .map_err(provider_failure)?;
             verifier = verifier_for(keys);
@@ -517,9 +520,7 @@ impl Services {
         request
             .headers
             .push(("accept".into(), "application/json".into()));
-        let fetched = send(request, self.settings.sso.allow_private_metadata_urls)
-            .await
-            .map_err(|e| e.to_string())?;
+        let fetched = self.fetch.send(request).await.map_err(|e| e.to_string())?;
         if fetched.status != 200 {
             return Err(format!("userinfo answered {}", fetched.status));
         }

@@ -1,14 +1,17 @@
 //! An OIDC IdP's configuration: where its discovery document is, what it says, and
-//! its signing keys. Everything is fetched through [`crate::sso::metadata_fetch::send`]
-//! (https only, no private addresses unless the operator allows them), because every
-//! URL here comes from an admin or a customer, and through the [`super::cache`].
+//! its signing keys. Everything is fetched through the [`Fetch`] port (https only, no
+//! private addresses unless the operator allows them), because every URL here comes
+//! from an admin or a customer, and through the [`super::cache`].
 
 use openidconnect::core::{CoreJsonWebKeySet, CoreProviderMetadata, CoreResponseType};
 use openidconnect::ResponseTypes;
 
+use std::sync::Arc;
+
+use crate::clock::Clock;
 use crate::model::OidcIdpConfig;
-use crate::services::Services;
-use crate::sso::metadata_fetch::FetchError;
+use crate::oidc::cache::DocCache;
+use crate::outbound::{Fetch, FetchError};
 
 pub const DISCOVERY_SUFFIX: &str = "/.well-known/openid-configuration";
 
@@ -70,29 +73,41 @@ fn same_issuer(typed: &str, stated: &str) -> bool {
     typed == stated || typed.trim_end_matches('/') == stated.trim_end_matches('/')
 }
 
-impl Services {
-    fn allow_private(&self) -> bool {
-        self.settings.sso.allow_private_metadata_urls
+/// OIDC IdPs' configurations, fetched through the outbound port and cached.
+#[derive(Clone)]
+pub struct OidcProviders {
+    docs: Arc<DocCache>,
+    fetch: Arc<dyn Fetch>,
+    clock: Arc<dyn Clock>,
+}
+
+impl OidcProviders {
+    pub fn new(fetch: Arc<dyn Fetch>, clock: Arc<dyn Clock>) -> Self {
+        Self {
+            docs: Arc::default(),
+            fetch,
+            clock,
+        }
     }
 
     /// The discovery document, checked: its issuer is `expected_issuer`, it has a
     /// token endpoint and offers the code flow. `force` skips the cache.
-    pub async fn oidc_discovery(
+    pub async fn discovery(
         &self,
         discovery_url: &str,
         expected_issuer: &str,
         force: bool,
     ) -> Result<CoreProviderMetadata, ProviderError> {
         Ok(self
-            .oidc_discovery_with_iss(discovery_url, expected_issuer, force)
+            .discovery_with_iss(discovery_url, expected_issuer, force)
             .await?
             .0)
     }
 
-    /// [`Self::oidc_discovery`], and whether the IdP says it puts `iss` in every
+    /// [`Self::discovery`], and whether the IdP says it puts `iss` in every
     /// authorization response (`authorization_response_iss_parameter_supported`,
     /// RFC 9207 §3), read from the same document.
-    async fn oidc_discovery_with_iss(
+    async fn discovery_with_iss(
         &self,
         discovery_url: &str,
         expected_issuer: &str,
@@ -100,8 +115,8 @@ impl Services {
     ) -> Result<(CoreProviderMetadata, bool), ProviderError> {
         let now = self.clock.now();
         let body = self
-            .oidc_docs
-            .get(discovery_url, self.allow_private(), now, force)
+            .docs
+            .get(self.fetch.as_ref(), discovery_url, now, force)
             .await
             .map_err(|error| ProviderError::Fetch {
                 url: discovery_url.to_string(),
@@ -109,21 +124,21 @@ impl Services {
             })?;
         let checked = check_discovery(&body, expected_issuer);
         if checked.is_err() {
-            self.oidc_docs.forget(discovery_url);
+            self.docs.forget(discovery_url);
         }
         checked
     }
 
     /// The IdP's signing keys (JWKS); `force` refetches them (key rotation).
-    pub async fn oidc_keys(
+    pub async fn keys(
         &self,
         metadata: &CoreProviderMetadata,
         force: bool,
     ) -> Result<CoreJsonWebKeySet, ProviderError> {
         let url = metadata.jwks_uri().url().as_str().to_string();
         let body = self
-            .oidc_docs
-            .get(&url, self.allow_private(), self.clock.now(), force)
+            .docs
+            .get(self.fetch.as_ref(), &url, self.clock.now(), force)
             .await
             .map_err(|error| ProviderError::Keys {
                 url: url.clone(),
@@ -135,7 +150,7 @@ impl Services {
                 error: format!("not a JSON Web Key Set ({e})"),
             })?;
         if keys.keys().is_empty() {
-            self.oidc_docs.forget(&url);
+            self.docs.forget(&url);
             return Err(ProviderError::Keys {
                 url,
                 error: "the key set has no usable signing key".into(),
@@ -146,34 +161,34 @@ impl Services {
 
     /// Discovery document and keys of a saved connection's IdP (from the cache), and
     /// whether it always sends `iss` in authorization responses.
-    pub async fn oidc_provider(
+    pub async fn provider(
         &self,
         cfg: &OidcIdpConfig,
     ) -> Result<(CoreProviderMetadata, bool), ProviderError> {
         let (metadata, sends_iss) = self
-            .oidc_discovery_with_iss(&cfg.discovery_url, &cfg.issuer, false)
+            .discovery_with_iss(&cfg.discovery_url, &cfg.issuer, false)
             .await?;
-        let keys = self.oidc_keys(&metadata, false).await?;
+        let keys = self.keys(&metadata, false).await?;
         Ok((metadata.set_jwks(keys), sends_iss))
     }
 
     /// For saving a connection: fetch everything fresh and check it.
-    pub async fn check_oidc_location(
+    pub async fn check_location(
         &self,
         location: &Location,
     ) -> Result<CoreProviderMetadata, ProviderError> {
-        self.oidc_provider_with_keys(&location.discovery_url, &location.issuer, true)
+        self.provider_with_keys(&location.discovery_url, &location.issuer, true)
             .await
     }
 
-    async fn oidc_provider_with_keys(
+    async fn provider_with_keys(
         &self,
         discovery_url: &str,
         issuer: &str,
         force: bool,
     ) -> Result<CoreProviderMetadata, ProviderError> {
-        let metadata = self.oidc_discovery(discovery_url, issuer, force).await?;
-        let keys = self.oidc_keys(&metadata, force).await?;
+        let metadata = self.discovery(discovery_url, issuer, force).await?;
+        let keys = self.keys(&metadata, force).await?;
         Ok(metadata.set_jwks(keys))
     }
 }

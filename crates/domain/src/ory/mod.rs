@@ -1,15 +1,60 @@
-//! Ory Network integration: the console API client and the settings that enable it.
+//! Ory Network integration: the console API as a port, the settings that enable it
+//! and the mirror of connections.
 //!
 //! API reference: <https://www.ory.sh/docs/reference/api> (console API, base
 //! `https://api.console.ory.sh`, bearer auth with a session token `ory_st_…` or a
 //! workspace API key `ory_wak_…`).
 
-mod client;
+pub mod api;
 pub mod provider;
+pub mod settings;
 pub mod sync;
 
-pub use client::{OryClient, OryError, OryOrganization, OryProject};
+pub use api::{OryApi, OryError, OryOrganization, OryProject};
 pub use provider::provider_id;
+
+use std::sync::Arc;
+
+use crate::access::Access;
+use crate::clock::Clock;
+use crate::ports::OryPorts;
+use crate::secret_box::SecretBox;
+use crate::settings::DomainSettings;
+
+/// Wakes the Ory sync worker when a change is queued.
+#[derive(Clone, Default)]
+pub struct OryWake(Arc<tokio::sync::Notify>);
+
+impl OryWake {
+    pub fn wake(&self) {
+        self.0.notify_one();
+    }
+
+    /// Returns at the next [`Self::wake`] (or at once if one came meanwhile).
+    pub async fn woken(&self) {
+        self.0.notified().await;
+    }
+}
+
+/// The product's Ory settings ([`settings`]) and the mirror of its connections
+/// ([`sync`]).
+#[derive(Clone)]
+pub struct OryIntegration {
+    pub(crate) store: Arc<dyn OryPorts>,
+    pub(crate) clock: Arc<dyn Clock>,
+    pub(crate) settings: DomainSettings,
+    pub(crate) secrets: SecretBox,
+    pub(crate) access: Access,
+    pub(crate) ory: Arc<dyn OryApi>,
+    pub(crate) ory_wake: OryWake,
+}
+
+impl OryIntegration {
+    /// The worker's wake-up call (see [`OryWake::woken`]).
+    pub fn wake(&self) -> &OryWake {
+        &self.ory_wake
+    }
+}
 
 /// Is this a token kind the console API accepts?
 pub fn token_kind(token: &str) -> Option<&'static str> {

@@ -1,7 +1,7 @@
 //! Mirroring connections into Ory Network, from the outbox (`ory_sync`).
 //!
 //! Every connection change marks its outbox row due in the same transaction. The
-//! worker ([`Services::run_ory_sync_once`]) claims due rows with a lease and brings
+//! worker ([`OryIntegration::run_ory_sync_once`]) claims due rows with a lease and brings
 //! Ory in line with the connection as it is *now* (level-triggered, so it does not
 //! matter how many changes piled up or whether an earlier attempt died halfway):
 //!
@@ -32,11 +32,11 @@ use crate::model::{
 use crate::ory::provider::{
     add_patch, callback_url, find_provider, guarded_patch, ProviderSpec, OIDC_ENABLED_POINTER,
 };
+use crate::ory::settings::ory_token_context;
+use crate::ory::OryIntegration;
 use crate::ory::{OryError, OryOrganization};
-use crate::ory_settings::ory_token_context;
 use crate::ports::StoreError;
 use crate::secret_box::SecretBoxError;
-use crate::services::Services;
 use crate::sso::connections::ory_client_context;
 use crate::sso::email_domains;
 use crate::tokens::{hex, new_secret, random_bytes};
@@ -121,7 +121,7 @@ fn is_guarded(patch: &serde_json::Value) -> bool {
     patch.pointer("/0/op").and_then(serde_json::Value::as_str) == Some("test")
 }
 
-impl Services {
+impl OryIntegration {
     /// One worker pass: claim the rows that are due and sync each. Returns how many
     /// were attempted.
     pub async fn run_ory_sync_once(&self) -> DomainResult<usize> {
@@ -146,10 +146,6 @@ impl Services {
     }
 
     /// Wake the worker (after a change or a "Retry now").
-    pub fn wake_ory_sync(&self) {
-        self.ory_wake.notify_one();
-    }
-
     async fn ory_target(&self, settings: &OrySettings) -> Result<Target, SyncError> {
         let token = self.secrets.open_str(
             &ory_token_context(&settings.product_id),
@@ -575,23 +571,23 @@ impl Services {
         }
         Ok(rows.len())
     }
+}
 
-    /// The sync state of one connection, for its page.
-    pub fn ory_sync_view(&self, row: &OrySyncRow, c: &Connection) -> OrySyncView {
-        OrySyncView {
-            state: row.state.as_str().to_string(),
-            organization_id: row.organization_id.clone(),
-            provider_id: row.provider_id.clone(),
-            client_id: c.ory_client.as_ref().map(|o| o.client_id.clone()),
-            callback_url: c.ory_client.as_ref().and_then(|o| o.redirect_url.clone()),
-            attempts: row.attempts,
-            next_attempt_at: row.next_attempt_at,
-            last_status: row.last_status,
-            last_error: row.last_error.clone(),
-            synced_at: row.synced_at,
-            drift: row.drift.clone(),
-            checked_at: row.checked_at,
-        }
+/// The dashboard's view of a connection's Ory sync state.
+pub fn ory_sync_view(row: &OrySyncRow, c: &Connection) -> OrySyncView {
+    OrySyncView {
+        state: row.state.as_str().to_string(),
+        organization_id: row.organization_id.clone(),
+        provider_id: row.provider_id.clone(),
+        client_id: c.ory_client.as_ref().map(|o| o.client_id.clone()),
+        callback_url: c.ory_client.as_ref().and_then(|o| o.redirect_url.clone()),
+        attempts: row.attempts,
+        next_attempt_at: row.next_attempt_at,
+        last_status: row.last_status,
+        last_error: row.last_error.clone(),
+        synced_at: row.synced_at,
+        drift: row.drift.clone(),
+        checked_at: row.checked_at,
     }
 }
 

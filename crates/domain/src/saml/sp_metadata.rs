@@ -1,33 +1,6 @@
 //! Our service-provider metadata (SAML Metadata §2.4.4), per product.
 
 use super::BINDING_POST;
-use crate::error::{DomainError, DomainResult};
-use crate::services::Services;
-
-impl Services {
-    /// The SP metadata XML of a product (public: IdP admins download it).
-    pub async fn sp_metadata(&self, product_id: &str) -> DomainResult<String> {
-        let product = self
-            .store
-            .product_by_id(product_id)
-            .await?
-            .ok_or(DomainError::NotFound)?;
-        Ok(sp_metadata_xml(
-            &self.settings.sp_entity_id(&product.id),
-            &self.settings.acs_url(),
-            &self.keys.sp_cert_b64,
-        ))
-    }
-
-    /// Whether the database answers; `Ok` names its engine.
-    pub async fn check_database(&self) -> Result<&'static str, crate::ports::StoreError> {
-        self.store.ping().await.map(|()| self.store.engine())
-    }
-
-    pub fn database_engine(&self) -> &'static str {
-        self.store.engine()
-    }
-}
 
 fn escape(s: &str) -> String {
     s.replace('&', "&amp;")

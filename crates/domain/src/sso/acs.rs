@@ -25,12 +25,13 @@ use crate::saml::response::{
     scan_envelope, verify_response, ExpectedIdp, Solicitation, SpExpectations, VerifiedAssertion,
 };
 use crate::saml::{guard, SamlError};
-use crate::services::Services;
 use crate::sso::connections::draft_connection;
+use crate::sso::connections::effective_redirects;
 use crate::sso::email_domains;
 use crate::sso::error::{ErrorKind, LoginError};
 use crate::sso::profile::Profile;
 use crate::sso::relay_state;
+use crate::sso::sign_in::SignIn;
 use crate::tokens::{hash_secret, new_id, new_secret};
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -57,7 +58,7 @@ pub fn with_query(base: &str, pairs: &[(&str, &str)]) -> String {
     }
 }
 
-impl Services {
+impl SignIn {
     pub async fn saml_acs(
         &self,
         saml_response: String,
@@ -343,8 +344,7 @@ impl Services {
                     .await
                     .map_err(LoginError::internal)?
                     .ok_or_else(|| LoginError::rejected("product deleted"))?;
-                let (_, default) =
-                    Self::effective_redirects(connection, &product, &connection.client_id);
+                let (_, default) = effective_redirects(connection, &product, &connection.client_id);
                 let redirect = default.ok_or_else(|| {
                     LoginError::rejected("IdP-initiated sign-in needs a default redirect URL on the connection or product")
                         .on(&connection.id)

@@ -12,18 +12,22 @@
 //! on an error page and the browser is never redirected (RFC 6749 §4.1.2.1). After
 //! that, errors go back to the app's redirect URI with `error` and `state`.
 
+use gatehouse_core::{ClientId, RedirectUri};
+use serde::Deserialize;
+
 use crate::model::{Connection, IdpConfig, LoginPurpose, LoginTarget, PendingLogin, Product};
 use crate::saml::request::{self, AuthnRequestParams};
-use crate::services::Services;
+use crate::sso::connections::effective_redirects;
 use crate::sso::error::{LoginError, OAuthError};
+use crate::sso::sign_in::SignIn;
 use crate::sso::{pkce, relay_state};
 
-/// The parameters an app sends.
-#[derive(Debug, Clone, Default)]
+/// The parameters an app sends (query or form; OAuth's and Jackson's names).
+#[derive(Debug, Clone, Default, Deserialize)]
 pub struct AuthorizeParams {
     pub response_type: Option<String>,
-    pub client_id: Option<String>,
-    pub redirect_uri: Option<String>,
+    pub client_id: Option<ClientId>,
+    pub redirect_uri: Option<RedirectUri>,
     pub state: Option<String>,
     pub scope: Option<String>,
     pub nonce: Option<String>,
@@ -129,7 +133,7 @@ impl ClientRef {
     }
 }
 
-impl Services {
+impl SignIn {
     /// Resolve the client to its connection(s) and product.
     async fn authorize_target(
         &self,
@@ -194,7 +198,7 @@ impl Services {
     ) -> Result<AuthorizeOutcome, AuthorizeError> {
         let page = AuthorizeError::Page;
         let client = ClientRef::parse(
-            params.client_id.as_deref(),
+            params.client_id.as_ref().map(ClientId::as_str),
             params.tenant.as_deref(),
             params.product.as_deref(),
         )
@@ -213,8 +217,8 @@ impl Services {
         // connection before anything else happens.
         let redirect_uri = params
             .redirect_uri
-            .clone()
-            .map(|r| r.trim().to_string())
+            .as_ref()
+            .map(|r| r.as_str().trim().to_string())
             .filter(|r| !r.is_empty())
             .ok_or_else(|| {
                 page(LoginError::bad_request(
@@ -224,7 +228,7 @@ impl Services {
             })?;
         let presented_id = client.client_id();
         let allowed = connections.iter().all(|c| {
-            let (urls, _) = Self::effective_redirects(c, &product, &presented_id);
+            let (urls, _) = effective_redirects(c, &product, &presented_id);
             urls.contains(&redirect_uri)
         });
         if !allowed {
@@ -382,22 +386,28 @@ impl Services {
 
     fn authorize_url_with_hint(&self, params: &AuthorizeParams, hint: &str) -> String {
         let mut q = url::form_urlencoded::Serializer::new(String::new());
-        let mut put = |k: &str, v: &Option<String>| {
+        let mut put = |k: &str, v: Option<&str>| {
             if let Some(v) = v {
                 q.append_pair(k, v);
             }
         };
-        put("response_type", &params.response_type);
-        put("client_id", &params.client_id);
-        put("redirect_uri", &params.redirect_uri);
-        put("state", &params.state);
-        put("scope", &params.scope);
-        put("nonce", &params.nonce);
-        put("code_challenge", &params.code_challenge);
-        put("code_challenge_method", &params.code_challenge_method);
-        put("tenant", &params.tenant);
-        put("product", &params.product);
-        put("idp_hint", &Some(hint.to_string()));
+        put("response_type", params.response_type.as_deref());
+        put("client_id", params.client_id.as_ref().map(ClientId::as_str));
+        put(
+            "redirect_uri",
+            params.redirect_uri.as_ref().map(RedirectUri::as_str),
+        );
+        put("state", params.state.as_deref());
+        put("scope", params.scope.as_deref());
+        put("nonce", params.nonce.as_deref());
+        put("code_challenge", params.code_challenge.as_deref());
+        put(
+            "code_challenge_method",
+            params.code_challenge_method.as_deref(),
+        );
+        put("tenant", params.tenant.as_deref());
+        put("product", params.product.as_deref());
+        put("idp_hint", Some(hint));
         format!(
             "{}?{}",
             self.settings.public_url("/api/oauth/authorize"),

@@ -4,25 +4,31 @@
 //! connection is validated completely before anything is stored (metadata parsed,
 //! certificates read, redirect URLs checked), so a bad input never half-saves.
 
-use gatehouse_core::{FieldError, RedirectUrlList};
+use std::sync::Arc;
 
+use gatehouse_core::{FieldError, RedirectUrlList, Tenant};
+use secrecy::ExposeSecret;
+
+use crate::access::Access;
+use crate::clock::Clock;
 use crate::error::{DomainError, DomainResult};
 use crate::model::{
     Connection, ConnectionSource, IdpConfig, OidcIdpConfig, Product, SamlIdpConfig, SetupDraft,
 };
 use crate::oidc::client_secret_context;
-use crate::oidc::provider::locate;
-use crate::ports::StoreError;
+use crate::oidc::provider::{locate, OidcProviders};
+use crate::ory::OryWake;
+use crate::outbound::{fetch_text, Fetch};
+use crate::ports::{ConnectionPorts, StoreError};
 use crate::saml::metadata::IdpMetadata;
 use crate::scope::ProductScope;
-use crate::services::Services;
+use crate::secret_box::SecretBox;
+use crate::settings::DomainSettings;
 use crate::sso::email_domains;
-use crate::sso::metadata_fetch::fetch_metadata;
+use crate::sso::verifier::SecretVerifiers;
 use crate::tokens::{
     constant_time_eq, hash_secret, hex, new_id, new_secret, random_bytes, verify_secret,
 };
-use secrecy::ExposeSecret;
-
 /// The secret-box context of a connection's Ory client secret.
 pub fn ory_client_context(connection_id: &str) -> String {
     format!("ory-client:{connection_id}")
@@ -87,27 +93,10 @@ fn is_connection_id(id: &str) -> bool {
     })
 }
 
-/// Tenants: what the app passes as `tenant` (usually a domain). Lower-case letters,
-/// digits, `.`, `-`, `_`; 1–253 characters.
+/// Tenants: what the app passes as `tenant` (usually a domain), checked and
+/// lower-cased ([`Tenant`]).
 pub fn parse_tenant(raw: &str) -> Result<String, FieldError> {
-    let t = raw.trim().to_lowercase();
-    if t.is_empty() {
-        return Err(FieldError::new(
-            "tenant",
-            "Enter the tenant, usually the customer's email domain (e.g. acme.com).",
-        ));
-    }
-    if t.len() > 253
-        || !t
-            .chars()
-            .all(|c| c.is_ascii_alphanumeric() || matches!(c, '.' | '-' | '_'))
-    {
-        return Err(FieldError::new(
-            "tenant",
-            "Use letters, digits, dots, hyphens and underscores only (e.g. acme.com).",
-        ));
-    }
-    Ok(t)
+    Tenant::parse(raw).map(String::from)
 }
 
 /// SAML metadata, parsed and checked; errors name the field it came from.
@@ -133,7 +122,17 @@ pub fn idp_entity_id(idp: &IdpConfig) -> String {
     }
 }
 
-impl Services {
+/// Turns what an admin typed about their IdP into a checked [`IdpConfig`]: SAML
+/// metadata parsed (fetched first when given by URL), or an OIDC IdP's discovery
+/// document and keys fetched and checked.
+#[derive(Clone)]
+pub struct IdpResolver {
+    pub(crate) fetch: Arc<dyn Fetch>,
+    pub(crate) oidc: OidcProviders,
+    pub(crate) secrets: SecretBox,
+}
+
+impl IdpResolver {
     /// The IdP configuration `source` describes, fully checked (metadata parsed, or
     /// the OIDC discovery document and keys fetched). `current` is the connection's
     /// configuration on update (an OIDC secret left empty is kept).
@@ -149,7 +148,7 @@ impl Services {
             }
             MetadataSource::Xml(xml) => IdpConfig::Saml(saml_config(xml.clone(), None)?),
             MetadataSource::Url(url) => {
-                let xml = fetch_metadata(url, self.settings.sso.allow_private_metadata_urls)
+                let xml = fetch_text(self.fetch.as_ref(), url)
                     .await
                     .map_err(|e| FieldError::new("metadata_url", e.to_string()))?;
                 IdpConfig::Saml(saml_config(xml, Some(url.trim().to_string()))?)
@@ -200,7 +199,8 @@ impl Services {
             }
         };
         let metadata = self
-            .check_oidc_location(&location)
+            .oidc
+            .check_location(&location)
             .await
             .map_err(|e| FieldError::new("oidc_discovery_url", e.to_string()))?;
         Ok(OidcIdpConfig {
@@ -210,12 +210,27 @@ impl Services {
             client_secret_sealed,
         })
     }
+}
 
-    fn check_redirects(input: &ConnectionInput) -> DomainResult<RedirectUrlList> {
-        let lines = input.redirect_urls.join("\n");
-        Ok(RedirectUrlList::parse(&lines, &input.default_redirect_url)?)
-    }
+fn check_redirects(input: &ConnectionInput) -> DomainResult<RedirectUrlList> {
+    let lines = input.redirect_urls.join("\n");
+    Ok(RedirectUrlList::parse(&lines, &input.default_redirect_url)?)
+}
 
+/// Connections of a product: create, read, update, enable, delete; with the
+/// dashboard's views of them ([`crate::sso::dashboard`]).
+#[derive(Clone)]
+pub struct Connections {
+    pub(crate) store: Arc<dyn ConnectionPorts>,
+    pub(crate) clock: Arc<dyn Clock>,
+    pub(crate) settings: DomainSettings,
+    pub(crate) access: Access,
+    pub(crate) idp: IdpResolver,
+    pub(crate) verifiers: SecretVerifiers,
+    pub(crate) ory_wake: OryWake,
+}
+
+impl Connections {
     /// Create a connection under `product` (already authorized by the caller).
     /// `reserved_id`: the id the dashboard's form showed an OIDC redirect URI for
     /// ([`Self::reserve_connection_id`]); otherwise a new one.
@@ -232,7 +247,7 @@ impl Services {
         if name.chars().count() > 120 {
             return Err(FieldError::new("name", "Keep the name under 120 characters.").into());
         }
-        let redirects = Self::check_redirects(&input)?;
+        let redirects = check_redirects(&input)?;
         let email_domains =
             email_domains::parse_list(input.email_domains.as_deref().unwrap_or_default())?;
         let metadata = input.metadata.as_ref().ok_or_else(|| {
@@ -251,7 +266,7 @@ impl Services {
             }
             None => new_id("conn"),
         };
-        let idp = self.resolve_idp(metadata, &id, None).await?;
+        let idp = self.idp.resolve_idp(metadata, &id, None).await?;
         let now = self.clock.now();
         let client_secret = new_secret();
         let entity_id = idp_entity_id(&idp);
@@ -296,7 +311,7 @@ impl Services {
             Err(e) => return Err(e.into()),
         }
         tracing::info!(product_id = %product.id, connection_id = %connection.id, tenant = %connection.tenant, source = source.as_str(), "connection created");
-        self.wake_ory_sync();
+        self.ory_wake.wake();
         Ok(ConnectionWithSecret {
             connection,
             client_secret,
@@ -310,7 +325,7 @@ impl Services {
         input: ConnectionInput,
     ) -> DomainResult<Connection> {
         let tenant = parse_tenant(&input.tenant)?;
-        let redirects = Self::check_redirects(&input)?;
+        let redirects = check_redirects(&input)?;
         if let Some(domains) = &input.email_domains {
             connection.email_domains = email_domains::parse_list(domains)?;
         }
@@ -319,6 +334,7 @@ impl Services {
         }
         if let Some(source) = &input.metadata {
             let idp = self
+                .idp
                 .resolve_idp(source, &connection.id, Some(&connection.idp))
                 .await?;
             connection.idp_entity_id = idp_entity_id(&idp);
@@ -338,7 +354,7 @@ impl Services {
             return Err(DomainError::NotFound);
         }
         tracing::info!(connection_id = %connection.id, "connection updated");
-        self.wake_ory_sync();
+        self.ory_wake.wake();
         Ok(connection)
     }
 
@@ -353,7 +369,7 @@ impl Services {
             return Err(DomainError::NotFound);
         }
         tracing::info!(connection_id = %connection.id, enabled, "connection enabled state changed");
-        self.wake_ory_sync();
+        self.ory_wake.wake();
         Ok(connection)
     }
 
@@ -383,7 +399,7 @@ impl Services {
             return Err(DomainError::NotFound);
         }
         tracing::info!(connection_id = %connection.id, "connection deleted");
-        self.wake_ory_sync();
+        self.ory_wake.wake();
         Ok(())
     }
 
@@ -409,80 +425,16 @@ impl Services {
         Ok(product.own(self.store.connection_by_client_id(client_id).await?))
     }
 
-    /// The scope's connections of a tenant (`tenant` as the caller wrote it).
+    /// The scope's connections of a tenant.
     pub async fn tenant_connections(
         &self,
         product: &ProductScope,
-        tenant: &str,
+        tenant: &Tenant,
     ) -> DomainResult<Vec<Connection>> {
-        let tenant = parse_tenant(tenant)?;
         Ok(self
             .store
-            .connections_for_tenant(&product.id, &tenant)
+            .connections_for_tenant(&product.id, tenant.as_str())
             .await?)
-    }
-
-    /// Constant-time check of the connection's own client secret (the admin API's
-    /// `clientSecret`).
-    pub fn own_client_secret_matches(connection: &Connection, presented: &str) -> bool {
-        verify_secret(presented, &connection.client_secret_hash)
-    }
-
-    /// Constant-time check of a client secret: the connection's own client, or the
-    /// client it gave Ory (`client_id` says which was presented).
-    pub fn client_secret_matches(
-        &self,
-        connection: &Connection,
-        client_id: &str,
-        presented: &str,
-    ) -> bool {
-        if client_id == connection.client_id {
-            return Self::own_client_secret_matches(connection, presented);
-        }
-        match &connection.ory_client {
-            Some(ory) if ory.client_id == client_id => self
-                .secrets
-                .open_str(
-                    &ory_client_context(&connection.id),
-                    &ory.client_secret_sealed,
-                )
-                .map(|secret| {
-                    constant_time_eq(secret.expose_secret().as_bytes(), presented.as_bytes())
-                })
-                .unwrap_or(false),
-            _ => false,
-        }
-    }
-
-    /// The redirect allow-list in force for `client_id`: for the connection's own
-    /// client the connection's list, else the product's; for the client given to Ory,
-    /// only Ory's callback.
-    pub fn effective_redirects(
-        connection: &Connection,
-        product: &Product,
-        client_id: &str,
-    ) -> (Vec<String>, Option<String>) {
-        if let Some(ory) = connection
-            .ory_client
-            .as_ref()
-            .filter(|o| o.client_id == client_id)
-        {
-            return (ory.redirect_url.iter().cloned().collect(), None);
-        }
-        if connection.redirect_urls.is_empty() {
-            (
-                product.redirect_urls.clone(),
-                product.default_redirect_url.clone(),
-            )
-        } else {
-            (
-                connection.redirect_urls.clone(),
-                connection
-                    .default_redirect_url
-                    .clone()
-                    .or_else(|| product.default_redirect_url.clone()),
-            )
-        }
     }
 }
 
@@ -512,5 +464,221 @@ pub fn draft_connection(draft: &SetupDraft) -> Connection {
         ory_client: None,
         created_at: draft.updated_at,
         updated_at: draft.updated_at,
+    }
+}
+
+/// Constant-time check of the connection's own client secret (the admin API's
+/// `clientSecret`).
+pub fn own_client_secret_matches(connection: &Connection, presented: &str) -> bool {
+    verify_secret(presented, &connection.client_secret_hash)
+}
+
+/// Constant-time check of a client secret: the connection's own client, or the
+/// client it gave Ory (`client_id` says which was presented).
+pub fn client_secret_matches(
+    secrets: &SecretBox,
+    connection: &Connection,
+    client_id: &str,
+    presented: &str,
+) -> bool {
+    if client_id == connection.client_id {
+        return own_client_secret_matches(connection, presented);
+    }
+    match &connection.ory_client {
+        Some(ory) if ory.client_id == client_id => secrets
+            .open_str(
+                &ory_client_context(&connection.id),
+                &ory.client_secret_sealed,
+            )
+            .map(|secret| constant_time_eq(secret.expose_secret().as_bytes(), presented.as_bytes()))
+            .unwrap_or(false),
+        _ => false,
+    }
+}
+
+/// The redirect allow-list in force for `client_id`: for the connection's own
+/// client the connection's list, else the product's; for the client given to Ory,
+/// only Ory's callback.
+pub fn effective_redirects(
+    connection: &Connection,
+    product: &Product,
+    client_id: &str,
+) -> (Vec<String>, Option<String>) {
+    if let Some(ory) = connection
+        .ory_client
+        .as_ref()
+        .filter(|o| o.client_id == client_id)
+    {
+        return (ory.redirect_url.iter().cloned().collect(), None);
+    }
+    if connection.redirect_urls.is_empty() {
+        (
+            product.redirect_urls.clone(),
+            product.default_redirect_url.clone(),
+        )
+    } else {
+        (
+            connection.redirect_urls.clone(),
+            connection
+                .default_redirect_url
+                .clone()
+                .or_else(|| product.default_redirect_url.clone()),
+        )
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::collections::HashMap;
+    use std::sync::Mutex;
+
+    use async_trait::async_trait;
+
+    use super::*;
+    use crate::clock::SystemClock;
+    use crate::error::DomainError;
+    use crate::outbound::{FetchError, Fetched, Outbound};
+
+    type Answer = Result<(u16, String), FetchError>;
+
+    /// Answers from a table; remembers every URL asked for.
+    #[derive(Default)]
+    struct FakeFetch {
+        answers: HashMap<String, Answer>,
+        asked: Mutex<Vec<String>>,
+    }
+
+    #[async_trait]
+    impl Fetch for FakeFetch {
+        async fn send(&self, request: Outbound) -> Result<Fetched, FetchError> {
+            if let Ok(mut asked) = self.asked.lock() {
+                asked.push(request.url.clone());
+            }
+            let (status, body) = self
+                .answers
+                .get(&request.url)
+                .cloned()
+                .unwrap_or(Err(FetchError::Dns("unknown.test".into())))?;
+            Ok(Fetched {
+                status,
+                headers: Default::default(),
+                body: body.into_bytes(),
+            })
+        }
+    }
+
+    const ISSUER: &str = "https://idp.test";
+    const JWKS: &str = r#"{"keys":[{"kty":"RSA","use":"sig","alg":"RS256","kid":"k1","e":"AQAB","n":"whN_Np4AHNDgB_3BE8vP3gGRSeHgP72BeXWKGO51Rs6P-_KqOlY3Q2st8qK_yWJ10ebZu2KwI3rmBxL58s23SX5jNfDl6thsPjzdXhXmVLX4shAL_ZKE79XvYV5LqrMLjwtDMvZh9JvVZ4W2OFvS9FvXl1uALy9U2wwTkHU-qLH-efOh5cQAVcPLCg6rC8G5eex9BIAnmljIPpzmUrJV3BxcE3k0ogOFYmKHnHXjpSsISVwNWizm2xokMJbgO9qWW8DZEmSKkRdfXDJkRk9Ft7b7ReRYJ_otiL1dzi9_kSU2nOyq-1n0LaOJ__JyPQLTJ5GZKPX1GC_Pt6L7rI8D4Q"}]}"#;
+
+    fn discovery(issuer: &str) -> String {
+        format!(
+            r#"{{"issuer":"{issuer}","authorization_endpoint":"{ISSUER}/auth","token_endpoint":"{ISSUER}/token",
+               "jwks_uri":"{ISSUER}/jwks","response_types_supported":["code"],
+               "subject_types_supported":["public"],"id_token_signing_alg_values_supported":["RS256"]}}"#
+        )
+    }
+
+    fn resolver(answers: &[(&str, Answer)]) -> (IdpResolver, Arc<FakeFetch>) {
+        let fetch = Arc::new(FakeFetch {
+            answers: answers
+                .iter()
+                .map(|(u, a)| (u.to_string(), a.clone()))
+                .collect(),
+            ..FakeFetch::default()
+        });
+        let oidc = OidcProviders::new(fetch.clone(), Arc::new(SystemClock));
+        (
+            IdpResolver {
+                fetch: fetch.clone(),
+                oidc,
+                secrets: SecretBox::new([7; 32]),
+            },
+            fetch,
+        )
+    }
+
+    fn oidc_source(url: &str) -> MetadataSource {
+        MetadataSource::Oidc(OidcSource {
+            discovery_url: url.into(),
+            client_id: "gatehouse".into(),
+            client_secret: Some("s3cret".into()),
+        })
+    }
+
+    fn field_of(e: DomainError) -> String {
+        match e {
+            DomainError::Invalid(f) => f.field.to_string(),
+            other => format!("not a field error: {other:?}"),
+        }
+    }
+
+    #[tokio::test]
+    async fn an_oidc_idp_is_resolved_through_the_fetch_port() {
+        let (idp, fetch) = resolver(&[
+            (
+                "https://idp.test/.well-known/openid-configuration",
+                Ok((200, discovery(ISSUER))),
+            ),
+            ("https://idp.test/jwks", Ok((200, JWKS.to_string()))),
+        ]);
+        let resolved = idp.resolve_idp(&oidc_source(ISSUER), "conn_x", None).await;
+        match resolved {
+            Ok(IdpConfig::Oidc(cfg)) => {
+                assert_eq!(cfg.issuer, ISSUER);
+                assert_eq!(cfg.client_id, "gatehouse");
+                assert_ne!(cfg.client_secret_sealed, "s3cret", "the secret is sealed");
+            }
+            other => panic!("{other:?}"),
+        }
+        let asked = fetch.asked.lock().map(|a| a.clone()).unwrap_or_default();
+        assert_eq!(
+            asked,
+            [
+                "https://idp.test/.well-known/openid-configuration",
+                "https://idp.test/jwks"
+            ]
+        );
+    }
+
+    #[tokio::test]
+    async fn an_idp_naming_another_issuer_is_refused() {
+        let (idp, _) = resolver(&[
+            (
+                "https://idp.test/.well-known/openid-configuration",
+                Ok((200, discovery("https://evil.test"))),
+            ),
+            ("https://idp.test/jwks", Ok((200, JWKS.to_string()))),
+        ]);
+        let e = idp
+            .resolve_idp(&oidc_source(ISSUER), "conn_x", None)
+            .await
+            .err()
+            .map(field_of);
+        assert_eq!(e.as_deref(), Some("oidc_discovery_url"));
+    }
+
+    #[tokio::test]
+    async fn metadata_url_failures_name_the_field() {
+        let (idp, _) = resolver(&[
+            ("https://idp.test/missing", Ok((404, String::new()))),
+            ("https://idp.test/html", Ok((200, "<html></html>".into()))),
+            (
+                "https://idp.test/private",
+                Err(FetchError::PrivateAddress([10, 0, 0, 1].into())),
+            ),
+        ]);
+        for url in [
+            "https://idp.test/missing",
+            "https://idp.test/html",
+            "https://idp.test/private",
+            "https://idp.test/unknown",
+        ] {
+            let e = idp
+                .resolve_idp(&MetadataSource::Url(url.into()), "conn_x", None)
+                .await
+                .err()
+                .map(field_of);
+            assert_eq!(e.as_deref(), Some("metadata_url"), "{url}");
+        }
     }
 }

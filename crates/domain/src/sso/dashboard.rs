@@ -4,18 +4,17 @@
 
 use gatehouse_core::connection_form::ConnectionForm;
 use gatehouse_core::views::{
-    CertView, ConnectionCredentials, ConnectionDetail, ConnectionSummary, OidcIdpView,
-    ProductOAuth, SpInfo,
+    CertView, ConnectionCredentials, ConnectionDetail, ConnectionSummary, OidcIdpView, ProductOAuth,
 };
 
 use crate::error::DomainResult;
 use chrono::{DateTime, Utc};
 
 use crate::model::{Connection, ConnectionSource, IdpConfig, SamlIdpConfig};
+use crate::ory::sync::ory_sync_view;
 use crate::scope::ProductScope;
-use crate::services::{Services, TeamAccess};
 use crate::sso::connection_form::{connection_input, FormMode};
-use crate::sso::connections::ConnectionWithSecret;
+use crate::sso::connections::{ConnectionWithSecret, Connections};
 
 /// The IdP's signing certificates as the dashboard and setup page show them.
 pub fn cert_views(saml: &SamlIdpConfig, now: DateTime<Utc>) -> Vec<CertView> {
@@ -31,18 +30,7 @@ pub fn cert_views(saml: &SamlIdpConfig, now: DateTime<Utc>) -> Vec<CertView> {
         .collect()
 }
 
-impl Services {
-    /// What the IdP side needs; `oidc_key` is the connection's (or the connection to
-    /// be's) [`Connection::oidc_redirect_key`].
-    pub fn sp_info(&self, product_id: &str, oidc_key: &str) -> SpInfo {
-        SpInfo {
-            acs_url: self.settings.acs_url(),
-            entity_id: self.settings.sp_entity_id(product_id),
-            metadata_url: self.settings.sp_metadata_url(product_id),
-            oidc_redirect_uri: self.settings.oidc_callback_url(oidc_key),
-        }
-    }
-
+impl Connections {
     pub fn connection_summary(&self, c: &Connection) -> ConnectionSummary {
         ConnectionSummary {
             id: c.id.clone(),
@@ -93,7 +81,7 @@ impl Services {
             source: c.source.as_str().to_string(),
             created_at: c.created_at,
             updated_at: c.updated_at,
-            sp: self.sp_info(&c.product_id, c.oidc_redirect_key()),
+            sp: self.settings.sp_info(&c.product_id, c.oidc_redirect_key()),
             protocol: c.idp.protocol().to_string(),
             oidc,
             ory: None,
@@ -110,7 +98,7 @@ impl Services {
     ) -> DomainResult<ConnectionDetail> {
         let mut detail = self.connection_detail(c);
         if let Some(row) = self.store.ory_sync_row(&c.id).await? {
-            detail.ory = Some(self.ory_sync_view(&row, c));
+            detail.ory = Some(ory_sync_view(&row, c));
         }
         Ok(detail)
     }
@@ -122,22 +110,6 @@ impl Services {
         }
     }
 
-    pub(crate) async fn dashboard_product(
-        &self,
-        user_id: &str,
-        team_id: &str,
-        product_id: &str,
-        write: bool,
-    ) -> DomainResult<(TeamAccess, ProductScope)> {
-        let access = if write {
-            self.team_write_access(user_id, team_id).await?
-        } else {
-            self.team_access(user_id, team_id).await?
-        };
-        let product = self.product_access(&access, product_id).await?;
-        Ok((access, product))
-    }
-
     async fn dashboard_connection(
         &self,
         user_id: &str,
@@ -147,6 +119,7 @@ impl Services {
         write: bool,
     ) -> DomainResult<Connection> {
         let (access, product) = self
+            .access
             .dashboard_product(user_id, team_id, product_id, write)
             .await?;
         self.product_connection(&product, connection_id)
@@ -167,6 +140,7 @@ impl Services {
         product_id: &str,
     ) -> DomainResult<Vec<ConnectionSummary>> {
         let (_, product) = self
+            .access
             .dashboard_product(user_id, team_id, product_id, false)
             .await?;
         let all = self.store.connections(&product.id).await?;
@@ -206,6 +180,7 @@ impl Services {
         reserved_id: Option<&str>,
     ) -> DomainResult<ConnectionCredentials> {
         let (_, product) = self
+            .access
             .dashboard_product(user_id, team_id, product_id, true)
             .await?;
         let input = connection_input(form, FormMode::Create)?;
@@ -299,7 +274,7 @@ impl Services {
                 .mark_all_ory_sync(&c.product_id, self.clock.now())
                 .await?;
         }
-        self.wake_ory_sync();
+        self.ory_wake.wake();
         self.connection_detail_with_sync(&c).await
     }
 
@@ -310,6 +285,7 @@ impl Services {
         product_id: &str,
     ) -> DomainResult<ProductOAuth> {
         let (_, product) = self
+            .access
             .dashboard_product(user_id, team_id, product_id, false)
             .await?;
         let issuer = self.settings.issuer();
@@ -319,10 +295,15 @@ impl Services {
             token_url: format!("{issuer}/api/oauth/token"),
             userinfo_url: format!("{issuer}/api/oauth/userinfo"),
             issuer,
-            sp: self.sp_info(&product.id, &new_connection_id),
+            sp: self.settings.sp_info(&product.id, &new_connection_id),
             new_connection_id,
-            client_secret_verifier: self.ensure_secret_verifier(&product.id).await?,
+            client_secret_verifier: self.verifiers.ensure_secret_verifier(&product.id).await?,
         })
+    }
+
+    /// The product's client-secret verifier (made on first use).
+    pub async fn secret_verifier(&self, product: &ProductScope) -> DomainResult<String> {
+        self.verifiers.ensure_secret_verifier(&product.id).await
     }
 
     pub async fn dashboard_rotate_secret_verifier(
@@ -332,8 +313,9 @@ impl Services {
         product_id: &str,
     ) -> DomainResult<String> {
         let (_, product) = self
+            .access
             .dashboard_product(user_id, team_id, product_id, true)
             .await?;
-        self.rotate_secret_verifier(&product.id).await
+        self.verifiers.rotate_secret_verifier(&product.id).await
     }
 }

@@ -6,13 +6,13 @@
 use crate::error::{DomainError, DomainResult};
 use crate::model::{Connection, LoginPurpose, LoginTarget, PendingLogin, TestResult};
 use crate::saml::request::new_request_id;
-use crate::services::Services;
 use crate::setup_links::OpenLink;
 use crate::sso::authorize::AuthorizeOutcome;
 use crate::sso::connections::draft_connection;
 use crate::sso::error::LoginError;
+use crate::sso::sign_in::SignIn;
 
-impl Services {
+impl SignIn {
     pub async fn start_test_login(
         &self,
         owner: &str,
@@ -26,7 +26,7 @@ impl Services {
         .await
     }
 
-    /// A test sign-in through the settings [`Services::setup_try`] kept on the link;
+    /// A test sign-in through the settings [`crate::setup_links::SetupLinks::setup_try`] kept on the link;
     /// the result is for `setup:{link id}`.
     pub async fn start_setup_draft_test(
         &self,

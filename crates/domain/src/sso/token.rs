@@ -10,29 +10,33 @@
 
 use base64::engine::general_purpose::STANDARD;
 use base64::Engine;
-use serde::Serialize;
+use gatehouse_core::{ClientId, RedirectUri};
+use serde::{Deserialize, Serialize};
 use serde_json::{json, Value};
 
 use chrono::{DateTime, Utc};
 
 use crate::model::{AuthCode, RedeemIf, Redemption};
-use crate::services::Services;
 use crate::sso::authorize::ClientRef;
+use crate::sso::connections::client_secret_matches;
 use crate::sso::error::OAuthError;
 use crate::sso::jwt::sign_rs256;
 use crate::sso::pkce;
 use crate::sso::profile::Profile;
+use crate::sso::sign_in::SignIn;
 use crate::tokens::{hash_secret, new_secret};
 
-#[derive(Debug, Clone, Default)]
+/// The token request's form (RFC 6749 §4.1.3).
+#[derive(Debug, Clone, Default, Deserialize)]
 pub struct TokenRequest {
     pub grant_type: Option<String>,
     pub code: Option<String>,
-    pub redirect_uri: Option<String>,
-    pub client_id: Option<String>,
+    pub redirect_uri: Option<RedirectUri>,
+    pub client_id: Option<ClientId>,
     pub client_secret: Option<String>,
     pub code_verifier: Option<String>,
-    /// The raw `Authorization` header, if any.
+    /// The raw `Authorization` header, if any (not part of the form).
+    #[serde(skip)]
     pub authorization: Option<String>,
 }
 
@@ -64,7 +68,7 @@ fn basic_credentials(header: &str) -> Option<(String, String)> {
     Some((dec(id), dec(secret)))
 }
 
-impl Services {
+impl SignIn {
     pub async fn token(&self, req: TokenRequest) -> Result<TokenResponse, OAuthError> {
         if req.grant_type.as_deref() != Some("authorization_code") {
             return Err(OAuthError::unsupported_grant_type(
@@ -78,28 +82,31 @@ impl Services {
             ),
             _ => None,
         };
-        let (client_id, client_secret) =
-            match (basic, req.client_id.clone(), req.client_secret.clone()) {
-                (Some(_), _, Some(_)) => {
-                    return Err(OAuthError::invalid_request(
-                        "use one client authentication method, not two",
-                    ))
-                }
-                (Some((id, secret)), body_id, None) => {
-                    if body_id.as_deref().is_some_and(|b| b != id) {
-                        return Err(OAuthError::invalid_client(
-                            "client_id does not match the Basic credentials",
-                        ));
-                    }
-                    (id, Some(secret))
-                }
-                (None, Some(id), secret) => (id, secret),
-                (None, None, _) => {
+        let (client_id, client_secret) = match (
+            basic,
+            req.client_id.as_ref().map(|c| c.as_str().to_string()),
+            req.client_secret.clone(),
+        ) {
+            (Some(_), _, Some(_)) => {
+                return Err(OAuthError::invalid_request(
+                    "use one client authentication method, not two",
+                ))
+            }
+            (Some((id, secret)), body_id, None) => {
+                if body_id.as_deref().is_some_and(|b| b != id) {
                     return Err(OAuthError::invalid_client(
-                        "client authentication is required",
-                    ))
+                        "client_id does not match the Basic credentials",
+                    ));
                 }
-            };
+                (id, Some(secret))
+            }
+            (None, Some(id), secret) => (id, secret),
+            (None, None, _) => {
+                return Err(OAuthError::invalid_client(
+                    "client authentication is required",
+                ))
+            }
+        };
         let presented = ClientRef::parse(Some(&client_id), None, None)
             .ok_or_else(|| OAuthError::invalid_client("unknown client"))?;
         // A connection's client authenticates with its secret before anything else
@@ -112,7 +119,7 @@ impl Services {
                 .await
                 .map_err(|e| OAuthError::server_error(e.to_string()))?;
             let ok = match (&connection, client_secret.as_deref()) {
-                (Some(c), Some(s)) => self.client_secret_matches(c, id, s),
+                (Some(c), Some(s)) => client_secret_matches(&self.secrets, c, id, s),
                 _ => false,
             };
             if !ok {
@@ -149,7 +156,11 @@ impl Services {
 
         let expect = RedeemIf {
             client_id: presented.client_id(),
-            redirect_uri: req.redirect_uri.clone().unwrap_or_default(),
+            redirect_uri: req
+                .redirect_uri
+                .as_ref()
+                .map(|r| r.as_str().to_string())
+                .unwrap_or_default(),
             code_challenge: req.code_verifier.as_deref().map(pkce::s256),
         };
         let access_token = new_secret();
@@ -210,6 +221,7 @@ impl Services {
             if stored.code_challenge.is_none() {
                 let ok = match client_secret {
                     Some(s) => self
+                        .verifiers
                         .secret_verifier_matches(product, s)
                         .await
                         .map_err(|e| OAuthError::server_error(e.to_string()))?,
@@ -225,7 +237,8 @@ impl Services {
         if stored.expires_at <= now {
             return Err(OAuthError::invalid_grant("the code has expired"));
         }
-        if req.redirect_uri.as_deref() != Some(stored.redirect_uri.as_str()) {
+        if req.redirect_uri.as_ref().map(RedirectUri::as_str) != Some(stored.redirect_uri.as_str())
+        {
             return Err(OAuthError::invalid_grant(
                 "redirect_uri does not match the authorization request",
             ));

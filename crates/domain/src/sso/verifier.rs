@@ -3,15 +3,25 @@
 //! endpoint (Jackson's `CLIENT_SECRET_VERIFIER`). Shown in Settings, so it is stored
 //! sealed (not hashed); created on first use.
 
+use std::sync::Arc;
+
 use crate::error::DomainResult;
-use crate::services::Services;
+use crate::ports::ProductStore;
+use crate::secret_box::SecretBox;
 use crate::tokens::{constant_time_eq, new_secret};
 
 fn context(product_id: &str) -> String {
     format!("client-secret-verifier:{product_id}")
 }
 
-impl Services {
+/// Reads, checks and rotates products' verifiers.
+#[derive(Clone)]
+pub struct SecretVerifiers {
+    pub(crate) store: Arc<dyn ProductStore>,
+    pub(crate) secrets: SecretBox,
+}
+
+impl SecretVerifiers {
     /// The verifier of `product_id`, creating it if it does not exist yet.
     pub async fn ensure_secret_verifier(&self, product_id: &str) -> DomainResult<String> {
         if let Some(sealed) = self.store.product_secret_verifier(product_id).await? {

@@ -8,23 +8,25 @@ use secrecy::{ExposeSecret, SecretString};
 
 use crate::error::{DomainError, DomainResult};
 use crate::model::{OrySettings, OrySyncState};
+use crate::ory::OryIntegration;
 use crate::ory::{token_hint, token_kind};
-use crate::services::Services;
 use crate::views::ory_settings_view;
 
 pub fn ory_token_context(product_id: &str) -> String {
     format!("ory-token:{product_id}")
 }
 
-impl Services {
+impl OryIntegration {
     pub async fn ory_settings(
         &self,
         user_id: &str,
         team_id: &str,
         product_id: &str,
     ) -> DomainResult<OrySettingsView> {
-        let access = self.team_access(user_id, team_id).await?;
-        let product = self.product_access(&access, product_id).await?;
+        let (_, product) = self
+            .access
+            .dashboard_product(user_id, team_id, product_id, false)
+            .await?;
         match self.store.ory_settings(&product.id).await? {
             Some(settings) => self.connected_view(&settings).await,
             None => Ok(ory_settings_view(None)),
@@ -70,8 +72,10 @@ impl Services {
         team_id: &str,
         product_id: &str,
     ) -> DomainResult<OrySettingsView> {
-        let access = self.team_write_access(user_id, team_id).await?;
-        let product = self.product_access(&access, product_id).await?;
+        let (_, product) = self
+            .access
+            .dashboard_product(user_id, team_id, product_id, true)
+            .await?;
         let settings = self
             .store
             .ory_settings(&product.id)
@@ -85,7 +89,7 @@ impl Services {
             .store
             .mark_all_ory_sync(&product.id, self.clock.now())
             .await?;
-        self.wake_ory_sync();
+        self.ory_wake.wake();
         view.queued = Some(queued);
         tracing::info!(product_id = %product.id, queued, "Ory re-sync of all connections queued");
         Ok(view)
@@ -101,8 +105,10 @@ impl Services {
         token: Option<SecretString>,
         project_id: &str,
     ) -> DomainResult<OrySettingsView> {
-        let access = self.team_write_access(user_id, team_id).await?;
-        let product = self.product_access(&access, product_id).await?;
+        let (_, product) = self
+            .access
+            .dashboard_product(user_id, team_id, product_id, true)
+            .await?;
         let context = ory_token_context(&product.id);
         let existing = self.store.ory_settings(&product.id).await?;
 
@@ -171,7 +177,7 @@ impl Services {
         self.store.put_ory_settings(&settings).await?;
         // every connection (including those made before the settings) is mirrored
         let queued = self.store.mark_all_ory_sync(&product.id, now).await?;
-        self.wake_ory_sync();
+        self.ory_wake.wake();
         tracing::info!(product_id = %product.id, project_id = %settings.project_id, queued, "Ory integration saved");
         let mut view = self.connected_view(&settings).await?;
         view.queued = Some(queued);
@@ -189,8 +195,10 @@ impl Services {
         product_id: &str,
         remove_from_ory: bool,
     ) -> DomainResult<OrySettingsView> {
-        let access = self.team_write_access(user_id, team_id).await?;
-        let product = self.product_access(&access, product_id).await?;
+        let (_, product) = self
+            .access
+            .dashboard_product(user_id, team_id, product_id, true)
+            .await?;
         if remove_from_ory {
             if let Some(settings) = self.store.ory_settings(&product.id).await? {
                 let removed = self.remove_ory_mirror(&settings).await.inspect_err(|e| {

@@ -1,4 +1,4 @@
-//! Fetching from a URL an admin (or a customer, through a setup link) gave us, safely:
+//! [`Fetch`] over HTTP, guarded: fetching from a URL an admin (or a customer, through a setup link) gave us, safely:
 //! SAML metadata, and an OIDC IdP's discovery document, JWKS, token and userinfo
 //! endpoints.
 //!
@@ -16,31 +16,11 @@
 use std::net::{IpAddr, SocketAddr};
 use std::time::Duration;
 
+use async_trait::async_trait;
 use url::Url;
 
+use crate::outbound::{Fetch, FetchError, Fetched, Outbound};
 use crate::saml::guard::MAX_METADATA_BYTES;
-
-#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-pub enum FetchError {
-    #[error("the URL is not valid")]
-    BadUrl,
-    #[error("the URL must use https")]
-    NotHttps,
-    #[error("the URL points to a private or local address ({0}), which is not allowed")]
-    PrivateAddress(IpAddr),
-    #[error("could not resolve {0}")]
-    Dns(String),
-    #[error("could not fetch it: {0}")]
-    Http(String),
-    #[error("the URL answered {0}")]
-    Status(u16),
-    #[error("the URL redirects to {0}; use that URL instead")]
-    Redirect(String),
-    #[error("the answer is larger than 1 MB")]
-    TooLarge,
-    #[error("no answer within 10 seconds")]
-    Timeout,
-}
 
 /// Is this address on the public internet?
 pub fn is_public(ip: IpAddr) -> bool {
@@ -83,46 +63,22 @@ pub fn is_public(ip: IpAddr) -> bool {
     }
 }
 
-/// SAML metadata at `raw_url` (GET, 2xx, text).
-pub async fn fetch_metadata(raw_url: &str, allow_private: bool) -> Result<String, FetchError> {
-    let fetched = send(Outbound::get(raw_url), allow_private).await?;
-    if !(200..300).contains(&fetched.status) {
-        return Err(FetchError::Status(fetched.status));
+/// The outbound port as the guard above implements it.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct GuardedHttp {
+    /// The operator's switch (`GATEHOUSE_METADATA_ALLOW_PRIVATE`).
+    pub allow_private: bool,
+}
+
+#[async_trait]
+impl Fetch for GuardedHttp {
+    async fn send(&self, request: Outbound) -> Result<Fetched, FetchError> {
+        send(request, self.allow_private).await
     }
-    String::from_utf8(fetched.body)
-        .map_err(|_| FetchError::Http("the answer is not UTF-8 text".into()))
-}
-
-/// A request to a URL we do not control.
-#[derive(Debug, Clone)]
-pub struct Outbound {
-    pub method: reqwest::Method,
-    pub url: String,
-    pub headers: Vec<(String, String)>,
-    pub body: Vec<u8>,
-}
-
-impl Outbound {
-    pub fn get(url: &str) -> Self {
-        Self {
-            method: reqwest::Method::GET,
-            url: url.to_string(),
-            headers: Vec::new(),
-            body: Vec::new(),
-        }
-    }
-}
-
-/// Its answer (any status but a redirect; redirects are refused).
-#[derive(Debug, Clone)]
-pub struct Fetched {
-    pub status: u16,
-    pub headers: reqwest::header::HeaderMap,
-    pub body: Vec<u8>,
 }
 
 /// Send `request` under the rules above.
-pub async fn send(request: Outbound, allow_private: bool) -> Result<Fetched, FetchError> {
+async fn send(request: Outbound, allow_private: bool) -> Result<Fetched, FetchError> {
     let url = Url::parse(request.url.trim()).map_err(|_| FetchError::BadUrl)?;
     let host = url.host_str().ok_or(FetchError::BadUrl)?.to_string();
     let port = url.port_or_known_default().ok_or(FetchError::BadUrl)?;
@@ -216,6 +172,7 @@ fn map_reqwest(e: reqwest::Error) -> FetchError {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::outbound::fetch_text;
 
     #[test]
     fn private_ranges_are_not_public() {
@@ -293,7 +250,13 @@ mod tests {
         }
         std::env::remove_var("NO_PROXY");
         std::env::remove_var("no_proxy");
-        let fetched = fetch_metadata(&target_url, true).await;
+        let fetched = fetch_text(
+            &GuardedHttp {
+                allow_private: true,
+            },
+            &target_url,
+        )
+        .await;
         for var in [
             "HTTP_PROXY",
             "http_proxy",
@@ -313,19 +276,25 @@ mod tests {
     #[tokio::test]
     async fn refuses_http_and_private_addresses() {
         assert_eq!(
-            fetch_metadata("http://idp.example.com/m", false).await,
+            fetch_text(&GuardedHttp::default(), "http://idp.example.com/m").await,
             Err(FetchError::NotHttps)
         );
         assert!(matches!(
-            fetch_metadata("https://127.0.0.1/m", false).await,
+            fetch_text(&GuardedHttp::default(), "https://127.0.0.1/m").await,
             Err(FetchError::PrivateAddress(_))
         ));
         assert!(matches!(
-            fetch_metadata("https://localhost/m", false).await,
+            fetch_text(&GuardedHttp::default(), "https://localhost/m").await,
             Err(FetchError::PrivateAddress(_))
         ));
         assert_eq!(
-            fetch_metadata("file:///etc/passwd", true).await,
+            fetch_text(
+                &GuardedHttp {
+                    allow_private: true
+                },
+                "file:///etc/passwd"
+            )
+            .await,
             Err(FetchError::BadUrl)
         );
     }

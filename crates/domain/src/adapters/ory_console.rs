@@ -1,42 +1,16 @@
-//! A small client for the parts of Ory's console API that Gatehouse uses.
+//! [`OryApi`] over HTTP: the parts of Ory's console API that Gatehouse uses.
 //! The bearer token is passed per call and never logged or put in an error.
 
 use std::time::Duration;
+
+use async_trait::async_trait;
 
 use secrecy::{ExposeSecret, SecretString};
 use serde::Deserialize;
 use serde_json::{json, Value};
 use url::Url;
 
-#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
-pub struct OryProject {
-    pub id: String,
-    pub name: String,
-    pub slug: String,
-}
-
-/// Why an Ory call failed, in words shown to the admin. Never contains the token.
-#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-pub enum OryError {
-    #[error("Ory rejected the token ({status}): {message}")]
-    Unauthorized { status: u16, message: String },
-    #[error("Ory has no project {project_id} that this token can access ({status}): {message}")]
-    ProjectNotFound {
-        project_id: String,
-        status: u16,
-        message: String,
-    },
-    #[error("could not reach Ory at {url}: {reason}")]
-    Unreachable { url: String, reason: String },
-    #[error("Ory answered {status}: {message}")]
-    Status {
-        status: u16,
-        message: String,
-        retry_after: Option<u64>,
-    },
-    #[error("Ory sent a response Gatehouse could not read: {0}")]
-    BadResponse(String),
-}
+use crate::ory::{OryApi, OryError, OryOrganization, OryProject};
 
 #[derive(Clone, Debug)]
 pub struct OryClient {
@@ -68,180 +42,6 @@ impl OryClient {
             .pop_if_empty()
             .extend(segments);
         Ok(url)
-    }
-
-    /// `GET /projects/{project_id}`.
-    pub async fn get_project(
-        &self,
-        token: &SecretString,
-        project_id: &str,
-    ) -> Result<OryProject, OryError> {
-        let url = self.url(&["projects", project_id])?;
-        let request = self.http.get(url.clone());
-        let response = self.send(request, token, &url, project_id).await?;
-        read_json(response).await
-    }
-
-    /// The OIDC providers in the project's identity config
-    /// (`services.identity.config.selfservice.methods.oidc.config.providers`), or
-    /// `None` when the project has no such array yet.
-    pub async fn providers(
-        &self,
-        token: &SecretString,
-        project_id: &str,
-    ) -> Result<Option<Vec<Value>>, OryError> {
-        let url = self.url(&["projects", project_id])?;
-        let request = self.http.get(url.clone());
-        let response = self.send(request, token, &url, project_id).await?;
-        let project: Value = read_json(response).await?;
-        Ok(project
-            .pointer("/services/identity/config/selfservice/methods/oidc/config/providers")
-            .and_then(Value::as_array)
-            .cloned())
-    }
-
-    /// Is the project's OpenID Connect sign-in method on
-    /// (`services.identity.config.selfservice.methods.oidc.enabled`)?
-    pub async fn oidc_method_enabled(
-        &self,
-        token: &SecretString,
-        project_id: &str,
-    ) -> Result<bool, OryError> {
-        let url = self.url(&["projects", project_id])?;
-        let request = self.http.get(url.clone());
-        let response = self.send(request, token, &url, project_id).await?;
-        let project: Value = read_json(response).await?;
-        Ok(project
-            .pointer(crate::ory::provider::OIDC_ENABLED_POINTER)
-            .and_then(Value::as_bool)
-            .unwrap_or(false))
-    }
-
-    /// `PATCH /projects/{project_id}` with an RFC 6902 JSON Patch.
-    pub async fn patch_project(
-        &self,
-        token: &SecretString,
-        project_id: &str,
-        ops: &Value,
-    ) -> Result<(), OryError> {
-        let url = self.url(&["projects", project_id])?;
-        let request = self.http.patch(url.clone()).json(ops);
-        self.send(request, token, &url, project_id).await?;
-        Ok(())
-    }
-
-    /// `GET /projects/{id}/organizations`, every page.
-    pub async fn organizations(
-        &self,
-        token: &SecretString,
-        project_id: &str,
-    ) -> Result<Vec<OryOrganization>, OryError> {
-        #[derive(Deserialize)]
-        struct Page {
-            #[serde(default)]
-            organizations: Vec<OryOrganization>,
-            #[serde(default)]
-            has_next_page: bool,
-            #[serde(default)]
-            next_page_token: String,
-        }
-        let mut all = Vec::new();
-        let mut page_token = String::new();
-        for _ in 0..100 {
-            let mut url = self.url(&["projects", project_id, "organizations"])?;
-            url.query_pairs_mut().append_pair("page_size", "1000");
-            if !page_token.is_empty() {
-                url.query_pairs_mut().append_pair("page_token", &page_token);
-            }
-            let request = self.http.get(url.clone());
-            let response = self.send(request, token, &url, project_id).await?;
-            let page: Page = read_json(response).await?;
-            all.extend(page.organizations);
-            if !page.has_next_page || page.next_page_token.is_empty() {
-                break;
-            }
-            page_token = page.next_page_token;
-        }
-        Ok(all)
-    }
-
-    /// `GET /projects/{id}/organizations/{org_id}`; `None` when it is gone.
-    pub async fn organization(
-        &self,
-        token: &SecretString,
-        project_id: &str,
-        organization_id: &str,
-    ) -> Result<Option<OryOrganization>, OryError> {
-        #[derive(Deserialize)]
-        struct Wrapped {
-            organization: OryOrganization,
-        }
-        let url = self.url(&["projects", project_id, "organizations", organization_id])?;
-        let request = self.http.get(url.clone());
-        match self.send(request, token, &url, project_id).await {
-            Ok(response) => Ok(Some(read_json::<Wrapped>(response).await?.organization)),
-            Err(OryError::ProjectNotFound { .. }) => {
-                // 404 is either the project or the organization: tell them apart.
-                self.get_project(token, project_id).await?;
-                Ok(None)
-            }
-            Err(e) => Err(e),
-        }
-    }
-
-    /// `POST /projects/{id}/organizations`.
-    pub async fn create_organization(
-        &self,
-        token: &SecretString,
-        project_id: &str,
-        label: &str,
-        domains: &[String],
-    ) -> Result<OryOrganization, OryError> {
-        let url = self.url(&["projects", project_id, "organizations"])?;
-        let request = self
-            .http
-            .post(url.clone())
-            .json(&json!({ "label": label, "domains": domains }));
-        let response = self.send(request, token, &url, project_id).await?;
-        read_json(response).await
-    }
-
-    /// `PUT /projects/{id}/organizations/{org_id}`.
-    pub async fn update_organization(
-        &self,
-        token: &SecretString,
-        project_id: &str,
-        organization_id: &str,
-        label: &str,
-        domains: &[String],
-    ) -> Result<(), OryError> {
-        let url = self.url(&["projects", project_id, "organizations", organization_id])?;
-        let request = self
-            .http
-            .put(url.clone())
-            .json(&json!({ "label": label, "domains": domains }));
-        self.send(request, token, &url, project_id).await?;
-        Ok(())
-    }
-
-    /// `DELETE /projects/{id}/organizations/{org_id}`; an organization already gone
-    /// counts as deleted.
-    pub async fn delete_organization(
-        &self,
-        token: &SecretString,
-        project_id: &str,
-        organization_id: &str,
-    ) -> Result<(), OryError> {
-        let url = self.url(&["projects", project_id, "organizations", organization_id])?;
-        let request = self.http.delete(url.clone());
-        match self.send(request, token, &url, project_id).await {
-            Ok(_) => Ok(()),
-            Err(OryError::ProjectNotFound { .. }) => {
-                self.get_project(token, project_id).await?;
-                Ok(())
-            }
-            Err(e) => Err(e),
-        }
     }
 
     async fn send(
@@ -282,41 +82,179 @@ impl OryClient {
     }
 }
 
-/// An Ory Organization (B2B SSO): a label and the email domains it owns.
-#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
-pub struct OryOrganization {
-    pub id: String,
-    #[serde(default)]
-    pub label: String,
-    #[serde(default)]
-    pub domains: Vec<String>,
-}
+#[async_trait]
+impl OryApi for OryClient {
+    /// `GET /projects/{project_id}`.
+    async fn get_project(
+        &self,
+        token: &SecretString,
+        project_id: &str,
+    ) -> Result<OryProject, OryError> {
+        let url = self.url(&["projects", project_id])?;
+        let request = self.http.get(url.clone());
+        let response = self.send(request, token, &url, project_id).await?;
+        read_json(response).await
+    }
 
-impl OryError {
-    /// The HTTP status Ory answered, if it answered.
-    pub fn status(&self) -> Option<u16> {
-        match self {
-            OryError::Unauthorized { status, .. }
-            | OryError::ProjectNotFound { status, .. }
-            | OryError::Status { status, .. } => Some(*status),
-            OryError::Unreachable { .. } | OryError::BadResponse(_) => None,
+    /// The OIDC providers in the project's identity config
+    /// (`services.identity.config.selfservice.methods.oidc.config.providers`), or
+    /// `None` when the project has no such array yet.
+    async fn providers(
+        &self,
+        token: &SecretString,
+        project_id: &str,
+    ) -> Result<Option<Vec<Value>>, OryError> {
+        let url = self.url(&["projects", project_id])?;
+        let request = self.http.get(url.clone());
+        let response = self.send(request, token, &url, project_id).await?;
+        let project: Value = read_json(response).await?;
+        Ok(project
+            .pointer("/services/identity/config/selfservice/methods/oidc/config/providers")
+            .and_then(Value::as_array)
+            .cloned())
+    }
+
+    /// Is the project's OpenID Connect sign-in method on
+    /// (`services.identity.config.selfservice.methods.oidc.enabled`)?
+    async fn oidc_method_enabled(
+        &self,
+        token: &SecretString,
+        project_id: &str,
+    ) -> Result<bool, OryError> {
+        let url = self.url(&["projects", project_id])?;
+        let request = self.http.get(url.clone());
+        let response = self.send(request, token, &url, project_id).await?;
+        let project: Value = read_json(response).await?;
+        Ok(project
+            .pointer(crate::ory::provider::OIDC_ENABLED_POINTER)
+            .and_then(Value::as_bool)
+            .unwrap_or(false))
+    }
+
+    /// `PATCH /projects/{project_id}` with an RFC 6902 JSON Patch.
+    async fn patch_project(
+        &self,
+        token: &SecretString,
+        project_id: &str,
+        ops: &Value,
+    ) -> Result<(), OryError> {
+        let url = self.url(&["projects", project_id])?;
+        let request = self.http.patch(url.clone()).json(ops);
+        self.send(request, token, &url, project_id).await?;
+        Ok(())
+    }
+
+    /// `GET /projects/{id}/organizations`, every page.
+    async fn organizations(
+        &self,
+        token: &SecretString,
+        project_id: &str,
+    ) -> Result<Vec<OryOrganization>, OryError> {
+        #[derive(Deserialize)]
+        struct Page {
+            #[serde(default)]
+            organizations: Vec<OryOrganization>,
+            #[serde(default)]
+            has_next_page: bool,
+            #[serde(default)]
+            next_page_token: String,
+        }
+        let mut all = Vec::new();
+        let mut page_token = String::new();
+        for _ in 0..100 {
+            let mut url = self.url(&["projects", project_id, "organizations"])?;
+            url.query_pairs_mut().append_pair("page_size", "1000");
+            if !page_token.is_empty() {
+                url.query_pairs_mut().append_pair("page_token", &page_token);
+            }
+            let request = self.http.get(url.clone());
+            let response = self.send(request, token, &url, project_id).await?;
+            let page: Page = read_json(response).await?;
+            all.extend(page.organizations);
+            if !page.has_next_page || page.next_page_token.is_empty() {
+                break;
+            }
+            page_token = page.next_page_token;
+        }
+        Ok(all)
+    }
+
+    /// `GET /projects/{id}/organizations/{org_id}`; `None` when it is gone.
+    async fn organization(
+        &self,
+        token: &SecretString,
+        project_id: &str,
+        organization_id: &str,
+    ) -> Result<Option<OryOrganization>, OryError> {
+        #[derive(Deserialize)]
+        struct Wrapped {
+            organization: OryOrganization,
+        }
+        let url = self.url(&["projects", project_id, "organizations", organization_id])?;
+        let request = self.http.get(url.clone());
+        match self.send(request, token, &url, project_id).await {
+            Ok(response) => Ok(Some(read_json::<Wrapped>(response).await?.organization)),
+            Err(OryError::ProjectNotFound { .. }) => {
+                // 404 is either the project or the organization: tell them apart.
+                self.get_project(token, project_id).await?;
+                Ok(None)
+            }
+            Err(e) => Err(e),
         }
     }
 
-    /// Worth retrying later without anyone changing anything (network, 5xx, 429,
-    /// a lost race on a guarded patch).
-    pub fn is_transient(&self) -> bool {
-        match self {
-            OryError::Unreachable { .. } => true,
-            OryError::Status { status, .. } => *status >= 500 || *status == 429 || *status == 409,
-            _ => false,
-        }
+    /// `POST /projects/{id}/organizations`.
+    async fn create_organization(
+        &self,
+        token: &SecretString,
+        project_id: &str,
+        label: &str,
+        domains: &[String],
+    ) -> Result<OryOrganization, OryError> {
+        let url = self.url(&["projects", project_id, "organizations"])?;
+        let request = self
+            .http
+            .post(url.clone())
+            .json(&json!({ "label": label, "domains": domains }));
+        let response = self.send(request, token, &url, project_id).await?;
+        read_json(response).await
     }
 
-    pub fn retry_after_secs(&self) -> Option<u64> {
-        match self {
-            OryError::Status { retry_after, .. } => *retry_after,
-            _ => None,
+    /// `PUT /projects/{id}/organizations/{org_id}`.
+    async fn update_organization(
+        &self,
+        token: &SecretString,
+        project_id: &str,
+        organization_id: &str,
+        label: &str,
+        domains: &[String],
+    ) -> Result<(), OryError> {
+        let url = self.url(&["projects", project_id, "organizations", organization_id])?;
+        let request = self
+            .http
+            .put(url.clone())
+            .json(&json!({ "label": label, "domains": domains }));
+        self.send(request, token, &url, project_id).await?;
+        Ok(())
+    }
+
+    /// `DELETE /projects/{id}/organizations/{org_id}`; an organization already gone
+    /// counts as deleted.
+    async fn delete_organization(
+        &self,
+        token: &SecretString,
+        project_id: &str,
+        organization_id: &str,
+    ) -> Result<(), OryError> {
+        let url = self.url(&["projects", project_id, "organizations", organization_id])?;
+        let request = self.http.delete(url.clone());
+        match self.send(request, token, &url, project_id).await {
+            Ok(_) => Ok(()),
+            Err(OryError::ProjectNotFound { .. }) => {
+                self.get_project(token, project_id).await?;
+                Ok(())
+            }
+            Err(e) => Err(e),
         }
     }
 }

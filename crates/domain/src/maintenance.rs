@@ -1,0 +1,34 @@
+//! Housekeeping: expired sign-in records, dashboard sessions, the health check.
+
+use std::sync::Arc;
+
+use crate::clock::Clock;
+use crate::ports::{MaintenancePorts, SessionRecordStore, StoreError};
+
+#[derive(Clone)]
+pub struct Maintenance {
+    pub(crate) store: Arc<dyn MaintenancePorts>,
+    pub(crate) clock: Arc<dyn Clock>,
+}
+
+impl Maintenance {
+    /// Remove expired pending logins, codes, tokens, replay entries and test results;
+    /// returns how many.
+    pub async fn purge_expired(&self) -> Result<u64, StoreError> {
+        self.store.purge_expired(self.clock.now()).await
+    }
+
+    /// Whether the database answers; `Ok` names its engine.
+    pub async fn check_database(&self) -> Result<&'static str, StoreError> {
+        self.store.ping().await.map(|()| self.store.engine())
+    }
+
+    pub fn database_engine(&self) -> &'static str {
+        self.store.engine()
+    }
+
+    /// Where dashboard sessions are kept, for the session layer.
+    pub fn session_records(&self) -> Arc<dyn SessionRecordStore> {
+        self.store.clone()
+    }
+}

@@ -37,9 +37,20 @@ pub struct Wiring<S> {
     pub fetch: Arc<dyn Fetch>,
 }
 
-/// Every service, each cheap to clone.
+/// Every service. A clone is one reference count: the HTTP layer clones it for
+/// every request.
 #[derive(Clone)]
-pub struct Services {
+pub struct Services(Arc<Areas>);
+
+impl std::ops::Deref for Services {
+    type Target = Areas;
+    fn deref(&self) -> &Areas {
+        &self.0
+    }
+}
+
+/// The services, one per area.
+pub struct Areas {
     pub access: Access,
     pub accounts: Accounts,
     pub products: Products,
@@ -95,7 +106,7 @@ impl Services {
             verifiers: verifiers.clone(),
             ory_wake: ory_wake.clone(),
         };
-        Self {
+        Self(Arc::new(Areas {
             accounts: Accounts {
                 store: store.clone(),
                 clock: clock.clone(),
@@ -140,9 +151,11 @@ impl Services {
             access,
             connections,
             settings,
-        }
+        }))
     }
+}
 
+impl Areas {
     pub fn settings(&self) -> &DomainSettings {
         &self.settings
     }

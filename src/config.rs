@@ -50,6 +50,8 @@ pub struct Config {
     pub ory_drift_check_seconds: i64,
     /// How often expired sign-in records are purged.
     pub purge_interval_seconds: i64,
+    /// How long a stopping server lets requests in flight finish.
+    pub shutdown_grace_seconds: i64,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -253,6 +255,7 @@ impl Config {
         };
         let ory_drift_check_seconds = number("ORY_DRIFT_CHECK_SECONDS", 300, 0..=86_400)?;
         let purge_interval_seconds = number("GATEHOUSE_PURGE_INTERVAL_SECONDS", 60, 1..=3600)?;
+        let shutdown_grace_seconds = number("GATEHOUSE_SHUTDOWN_GRACE_SECONDS", 30, 0..=3600)?;
 
         let site_root = PathBuf::from(
             env.get("LEPTOS_SITE_ROOT")
@@ -278,6 +281,7 @@ impl Config {
             ory_sync_interval_ms,
             ory_drift_check_seconds,
             purge_interval_seconds,
+            shutdown_grace_seconds,
         })
     }
 }

@@ -149,21 +149,29 @@ pub fn spawn_purge(services: Services, interval: Duration) -> tokio::task::JoinH
 
 /// The Ory sync worker: drains the outbox every `interval` (and at once when a
 /// change wakes it), and checks for drift every `drift_every`. Zero turns each off.
+/// It stops when `stop` turns true: a pass in progress finishes the connection it
+/// is syncing and hands the rest back
+/// ([`gatehouse_domain::ory::OryIntegration::run_ory_sync_pass`]).
 pub fn spawn_ory_sync(
     services: Services,
     interval: Duration,
     drift_every: Duration,
+    mut stop: tokio::sync::watch::Receiver<bool>,
 ) -> tokio::task::JoinHandle<()> {
     tokio::spawn(async move {
         if interval.is_zero() {
             return;
         }
+        let stopping = {
+            let stop = stop.clone();
+            move || *stop.borrow()
+        };
         let mut last_drift_check = tokio::time::Instant::now();
-        loop {
+        while !stopping() {
             loop {
-                match services.ory.run_ory_sync_once().await {
+                match services.ory.run_ory_sync_pass(&stopping).await {
                     // a full batch: there may be more
-                    Ok(n) if n >= 20 => continue,
+                    Ok(n) if n >= 20 && !stopping() => continue,
                     Ok(_) => break,
                     Err(e) => {
                         tracing::warn!(error = %e, "Ory sync pass failed");
@@ -171,7 +179,7 @@ pub fn spawn_ory_sync(
                     }
                 }
             }
-            if !drift_every.is_zero() && last_drift_check.elapsed() >= drift_every {
+            if !stopping() && !drift_every.is_zero() && last_drift_check.elapsed() >= drift_every {
                 last_drift_check = tokio::time::Instant::now();
                 if let Err(e) = services.ory.check_all_ory_drift().await {
                     tracing::warn!(error = %e, "Ory drift check failed");
@@ -180,6 +188,7 @@ pub fn spawn_ory_sync(
             tokio::select! {
                 _ = tokio::time::sleep(interval) => {}
                 _ = services.ory.wake().woken() => {}
+                _ = stop.changed() => {}
             }
         }
     })

@@ -1,3 +1,4 @@
+use std::future::IntoFuture;
 use std::process::ExitCode;
 
 use axum::serve::ListenerExt as _;
@@ -37,10 +38,12 @@ async fn main() -> ExitCode {
         server.services.clone(),
         std::time::Duration::from_secs(config.purge_interval_seconds.unsigned_abs()),
     );
+    let (stop, stopping) = tokio::sync::watch::channel(false);
     let ory_sync = gatehouse::spawn_ory_sync(
         server.services.clone(),
         std::time::Duration::from_millis(config.ory_sync_interval_ms.unsigned_abs()),
         std::time::Duration::from_secs(config.ory_drift_check_seconds.unsigned_abs()),
+        stopping.clone(),
     );
 
     let listener = match tokio::net::TcpListener::bind(config.listen_addr).await {
@@ -66,26 +69,77 @@ async fn main() -> ExitCode {
             tracing::debug!("TCP_NODELAY not set on an accepted connection: {e}");
         }
     });
-    let result = axum::serve(
+    let grace = std::time::Duration::from_secs(config.shutdown_grace_seconds.unsigned_abs());
+    let serve = axum::serve(
         listener,
         server
             .router
             .into_make_service_with_connect_info::<std::net::SocketAddr>(),
     )
-    .with_graceful_shutdown(async {
-        let _ = tokio::signal::ctrl_c().await;
-        tracing::info!("shutting down");
+    .with_graceful_shutdown(async move {
+        let signal = shutdown_signal().await;
+        tracing::info!(
+            signal,
+            grace_seconds = grace.as_secs(),
+            "shutting down: no new connections, requests in flight may finish"
+        );
+        let _ = stop.send(true);
     })
-    .await;
+    .into_future();
+    // The grace period starts at the signal; what is still open after it is dropped.
+    let result = tokio::select! {
+        r = serve => r,
+        () = async {
+            let mut stopping = stopping.clone();
+            let _ = stopping.wait_for(|s| *s).await;
+            tokio::time::sleep(grace).await;
+        } => {
+            tracing::warn!("grace period over: closing the connections still open");
+            Ok(())
+        }
+    };
+    // The Ory worker ends its current connection and hands the rest back.
+    if tokio::time::timeout(grace, ory_sync).await.is_err() {
+        tracing::warn!(
+            "the Ory worker did not stop within the grace period; its leases expire on their own"
+        );
+    }
     cleanup.abort();
     purge.abort();
-    ory_sync.abort();
     server.store.close().await;
+    tracing::info!("stopped");
     match result {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => {
             eprintln!("gatehouse: server error: {e}");
             ExitCode::from(1)
         }
+    }
+}
+
+/// SIGTERM (what service managers and orchestrators send) or SIGINT (Ctrl-C); names
+/// the one that came.
+async fn shutdown_signal() -> &'static str {
+    #[cfg(unix)]
+    {
+        use tokio::signal::unix::{signal, SignalKind};
+        match signal(SignalKind::terminate()) {
+            Ok(mut term) => tokio::select! {
+                _ = term.recv() => "SIGTERM",
+                _ = tokio::signal::ctrl_c() => "SIGINT",
+            },
+            Err(e) => {
+                tracing::warn!(
+                    "cannot listen for SIGTERM ({e}); only Ctrl-C stops the server gracefully"
+                );
+                let _ = tokio::signal::ctrl_c().await;
+                "SIGINT"
+            }
+        }
+    }
+    #[cfg(not(unix))]
+    {
+        let _ = tokio::signal::ctrl_c().await;
+        "SIGINT"
     }
 }

@@ -24,4 +24,5 @@ mod saml_dsig;
 mod saml_security;
 mod server;
 mod setup_links;
+mod shutdown;
 mod sso_flows;

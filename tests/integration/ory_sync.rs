@@ -463,6 +463,53 @@ async fn a_sync_cut_off_halfway_resumes_after_its_lease_without_duplicates() {
     .await;
 }
 
+/// A worker that is stopping (SIGTERM) hands its claimed rows back: another worker
+/// takes them at once instead of waiting for the lease to expire. Handing back is
+/// bound to the lease taken, so a late hand-back cannot free another worker's claim.
+#[tokio::test]
+async fn a_stopping_worker_hands_its_rows_back_at_once() {
+    each_engine(|engine| async move {
+        let m = mirrored(engine).await;
+        let (_, _, id2) = m.add_connection("globex.com", "Globex").await;
+        let stopped =
+            m.s.app
+                .services
+                .ory
+                .run_ory_sync_pass(&|| true)
+                .await
+                .unwrap();
+        assert_eq!(stopped, 0, "nothing was synced by a stopping worker");
+        assert!(m.ory.organizations().await.is_empty());
+        for id in [&m.connection_id, &id2] {
+            assert_eq!(m.row(id).await.unwrap().lease_until, None, "handed back");
+        }
+        // another worker, no time passing
+        assert_eq!(m.sync().await, 2);
+        assert_eq!(m.state().await.state, OrySyncState::Synced);
+        assert_eq!(m.row(&id2).await.unwrap().state, OrySyncState::Synced);
+
+        // a hand-back with an old lease leaves the current claim alone
+        let (_, _, id3) = m.add_connection("initech.com", "Initech").await;
+        let now = gatehouse_domain::clock::Clock::now(m.s.app.clock.as_ref());
+        let lease = now + Duration::seconds(120);
+        let claimed = m.s.app.store.claim_ory_sync(now, lease, 20).await.unwrap();
+        assert_eq!(claimed.len(), 1);
+        m.s.app
+            .store
+            .release_ory_sync(&id3, lease - Duration::seconds(1))
+            .await
+            .unwrap();
+        assert!(
+            m.row(&id3).await.unwrap().lease_until.is_some(),
+            "still ours"
+        );
+        assert_eq!(m.sync().await, 0, "still leased");
+        m.s.app.store.release_ory_sync(&id3, lease).await.unwrap();
+        assert_eq!(m.sync().await, 1);
+    })
+    .await;
+}
+
 #[tokio::test]
 async fn removals_are_guarded_so_a_moving_list_never_loses_someone_elses_provider() {
     each_engine(|engine| async move {

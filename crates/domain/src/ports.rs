@@ -337,6 +337,13 @@ pub trait OrySyncStore: Send + Sync {
         outcome: &OrySyncOutcome,
         now: DateTime<Utc>,
     ) -> StoreResult<()>;
+    /// Hand a claimed row back unprocessed (the worker is stopping): its lease ends
+    /// now, if it is still the lease `lease_until` this worker took.
+    async fn release_ory_sync(
+        &self,
+        connection_id: &str,
+        lease_until: DateTime<Utc>,
+    ) -> StoreResult<()>;
     /// Remember the organization found or created for the row's tenant, at once (so
     /// a crash right after creating it cannot lead to a second one).
     async fn set_ory_organization(

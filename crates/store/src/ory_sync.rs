@@ -211,6 +211,22 @@ impl OrySyncStore for SqlStore {
         Ok(())
     }
 
+    async fn release_ory_sync(
+        &self,
+        connection_id: &str,
+        lease_until: DateTime<Utc>,
+    ) -> StoreResult<()> {
+        sqlx::query(
+            "UPDATE ory_sync SET lease_until = NULL WHERE connection_id = $1 AND lease_until = $2",
+        )
+        .bind(connection_id)
+        .bind(ms(lease_until))
+        .execute(self.writer())
+        .await
+        .map_err(map_err)?;
+        Ok(())
+    }
+
     async fn set_ory_organization(
         &self,
         connection_id: &str,

@@ -125,9 +125,30 @@ impl OryIntegration {
     /// One worker pass: claim the rows that are due and sync each. Returns how many
     /// were attempted.
     pub async fn run_ory_sync_once(&self) -> DomainResult<usize> {
+        self.run_ory_sync_pass(&|| false).await
+    }
+
+    /// [`Self::run_ory_sync_once`], asking `stopping` before each row: once it says
+    /// yes, the rows not started are handed back (their leases end now) for another
+    /// worker, or this one after a restart, to take at once.
+    pub async fn run_ory_sync_pass(
+        &self,
+        stopping: &(dyn Fn() -> bool + Send + Sync),
+    ) -> DomainResult<usize> {
         let now = self.clock.now();
         let rows = self.store.claim_ory_sync(now, now + LEASE, BATCH).await?;
-        for row in &rows {
+        for (done, row) in rows.iter().enumerate() {
+            if stopping() {
+                for rest in &rows[done..] {
+                    if let Some(lease) = rest.lease_until {
+                        self.store
+                            .release_ory_sync(&rest.connection_id, lease)
+                            .await?;
+                    }
+                }
+                tracing::info!(handed_back = rows.len() - done, "Ory sync worker stopping");
+                return Ok(done);
+            }
             let outcome = match self.sync_row(row).await {
                 Ok(outcome) => {
                     tracing::info!(connection_id = %row.connection_id, outcome = ?outcome_name(&outcome), "Ory sync done");
@@ -145,7 +166,6 @@ impl OryIntegration {
         Ok(rows.len())
     }
 
-    /// Wake the worker (after a change or a "Retry now").
     async fn ory_target(&self, settings: &OrySettings) -> Result<Target, SyncError> {
         let token = self.secrets.open_str(
             &ory_token_context(&settings.product_id),

@@ -64,7 +64,7 @@ pub async fn sso_post(
     let product = authenticate_for_write(services, &headers).await?;
     let ApiBody(form) = body?;
     product
-        .check_named(form.product.as_deref())
+        .check_named(form.product.as_ref())
         .map_err(WebError::api)?;
     let input = connection_input(&form, FormMode::Create).map_err(WebError::api)?;
     let created = services
@@ -99,7 +99,7 @@ async fn select(
         return Ok(c.into_iter().collect());
     }
     product
-        .check_named(q.product.as_deref())
+        .check_named(q.product.as_ref())
         .map_err(WebError::api)?;
     services
         .connections

@@ -3,7 +3,7 @@
 
 use gatehouse_core::connection_form::ConnectionForm;
 use gatehouse_core::views::SetupLinkView;
-use gatehouse_core::{ClientId, Tenant};
+use gatehouse_core::{ClientId, ProductId, SetupLinkId, Tenant};
 use gatehouse_domain::model::{Connection, IdpConfig};
 use gatehouse_domain::Services;
 use serde::{Deserialize, Deserializer, Serialize};
@@ -38,7 +38,8 @@ pub struct ConnectionQuery {
     #[param(value_type = Option<String>, example = "acme.com")]
     pub tenant: Option<Tenant>,
     /// The API key's product id.
-    pub product: Option<String>,
+    #[param(value_type = Option<String>)]
+    pub product: Option<ProductId>,
 }
 
 /// An SSO connection as the admin API shows it.
@@ -195,7 +196,8 @@ pub struct SetupLinkForm {
     #[schema(value_type = Option<String>, example = "acme.com")]
     pub tenant: Option<Tenant>,
     /// The API key's product id.
-    pub product: Option<String>,
+    #[schema(value_type = Option<String>)]
+    pub product: Option<ProductId>,
     pub name: Option<String>,
     /// Only `sso`.
     pub service: Option<String>,
@@ -225,11 +227,13 @@ fn number_or_text<'de, D: Deserializer<'de>>(d: D) -> Result<Option<String>, D::
 pub struct SetupLinkQuery {
     #[serde(rename = "setupID")]
     #[param(rename = "setupID")]
-    pub setup_id: Option<String>,
+    #[param(value_type = Option<String>)]
+    pub setup_id: Option<SetupLinkId>,
     #[param(value_type = Option<String>)]
     pub tenant: Option<Tenant>,
     /// The API key's product id (required without `setupID`).
-    pub product: Option<String>,
+    #[param(value_type = Option<String>)]
+    pub product: Option<ProductId>,
 }
 
 /// `DELETE /api/v1/sso/setuplinks`.
@@ -237,8 +241,8 @@ pub struct SetupLinkQuery {
 #[into_params(parameter_in = Query)]
 pub struct SetupLinkDeleteQuery {
     #[serde(rename = "setupID")]
-    #[param(rename = "setupID", required = true)]
-    pub setup_id: Option<String>,
+    #[param(rename = "setupID", required = true, value_type = Option<String>)]
+    pub setup_id: Option<SetupLinkId>,
 }
 
 /// A setup link as the admin API shows it (times in milliseconds since 1970).

@@ -8,6 +8,7 @@ use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 use axum::{Json, Router};
+use gatehouse_core::SetupLinkId;
 use gatehouse_domain::setup_links::parse_expiry_days;
 use gatehouse_domain::DomainError;
 
@@ -56,7 +57,7 @@ pub async fn setup_links_post(
     let product = authenticate_for_write(services, &headers).await?;
     let ApiBody(form) = body?;
     product
-        .check_named(form.product.as_deref())
+        .check_named(form.product.as_ref())
         .map_err(WebError::api)?;
     if let Some(service) = form.service.filter(|s| s != "sso") {
         return Err(WebError::invalid(
@@ -107,7 +108,7 @@ pub async fn setup_links_get(
         .list_setup_links(&product)
         .await
         .map_err(WebError::api)?;
-    if let Some(id) = q.setup_id.as_deref() {
+    if let Some(id) = q.setup_id.as_ref().map(SetupLinkId::as_str) {
         let link = links
             .iter()
             .find(|l| l.id == id)
@@ -116,7 +117,7 @@ pub async fn setup_links_get(
         return Ok(Json(Data { data }).into_response());
     }
     product
-        .check_named(q.product.as_deref())
+        .check_named(q.product.as_ref())
         .map_err(WebError::api)?;
     let data = SetupLinks::Many(
         links
@@ -153,6 +154,7 @@ pub async fn setup_links_delete(
     let ApiQuery(q) = query?;
     let id = q
         .setup_id
+        .map(|s| s.as_str().to_string())
         .filter(|s| !s.trim().is_empty())
         .ok_or_else(|| WebError::invalid("setupID", "is required"))?;
     services

@@ -38,7 +38,7 @@ pub struct ConnectionForm {
     pub tenant: Option<String>,
     /// The Gatehouse product id (the admin API: it must be the API key's product).
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub product: Option<String>,
+    pub product: Option<crate::ids::ProductId>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub name: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]

@@ -1,7 +1,8 @@
-//! The identifiers requests carry: tenants, OAuth client ids and redirect URIs.
+//! The identifiers requests carry: tenants, OAuth client ids, redirect URIs, product
+//! and setup link ids.
 //!
-//! [`Tenant`] is checked when it is read (a malformed one is a field error). A
-//! [`ClientId`] and a [`RedirectUri`] are kept exactly as sent, because they are
+//! [`Tenant`] is checked when it is read (a malformed one is a field error). The
+//! others are kept exactly as sent, because they are
 //! compared byte for byte with what is stored (RFC 6749 §3.1.2.3), and what to
 //! answer when they match nothing depends on the endpoint.
 
@@ -92,6 +93,15 @@ exact_string!(
 exact_string!(
     /// A `redirect_uri` as sent, compared exactly with the allow-list.
     RedirectUri
+);
+exact_string!(
+    /// A product id as a request names it (Jackson's `product`); it must be the
+    /// caller's product.
+    ProductId
+);
+exact_string!(
+    /// A setup link's id as a request names it (`setupID`).
+    SetupLinkId
 );
 
 impl From<Tenant> for String {

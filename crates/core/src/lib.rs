@@ -14,7 +14,7 @@ pub mod validate;
 pub mod views;
 
 pub use error_kind::{ErrorKind, PublicError};
-pub use ids::{ClientId, RedirectUri, Tenant};
+pub use ids::{ClientId, ProductId, RedirectUri, SetupLinkId, Tenant};
 pub use validate::{
     Email, FieldError, PasswordPolicy, ProductName, RedirectUrl, RedirectUrlList, TeamName,
 };

@@ -7,6 +7,8 @@
 
 use std::ops::Deref;
 
+use gatehouse_core::ProductId;
+
 use crate::error::{DomainError, DomainResult};
 use crate::model::{Connection, Product};
 
@@ -45,8 +47,8 @@ impl ProductScope {
 
     /// The product a request names (Jackson's `product`) must be this one: none is
     /// invalid input, another product is `NotFound` (and logged as an attempt).
-    pub fn check_named(&self, named: Option<&str>) -> DomainResult<()> {
-        match named.map(str::trim) {
+    pub fn check_named(&self, named: Option<&ProductId>) -> DomainResult<()> {
+        match named.map(|p| p.as_str().trim()) {
             None | Some("") => {
                 Err(gatehouse_core::FieldError::new("product", "is required").into())
             }

@@ -12,7 +12,7 @@
 //! on an error page and the browser is never redirected (RFC 6749 §4.1.2.1). After
 //! that, errors go back to the app's redirect URI with `error` and `state`.
 
-use gatehouse_core::{ClientId, RedirectUri};
+use gatehouse_core::{ClientId, ProductId, RedirectUri};
 use serde::Deserialize;
 
 use crate::model::{Connection, IdpConfig, LoginPurpose, LoginTarget, PendingLogin, Product};
@@ -35,7 +35,7 @@ pub struct AuthorizeParams {
     pub code_challenge_method: Option<String>,
     /// Jackson's tenant/product form.
     pub tenant: Option<String>,
-    pub product: Option<String>,
+    pub product: Option<ProductId>,
     /// Jackson: pick one of several connections of a tenant by its client id.
     pub idp_hint: Option<String>,
     pub prompt: Option<String>,
@@ -200,7 +200,7 @@ impl SignIn {
         let client = ClientRef::parse(
             params.client_id.as_ref().map(ClientId::as_str),
             params.tenant.as_deref(),
-            params.product.as_deref(),
+            params.product.as_ref().map(ProductId::as_str),
         )
         .ok_or_else(|| {
             page(LoginError::bad_request(
@@ -406,7 +406,7 @@ impl SignIn {
             params.code_challenge_method.as_deref(),
         );
         put("tenant", params.tenant.as_deref());
-        put("product", params.product.as_deref());
+        put("product", params.product.as_ref().map(ProductId::as_str));
         put("idp_hint", Some(hint));
         format!(
             "{}?{}",

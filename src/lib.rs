@@ -89,7 +89,15 @@ pub async fn build_with_clock(
         .map_err(|e| StartError::Other(e.to_string()))?;
     let keys = KeyRing::load_or_create(&store, &config.secret_key, clock.as_ref())
         .await
-        .map_err(|e| StartError::Other(format!("signing keys: {e}")))?;
+        .map_err(|e| match e {
+            gatehouse_domain::DomainError::Secrets(_) => StartError::Other(
+                "GATEHOUSE_SECRET_KEY does not decrypt the signing keys stored in this database: \
+                 it is not the key they were stored with. Start with that key (every instance \
+                 needs the same one). Nothing was changed."
+                    .into(),
+            ),
+            other => StartError::Other(format!("signing keys: {other}")),
+        })?;
     let services = Services::new(Wiring {
         store: Arc::new(store.clone()),
         clock,

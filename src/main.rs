@@ -86,20 +86,29 @@ async fn main() -> ExitCode {
         let _ = stop.send(true);
     })
     .into_future();
-    // The grace period starts at the signal; what is still open after it is dropped.
-    let result = tokio::select! {
-        r = serve => r,
-        () = async {
-            let mut stopping = stopping.clone();
-            let _ = stopping.wait_for(|s| *s).await;
-            tokio::time::sleep(grace).await;
-        } => {
+    // One grace period, from the signal, for the requests in flight and the Ory
+    // worker together; what is still running after it is dropped.
+    let grace_over = async {
+        let mut stopping = stopping.clone();
+        let _ = stopping.wait_for(|s| *s).await;
+        tokio::time::sleep(grace).await;
+    };
+    tokio::pin!(grace_over, ory_sync);
+    let (result, grace_left) = tokio::select! {
+        r = serve => (r, true),
+        () = &mut grace_over => {
             tracing::warn!("grace period over: closing the connections still open");
-            Ok(())
+            (Ok(()), false)
         }
     };
     // The Ory worker ends its current connection and hands the rest back.
-    if tokio::time::timeout(grace, ory_sync).await.is_err() {
+    let worker_done = grace_left
+        && tokio::select! {
+            _ = &mut ory_sync => true,
+            () = &mut grace_over => false,
+        };
+    if !worker_done {
+        ory_sync.abort();
         tracing::warn!(
             "the Ory worker did not stop within the grace period; its leases expire on their own"
         );

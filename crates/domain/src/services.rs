@@ -16,7 +16,7 @@ use crate::ports::Store;
 use crate::products::Products;
 use crate::rate_limit::RateLimiter;
 use crate::secret_box::SecretBox;
-pub use crate::settings::{DomainSettings, SsoSettings, OIDC_CALLBACK_PATH};
+use crate::settings::DomainSettings;
 use crate::setup_links::{SetupLinks, LOOKUPS_PER_MINUTE};
 use crate::sso::connections::{Connections, IdpResolver};
 use crate::sso::keys::KeyRing;

@@ -20,7 +20,7 @@ mkdir -p "$CARGO_TARGET_DIR"
 
 # --- system packages ---------------------------------------------------------------
 need_pkgs=()
-want_pkgs=(pkg-config libssl-dev libxml2-dev libxmlsec1-dev libxmlsec1-openssl libclang-dev clang xmlsec1 jsonnet)
+want_pkgs=(pkg-config libssl-dev libxml2-dev libxmlsec1-dev libxmlsec1-openssl libclang-dev clang xmlsec1 jsonnet nginx curl)
 [ "${GATEHOUSE_SKIP_BROWSER:-0}" = 1 ] || want_pkgs+=(chromium)
 if command -v dpkg >/dev/null 2>&1; then
   for p in "${want_pkgs[@]}"; do
@@ -60,7 +60,8 @@ if [ ! -f node_modules/.gatehouse-lock ] || [ "$(cat node_modules/.gatehouse-loc
   echo "$lock_hash" > node_modules/.gatehouse-lock
 fi
 
-# --- Python test peers (schemathesis: the admin API against its OpenAPI document) --------
+# --- Python test peers (schemathesis: the admin API against its OpenAPI document;
+# prometheus_client: parses /metrics) --------------------------------------------------
 PY_VENV="${GATEHOUSE_PY_VENV:-$HOME/.cache/gatehouse/venv}"
 PY_REQS="$ROOT/scripts/requirements-test.txt"
 py_hash="$(sha256sum "$PY_REQS" | cut -c1-16)"

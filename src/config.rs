@@ -52,6 +52,31 @@ pub struct Config {
     pub purge_interval_seconds: i64,
     /// How long a stopping server lets requests in flight finish.
     pub shutdown_grace_seconds: i64,
+    /// How often the signing keys are read again (rotations made elsewhere).
+    pub key_reload_seconds: i64,
+    /// Serve `/metrics` on this address instead of the main listener.
+    pub metrics_addr: Option<SocketAddr>,
+    /// How log lines are written.
+    pub log_format: LogFormat,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum LogFormat {
+    /// One human-readable line per event.
+    Text,
+    /// One JSON object per line, for log shippers.
+    Json,
+}
+
+impl LogFormat {
+    /// `GATEHOUSE_LOG_FORMAT`, read before anything else so every line uses it.
+    pub fn from_env(env: &Env<'_>) -> Result<Self, ConfigError> {
+        match env.get("GATEHOUSE_LOG_FORMAT").as_deref() {
+            None | Some("text") => Ok(LogFormat::Text),
+            Some("json") => Ok(LogFormat::Json),
+            Some(_) => Err(invalid("GATEHOUSE_LOG_FORMAT", "expected text or json")),
+        }
+    }
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -59,6 +84,8 @@ pub enum SecretKeySource {
     Environment,
     File(PathBuf),
     Generated(PathBuf),
+    /// `check-config`: no key yet; the server would generate one at this path.
+    WouldGenerate(PathBuf),
 }
 
 impl std::fmt::Debug for Config {
@@ -100,7 +127,20 @@ impl Env<'_> {
 }
 
 impl Config {
+    /// The server's configuration. On the embedded default without
+    /// `GATEHOUSE_SECRET_KEY`, a key file is generated in the data directory if
+    /// there is none.
     pub fn from_env(env: &Env<'_>) -> Result<Self, ConfigError> {
+        Self::read(env, true)
+    }
+
+    /// [`Self::from_env`] that writes nothing: a missing key file is reported as
+    /// [`SecretKeySource::WouldGenerate`] (with a throwaway key).
+    pub fn from_env_read_only(env: &Env<'_>) -> Result<Self, ConfigError> {
+        Self::read(env, false)
+    }
+
+    fn read(env: &Env<'_>, generate_key: bool) -> Result<Self, ConfigError> {
         let listen_addr: SocketAddr = env
             .get("GATEHOUSE_LISTEN_ADDR")
             .unwrap_or_else(|| "127.0.0.1:3000".into())
@@ -187,7 +227,7 @@ impl Config {
                     "required with PostgreSQL: set it to 32 random bytes, base64 encoded (e.g. `openssl rand -base64 32`), the same on every instance",
                 ))
             }
-            None => load_or_generate_key(&data_dir)?,
+            None => load_or_generate_key(&data_dir, generate_key)?,
         };
 
         let ory_api_url = parse_base_url(
@@ -256,6 +296,23 @@ impl Config {
         let ory_drift_check_seconds = number("ORY_DRIFT_CHECK_SECONDS", 300, 0..=86_400)?;
         let purge_interval_seconds = number("GATEHOUSE_PURGE_INTERVAL_SECONDS", 60, 1..=3600)?;
         let shutdown_grace_seconds = number("GATEHOUSE_SHUTDOWN_GRACE_SECONDS", 30, 0..=3600)?;
+        let key_reload_seconds = number("GATEHOUSE_KEY_RELOAD_SECONDS", 60, 1..=3600)?;
+        let metrics_addr = match env.get("GATEHOUSE_METRICS_ADDR") {
+            None => None,
+            Some(raw) => Some(raw.parse::<SocketAddr>().map_err(|_| {
+                invalid(
+                    "GATEHOUSE_METRICS_ADDR",
+                    "expected host:port, e.g. 127.0.0.1:9100",
+                )
+            })?),
+        };
+        if metrics_addr == Some(listen_addr) {
+            return Err(invalid(
+                "GATEHOUSE_METRICS_ADDR",
+                "must differ from GATEHOUSE_LISTEN_ADDR (leave it unset to serve /metrics there)",
+            ));
+        }
+        let log_format = LogFormat::from_env(env)?;
 
         let site_root = PathBuf::from(
             env.get("LEPTOS_SITE_ROOT")
@@ -282,6 +339,9 @@ impl Config {
             ory_drift_check_seconds,
             purge_interval_seconds,
             shutdown_grace_seconds,
+            key_reload_seconds,
+            metrics_addr,
+            log_format,
         })
     }
 }
@@ -300,7 +360,10 @@ fn parse_base_url(var: &'static str, raw: &str) -> Result<Url, ConfigError> {
     Ok(url)
 }
 
-fn load_or_generate_key(data_dir: &Path) -> Result<(SecretBox, SecretKeySource), ConfigError> {
+fn load_or_generate_key(
+    data_dir: &Path,
+    generate: bool,
+) -> Result<(SecretBox, SecretKeySource), ConfigError> {
     let path = data_dir.join("secret.key");
     if path.exists() {
         let raw = std::fs::read_to_string(&path)
@@ -312,6 +375,11 @@ fn load_or_generate_key(data_dir: &Path) -> Result<(SecretBox, SecretKeySource),
             )
         })?;
         return Ok((key, SecretKeySource::File(path)));
+    }
+    if !generate {
+        let throwaway = SecretBox::from_base64(&SecretBox::generate_base64())
+            .map_err(|_| ConfigError::Io("generated key is invalid".into()))?;
+        return Ok((throwaway, SecretKeySource::WouldGenerate(path)));
     }
     std::fs::create_dir_all(data_dir)
         .map_err(|e| ConfigError::Io(format!("cannot create {}: {e}", data_dir.display())))?;

@@ -6,8 +6,11 @@
 // Leptos view types nest deeply.
 #![recursion_limit = "512"]
 
+pub mod cli;
+pub mod commands;
 pub mod config;
 pub mod http;
+pub mod serve;
 pub mod sessions;
 pub mod state;
 
@@ -49,6 +52,38 @@ pub async fn build_with_clock(
     config: &Config,
     clock: Arc<dyn Clock>,
 ) -> Result<Server, StartError> {
+    let (services, store) = open_services(config, clock).await?;
+    // Installed before the first request, so nothing it should count is missed.
+    if http::metrics::handle().is_none() {
+        tracing::warn!("another metrics recorder is installed: /metrics will answer 503");
+    }
+    let leptos = LeptosOptions::builder()
+        .output_name("gatehouse")
+        .site_root(config.site_root.to_string_lossy().to_string())
+        .site_pkg_dir("pkg")
+        .site_addr(config.listen_addr)
+        .build();
+
+    let state = AppState {
+        leptos,
+        services: services.clone(),
+        trusted_proxies: Arc::new(config.trusted_proxies.clone()),
+        metrics_on_main_listener: config.metrics_addr.is_none(),
+    };
+    let router = http::router(state);
+    Ok(Server {
+        router,
+        services,
+        store,
+    })
+}
+
+/// The database (migrated), the signing keys (created on first start) and the
+/// services on them: what the server and the operator commands share.
+pub async fn open_services(
+    config: &Config,
+    clock: Arc<dyn Clock>,
+) -> Result<(Services, SqlStore), StartError> {
     if config.embedded_database {
         std::fs::create_dir_all(&config.data_dir).map_err(|e| {
             StartError::Other(format!(
@@ -66,7 +101,7 @@ pub async fn build_with_clock(
         SecretKeySource::File(path) => {
             tracing::info!(path = %path.display(), "using secret key file")
         }
-        SecretKeySource::Environment => {}
+        SecretKeySource::Environment | SecretKeySource::WouldGenerate(_) => {}
     }
 
     let store = SqlStore::connect(
@@ -90,12 +125,7 @@ pub async fn build_with_clock(
     let keys = KeyRing::load_or_create(&store, &config.secret_key, clock.as_ref())
         .await
         .map_err(|e| match e {
-            gatehouse_domain::DomainError::Secrets(_) => StartError::Other(
-                "GATEHOUSE_SECRET_KEY does not decrypt the signing keys stored in this database: \
-                 it is not the key they were stored with. Start with that key (every instance \
-                 needs the same one). Nothing was changed."
-                    .into(),
-            ),
+            gatehouse_domain::DomainError::Secrets(_) => StartError::Other(WRONG_SECRET_KEY.into()),
             other => StartError::Other(format!("signing keys: {other}")),
         })?;
     let services = Services::new(Wiring {
@@ -118,24 +148,29 @@ pub async fn build_with_clock(
         },
         keys,
     });
+    Ok((services, store))
+}
 
-    let leptos = LeptosOptions::builder()
-        .output_name("gatehouse")
-        .site_root(config.site_root.to_string_lossy().to_string())
-        .site_pkg_dir("pkg")
-        .site_addr(config.listen_addr)
-        .build();
+/// What start-up and `gatehouse check-config` say when the secret key does not open
+/// the stored keys.
+pub const WRONG_SECRET_KEY: &str =
+    "GATEHOUSE_SECRET_KEY does not decrypt the signing keys stored in this database: \
+     it is not the key they were stored with. Start with that key (every instance \
+     needs the same one). Nothing was changed.";
 
-    let state = AppState {
-        leptos,
-        services: services.clone(),
-        trusted_proxies: Arc::new(config.trusted_proxies.clone()),
-    };
-    let router = http::router(state);
-    Ok(Server {
-        router,
-        services,
-        store,
+/// Read the signing keys again every `interval` (`GATEHOUSE_KEY_RELOAD_SECONDS`), so
+/// a rotation made by `gatehouse keys rotate` or another instance is published here
+/// before its key starts signing.
+pub fn spawn_key_reload(services: Services, interval: Duration) -> tokio::task::JoinHandle<()> {
+    tokio::spawn(async move {
+        let mut every = tokio::time::interval(interval.max(Duration::from_secs(1)));
+        every.tick().await;
+        loop {
+            every.tick().await;
+            if let Err(e) = services.keys.reload().await {
+                tracing::warn!(error = %e, "reloading the signing keys failed; keeping the ones loaded");
+            }
+        }
     })
 }
 

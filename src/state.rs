@@ -9,4 +9,6 @@ pub struct AppState {
     pub services: Services,
     /// Whose `X-Forwarded-For` to believe (see [`gatehouse_domain::client_addr`]).
     pub trusted_proxies: std::sync::Arc<gatehouse_domain::client_addr::TrustedProxies>,
+    /// Serve `/metrics` on the main listener (no `GATEHOUSE_METRICS_ADDR`).
+    pub metrics_on_main_listener: bool,
 }

@@ -9,9 +9,11 @@ pub mod client_addr;
 pub mod error;
 pub mod health;
 pub mod html;
+pub mod metrics;
 pub mod oauth;
 pub mod oidc;
 pub mod openapi;
+pub mod request_id;
 pub mod saml;
 pub mod setup_links_api;
 pub mod sso_test;
@@ -52,8 +54,14 @@ pub fn router(state: AppState) -> Router {
         .allow_methods([http::Method::GET, http::Method::POST])
         .allow_headers([header::AUTHORIZATION, header::CONTENT_TYPE]);
     let trusted_proxies = state.trusted_proxies.clone();
+    let metrics_here = state.metrics_on_main_listener;
     Router::new()
         .merge(health::routes())
+        .merge(if metrics_here {
+            metrics::routes()
+        } else {
+            Router::new()
+        })
         .merge(oauth::routes().layer(cors))
         .merge(saml::routes())
         .merge(oidc::routes())
@@ -61,14 +69,19 @@ pub fn router(state: AppState) -> Router {
         .merge(setup_links_api::routes())
         .merge(sso_test::routes())
         .leptos_routes_with_context(&state, routes, context.clone(), shell)
+        .route_layer(axum::middleware::from_fn(metrics::track))
         .fallback(leptos_axum::file_and_error_handler_with_context::<
             AppState,
             _,
         >(context, app::shell))
         .layer(sessions)
         .layer(axum::middleware::from_fn_with_state(
-            trusted_proxies,
+            trusted_proxies.clone(),
             client_addr::client_addr_layer,
+        ))
+        .layer(axum::middleware::from_fn_with_state(
+            trusted_proxies,
+            request_id::request_id_layer,
         ))
         .layer(SetResponseHeaderLayer::if_not_present(
             header::X_CONTENT_TYPE_OPTIONS,

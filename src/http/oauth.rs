@@ -37,7 +37,7 @@ async fn discovery_get(State(state): State<AppState>) -> Response {
 }
 
 async fn jwks_get(State(state): State<AppState>) -> Response {
-    let mut res = Json(state.services.sign_in.jwks().clone()).into_response();
+    let mut res = Json(state.services.sign_in.jwks()).into_response();
     res.headers_mut().insert(
         header::CACHE_CONTROL,
         HeaderValue::from_static("public, max-age=300"),

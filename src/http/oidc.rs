@@ -4,14 +4,13 @@
 //! `gatehouse_domain::oidc::login`.
 
 use axum::extract::{Path, Query, State};
-use axum::response::{IntoResponse, Response};
+use axum::response::Response;
 use axum::routing::get;
 use axum::Router;
 use gatehouse_domain::oidc::login::OidcCallbackParams;
 use gatehouse_domain::settings::OIDC_CALLBACK_PATH;
 use gatehouse_domain::sso::error::LoginError;
 
-use super::error::WebError;
 use super::saml::sign_in_done;
 use crate::state::AppState;
 
@@ -45,13 +44,16 @@ async fn callback(
     params: Result<Query<OidcCallbackParams>, axum::extract::rejection::QueryRejection>,
 ) -> Response {
     let Ok(Query(params)) = params else {
-        return WebError::Login(LoginError::bad_request(
-            "Invalid sign-in response",
-            "the identity provider's answer could not be read",
-        ))
-        .into_response();
+        return sign_in_done(
+            "oidc",
+            Err(LoginError::bad_request(
+                "Invalid sign-in response",
+                "the identity provider's answer could not be read",
+            )),
+        );
     };
     sign_in_done(
+        "oidc",
         state
             .services
             .sign_in

@@ -30,20 +30,25 @@ async fn acs_post(
     form: Result<Form<AcsForm>, axum::extract::rejection::FormRejection>,
 ) -> Response {
     let Ok(Form(form)) = form else {
-        return WebError::Login(gatehouse_domain::sso::error::LoginError::bad_request(
-            "Invalid sign-in response",
-            "the ACS expects an HTML form post with SAMLResponse",
-        ))
-        .into_response();
+        return sign_in_done(
+            "saml",
+            Err(gatehouse_domain::sso::error::LoginError::bad_request(
+                "Invalid sign-in response",
+                "the ACS expects an HTML form post with SAMLResponse",
+            )),
+        );
     };
     let Some(saml_response) = form.saml_response else {
-        return WebError::Login(gatehouse_domain::sso::error::LoginError::bad_request(
-            "Invalid sign-in response",
-            "SAMLResponse is missing",
-        ))
-        .into_response();
+        return sign_in_done(
+            "saml",
+            Err(gatehouse_domain::sso::error::LoginError::bad_request(
+                "Invalid sign-in response",
+                "SAMLResponse is missing",
+            )),
+        );
     };
     sign_in_done(
+        "saml",
         state
             .services
             .sign_in
@@ -52,10 +57,13 @@ async fn acs_post(
     )
 }
 
-/// Where the browser goes when an IdP's answer has been handled (SAML or OIDC).
+/// Where the browser goes when an IdP's answer has been handled (`protocol`: `saml`
+/// or `oidc`); counted in the metrics.
 pub(super) fn sign_in_done(
+    protocol: &'static str,
     outcome: Result<AcsOutcome, gatehouse_domain::sso::error::LoginError>,
 ) -> Response {
+    super::metrics::sign_in(protocol, &outcome);
     match outcome {
         Ok(AcsOutcome::ToApp(url)) => {
             let mut res = (StatusCode::SEE_OTHER, [(header::LOCATION, url)]).into_response();

@@ -17,6 +17,46 @@ static CHILD: Mutex<Option<Child>> = Mutex::new(None);
 
 pub fn idp() -> &'static Idp {
     IDP.get_or_init(|| {
+        let (idp, child) = Idp::spawn();
+        *CHILD.lock().unwrap() = Some(child);
+        idp
+    })
+}
+
+/// An IdP process of a test's own, for configuration the shared one must not get
+/// (`POST /__idp/config`); killed when dropped.
+pub struct OwnIdp {
+    pub idp: Idp,
+    child: Child,
+}
+
+impl Drop for OwnIdp {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+impl OwnIdp {
+    pub fn start() -> Self {
+        let (idp, child) = Idp::spawn();
+        Self { idp, child }
+    }
+
+    /// `POST /__idp/config` with `config`.
+    pub async fn configure(&self, config: Value) {
+        let res = reqwest::Client::new()
+            .post(format!("{}/__idp/config", self.idp.url))
+            .json(&config)
+            .send()
+            .await
+            .unwrap();
+        assert!(res.status().is_success(), "{}", res.text().await.unwrap());
+    }
+}
+
+impl Idp {
+    fn spawn() -> (Idp, Child) {
         let root = env!("CARGO_MANIFEST_DIR");
         let mut child = Command::new("node")
             .arg(format!("{root}/end2end/support/saml-idp.mjs"))
@@ -32,15 +72,13 @@ pub fn idp() -> &'static Idp {
             .read_line(&mut line)
             .expect("IdP announces itself");
         let v: Value = serde_json::from_str(&line).expect("IdP listening line");
-        *CHILD.lock().unwrap() = Some(child);
-        Idp {
+        let idp = Idp {
             url: v["url"].as_str().unwrap().to_string(),
             entity_id: v["entityId"].as_str().unwrap().to_string(),
-        }
-    })
-}
+        };
+        (idp, child)
+    }
 
-impl Idp {
     pub async fn metadata(&self, query: &str) -> String {
         reqwest::get(format!("{}/metadata?{query}", self.url))
             .await

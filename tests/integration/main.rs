@@ -9,11 +9,15 @@ mod support;
 
 mod accounts;
 mod admin_api;
+mod cli;
+mod cluster;
 mod crash;
 mod email_domains;
 mod flood;
 mod isolation;
+mod keys;
 mod oauth_security;
+mod observability;
 mod oidc_flows;
 mod openapi;
 mod ory_settings;

@@ -351,7 +351,9 @@ async fn failed_logins_are_logged_with_the_reference_shown_to_the_user() {
         let s = Sso::new(engine).await;
         let (_, relay) = s.start(&[]).await;
         let response = s.signed_for(&relay, json!({ "sign": "none" })).await;
-        let body = refused(s.post_acs(&response, Some(&relay)).await).await;
+        let res = s.post_acs(&response, Some(&relay)).await;
+        let request_id = res.headers()["x-request-id"].to_str().unwrap().to_string();
+        let body = refused(res).await;
         let reference = body
             .split("data-testid=\"reference\">")
             .nth(1)
@@ -359,7 +361,9 @@ async fn failed_logins_are_logged_with_the_reference_shown_to_the_user() {
             .split('<')
             .next()
             .unwrap();
-        assert!(reference.starts_with("ref_"), "{reference}");
+        // the reference is the request's id: it finds the request's log lines
+        assert!(reference.starts_with("req_"), "{reference}");
+        assert_eq!(reference, request_id);
     })
     .await;
 }

@@ -827,40 +827,6 @@ async fn ory_signs_users_in_through_the_provider_gatehouse_wrote() {
     .await;
 }
 
-/// Verify an RS256 JWT against a JWKS (by `kid`) and return its claims.
-fn verify_id_token(jwt: &str, jwks: &Value) -> Value {
-    use base64::engine::general_purpose::URL_SAFE_NO_PAD;
-    use base64::Engine;
-    let parts: Vec<&str> = jwt.split('.').collect();
-    assert_eq!(parts.len(), 3);
-    let header: Value = serde_json::from_slice(&URL_SAFE_NO_PAD.decode(parts[0]).unwrap()).unwrap();
-    assert_eq!(header["alg"], "RS256");
-    let key = jwks["keys"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .find(|k| k["kid"] == header["kid"])
-        .expect("the kid is in the JWKS");
-    let n = openssl::bn::BigNum::from_slice(
-        &URL_SAFE_NO_PAD.decode(key["n"].as_str().unwrap()).unwrap(),
-    )
-    .unwrap();
-    let e = openssl::bn::BigNum::from_slice(
-        &URL_SAFE_NO_PAD.decode(key["e"].as_str().unwrap()).unwrap(),
-    )
-    .unwrap();
-    let rsa = openssl::rsa::Rsa::from_public_components(n, e).unwrap();
-    let pkey = openssl::pkey::PKey::from_rsa(rsa).unwrap();
-    let mut verifier =
-        openssl::sign::Verifier::new(openssl::hash::MessageDigest::sha256(), &pkey).unwrap();
-    verifier
-        .update(format!("{}.{}", parts[0], parts[1]).as_bytes())
-        .unwrap();
-    let signature = URL_SAFE_NO_PAD.decode(parts[2]).unwrap();
-    assert!(verifier.verify(&signature).unwrap(), "id_token signature");
-    jwt_claims(jwt)
-}
-
 /// Evaluate a mapper with the `jsonnet` command (the C++ reference implementation),
 /// with the claims as `std.extVar('claims')`, as Ory does.
 fn run_jsonnet(source: &str, claims: &Value) -> Value {
@@ -1017,6 +983,55 @@ async fn an_oidc_method_someone_else_switched_on_or_uses_stays_on() {
         assert_eq!(r.status, 200, "{:?}", r.body);
         assert_eq!(m.ory.providers().await.len(), 1, "theirs is left");
         assert!(m.ory.oidc_enabled().await, "their provider still needs it");
+    })
+    .await;
+}
+
+#[tokio::test]
+async fn the_operator_syncs_now_from_the_cli_and_sees_what_is_behind() {
+    each_engine(|engine| async move {
+        let m = mirrored(engine).await;
+        // the worker's first try fails: the row waits for its backoff
+        m.fault(json!({"mode": "5xx", "status": 503, "count": 1, "path": "/organizations", "method": "POST"}))
+            .await;
+        m.sync().await;
+        let waiting = m.state().await;
+        assert_eq!(waiting.state, OrySyncState::Pending);
+        assert!(
+            waiting.next_attempt_at
+                > Some(gatehouse_domain::clock::Clock::now(m.s.app.clock.as_ref()))
+        );
+
+        let env = [
+            ("DATABASE_URL", m.s.app.db.url.as_str()),
+            ("GATEHOUSE_SECRET_KEY", crate::cli::KEY),
+            ("GATEHOUSE_PUBLIC_URL", m.s.app.base.as_str()),
+            ("ORY_API_URL", m.ory.url.as_str()),
+        ];
+        // sync-now does not wait for the backoff
+        let run = crate::cli::gatehouse_with(&["ory", "sync-now"], &env);
+        assert_eq!(run.code, 0, "{}{}", run.stdout, run.stderr);
+        assert!(
+            run.stdout.contains(&format!("acme.com {} synced", m.connection_id)),
+            "{}",
+            run.stdout
+        );
+        assert!(run.stdout.contains("1 connection(s): 1 in sync, 0 not."));
+        assert_eq!(m.ory.providers().await.len(), 1);
+        assert_eq!(m.state().await.state, OrySyncState::Synced);
+
+        // Ory down: the operator is told, with Ory's answer, and the exit code says so
+        m.fault(json!({"mode": "5xx", "status": 503, "count": 1000})).await;
+        let run = crate::cli::gatehouse_with(&["ory", "sync-now"], &env);
+        assert_eq!(run.code, 1, "{}", run.stdout);
+        assert!(run.stdout.contains("0 in sync, 1 not."), "{}", run.stdout);
+        assert!(run.stdout.contains("503"), "{}", run.stdout);
+        m.fault(json!({"mode": "none"})).await;
+
+        // an unknown product is named
+        let run = crate::cli::gatehouse_with(&["ory", "sync-now", "--product", "nope"], &env);
+        assert_eq!(run.code, 1);
+        assert!(run.stderr.contains("nope"), "{}", run.stderr);
     })
     .await;
 }

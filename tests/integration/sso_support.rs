@@ -409,3 +409,37 @@ pub fn jwt_claims(jwt: &str) -> Value {
     let payload = jwt.split('.').nth(1).unwrap();
     serde_json::from_slice(&URL_SAFE_NO_PAD.decode(payload).unwrap()).unwrap()
 }
+
+/// Verify an RS256 JWT against a JWKS (by `kid`) and return its claims.
+pub fn verify_id_token(jwt: &str, jwks: &Value) -> Value {
+    use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+    use base64::Engine;
+    let parts: Vec<&str> = jwt.split('.').collect();
+    assert_eq!(parts.len(), 3);
+    let header: Value = serde_json::from_slice(&URL_SAFE_NO_PAD.decode(parts[0]).unwrap()).unwrap();
+    assert_eq!(header["alg"], "RS256");
+    let key = jwks["keys"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|k| k["kid"] == header["kid"])
+        .expect("the kid is in the JWKS");
+    let n = openssl::bn::BigNum::from_slice(
+        &URL_SAFE_NO_PAD.decode(key["n"].as_str().unwrap()).unwrap(),
+    )
+    .unwrap();
+    let e = openssl::bn::BigNum::from_slice(
+        &URL_SAFE_NO_PAD.decode(key["e"].as_str().unwrap()).unwrap(),
+    )
+    .unwrap();
+    let rsa = openssl::rsa::Rsa::from_public_components(n, e).unwrap();
+    let pkey = openssl::pkey::PKey::from_rsa(rsa).unwrap();
+    let mut verifier =
+        openssl::sign::Verifier::new(openssl::hash::MessageDigest::sha256(), &pkey).unwrap();
+    verifier
+        .update(format!("{}.{}", parts[0], parts[1]).as_bytes())
+        .unwrap();
+    let signature = URL_SAFE_NO_PAD.decode(parts[2]).unwrap();
+    assert!(verifier.verify(&signature).unwrap(), "id_token signature");
+    jwt_claims(jwt)
+}

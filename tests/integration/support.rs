@@ -21,7 +21,7 @@ pub struct TestApp {
     pub clock: Arc<ManualClock>,
     pub engine: Engine,
     pub store: gatehouse_store::SqlStore,
-    _db: TestDatabase,
+    pub db: TestDatabase,
     _server: tokio::task::JoinHandle<()>,
 }
 
@@ -95,7 +95,7 @@ pub async fn spawn_app_with(engine: Engine, extra: &[(&str, String)]) -> TestApp
         clock,
         engine,
         store,
-        _db: db,
+        db,
         _server: handle,
     }
 }
@@ -335,6 +335,8 @@ pub struct ChildServer {
     port: u16,
     env: Vec<(String, String)>,
     child: Option<std::process::Child>,
+    /// Where the server's stdout (its log) goes; discarded when `None`.
+    log: Option<std::path::PathBuf>,
 }
 
 impl Drop for ChildServer {
@@ -345,7 +347,25 @@ impl Drop for ChildServer {
 
 impl ChildServer {
     pub async fn start(engine: Engine, env: &[(&str, &str)]) -> Self {
+        Self::start_logging(engine, env, None).await
+    }
+
+    /// [`Self::start`] with the server's log (stdout) appended to `log`.
+    pub async fn start_logging(
+        engine: Engine,
+        env: &[(&str, &str)],
+        log: Option<std::path::PathBuf>,
+    ) -> Self {
         let db = fresh_database(engine).await.expect("test database");
+        Self::start_on(db, env, log).await
+    }
+
+    /// A server on `db` (e.g. [`TestDatabase::shared`] with another server's).
+    pub async fn start_on(
+        db: TestDatabase,
+        env: &[(&str, &str)],
+        log: Option<std::path::PathBuf>,
+    ) -> Self {
         let port = std::net::TcpListener::bind("127.0.0.1:0")
             .unwrap()
             .local_addr()
@@ -360,6 +380,7 @@ impl ChildServer {
                 .map(|(k, v)| (k.to_string(), v.to_string()))
                 .collect(),
             child: None,
+            log,
         };
         server.spawn().await;
         server
@@ -378,7 +399,16 @@ impl ChildServer {
             .env("RUST_LOG", "error")
             .envs(self.env.iter().map(|(k, v)| (k.as_str(), v.as_str())))
             .stdin(Stdio::null())
-            .stdout(Stdio::null())
+            .stdout(match &self.log {
+                Some(path) => Stdio::from(
+                    std::fs::OpenOptions::new()
+                        .create(true)
+                        .append(true)
+                        .open(path)
+                        .expect("the log file opens"),
+                ),
+                None => Stdio::null(),
+            })
             .stderr(Stdio::inherit())
             .spawn()
             .expect("the gatehouse binary starts");
@@ -396,6 +426,11 @@ impl ChildServer {
             );
             tokio::time::sleep(std::time::Duration::from_millis(100)).await;
         }
+    }
+
+    /// The port this instance listens on.
+    pub fn port(&self) -> u16 {
+        self.port
     }
 
     pub fn pid(&self) -> u32 {

@@ -67,7 +67,10 @@ gatehouse-bench: complete SSO logins/s against a running Gatehouse
   --soak-check       fail when the WAL, the database or RSS grew past their bounds
   --token-ttl SECS   the server's GATEHOUSE_ACCESS_TOKEN_TTL_SECONDS (default its own)
   --server PATH      the gatehouse binary (default: next to this binary)
-  --url URL          use an already running server instead (one engine: its own)
+  --url [LABEL=]URL  use an already running server instead (one engine: its own);
+                     repeat it to measure several, one after another, e.g. direct
+                     and through a load balancer (scripts/bench-cluster.sh)
+  --rounds N         measure the --url servers N times, alternating (default 1)
   --postgres URL     admin URL used to create a fresh database
                      (default postgres://postgres@127.0.0.1:5432/test)
 ";
@@ -88,7 +91,9 @@ struct Args {
     token_ttl: Option<u64>,
     rate_given: bool,
     server: PathBuf,
-    url: Option<String>,
+    /// `--url`s with their labels.
+    urls: Vec<(String, String)>,
+    rounds: usize,
     postgres: String,
 }
 
@@ -110,7 +115,8 @@ fn parse_args() -> Result<Args> {
         token_ttl: None,
         rate_given: false,
         server: exe.with_file_name("gatehouse"),
-        url: None,
+        urls: Vec::new(),
+        rounds: 1,
         postgres: "postgres://postgres@127.0.0.1:5432/test".into(),
     };
     let mut it = std::env::args().skip(1);
@@ -148,7 +154,16 @@ fn parse_args() -> Result<Args> {
             }
             "--flood" => a.flood = Some(value()?.parse()?),
             "--server" => a.server = value()?.into(),
-            "--url" => a.url = Some(value()?),
+            "--url" => {
+                let v = value()?;
+                a.urls.push(match v.split_once('=') {
+                    Some((label, url)) if !label.contains("://") => {
+                        (label.to_string(), url.to_string())
+                    }
+                    _ => ("(given)".to_string(), v),
+                });
+            }
+            "--rounds" => a.rounds = value()?.parse()?,
             "--postgres" => a.postgres = value()?,
             "-h" | "--help" => {
                 print!("{HELP}");
@@ -200,15 +215,18 @@ async fn main() -> Result<()> {
     };
     // Each engine, then the reference beside it.
     let mut subjects = Vec::new();
-    let engines = match &args.url {
-        Some(url) => {
-            subjects.push(Subject::Given(url.clone()));
-            vec![Engine::Sqlite]
+    let engines = if args.urls.is_empty() {
+        args.engines.clone()
+    } else {
+        for _ in 0..args.rounds.max(1) {
+            for (label, url) in &args.urls {
+                subjects.push(Subject::Given(label.clone(), url.clone()));
+            }
         }
-        None => args.engines.clone(),
+        Vec::new()
     };
     for engine in engines {
-        if args.url.is_none() && !args.reference_only {
+        if !args.reference_only {
             subjects.push(Subject::Gatehouse(engine));
         }
         if args.reference == Some(Reference::Jackson) {
@@ -218,7 +236,7 @@ async fn main() -> Result<()> {
     let mut rows = Vec::new();
     for subject in &subjects {
         let (server, target) = match subject {
-            Subject::Given(url) => (None, flow::seed(url, &idp.url).await.context("seeding")?),
+            Subject::Given(_, url) => (None, flow::seed(url, &idp.url).await.context("seeding")?),
             Subject::Gatehouse(engine) => {
                 let server = processes::start_server_with(
                     &args.server,
@@ -313,8 +331,8 @@ enum Reference {
 /// A server one set of rows measures.
 #[derive(Clone, Debug, PartialEq, Eq)]
 enum Subject {
-    /// Already running at `--url`.
-    Given(String),
+    /// Already running at `--url` (label, URL).
+    Given(String, String),
     Gatehouse(Engine),
     /// SAML Jackson on the database beside this engine ([`processes::start_jackson`]).
     Jackson(Engine),
@@ -324,7 +342,7 @@ impl Subject {
     fn label(&self) -> String {
         let jackson = || processes::jackson_version(&repo_root()).unwrap_or_else(|| "?".into());
         match self {
-            Subject::Given(_) => "(given)".into(),
+            Subject::Given(label, _) => label.clone(),
             Subject::Gatehouse(engine) => format!("Gatehouse {}", engine.name()),
             Subject::Jackson(Engine::Sqlite) => format!("Jackson {} mem", jackson()),
             Subject::Jackson(Engine::Postgres) => format!("Jackson {} postgres", jackson()),
@@ -334,7 +352,7 @@ impl Subject {
     /// The engine whose rows a ratio pairs (a given server counts as SQLite's).
     fn engine(&self) -> Engine {
         match self {
-            Subject::Given(_) => Engine::Sqlite,
+            Subject::Given(..) => Engine::Sqlite,
             Subject::Gatehouse(engine) | Subject::Jackson(engine) => *engine,
         }
     }

@@ -37,6 +37,22 @@ impl ErrorKind {
         }
     }
 
+    /// The snake_case name (as serialized), for logs and metric labels.
+    pub const fn as_str(self) -> &'static str {
+        match self {
+            ErrorKind::Invalid => "invalid",
+            ErrorKind::Unauthenticated => "unauthenticated",
+            ErrorKind::Forbidden => "forbidden",
+            ErrorKind::NotFound => "not_found",
+            ErrorKind::Conflict => "conflict",
+            ErrorKind::Gone => "gone",
+            ErrorKind::RateLimited => "rate_limited",
+            ErrorKind::Internal => "internal",
+            ErrorKind::Upstream => "upstream",
+            ErrorKind::Unavailable => "unavailable",
+        }
+    }
+
     /// Server-side failures: logged as errors, not warnings.
     pub const fn is_server_side(self) -> bool {
         self.status() >= 500
@@ -96,5 +112,11 @@ mod tests {
         assert!(all
             .iter()
             .all(|k| k.is_server_side() == (k.status() >= 500)));
+        for k in all {
+            assert_eq!(
+                serde_json::to_value(k).unwrap(),
+                serde_json::json!(k.as_str())
+            );
+        }
     }
 }

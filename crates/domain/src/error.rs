@@ -153,9 +153,19 @@ impl DomainError {
     }
 }
 
-/// A fresh reference id (`ref_…`) to log a failure under and show the caller.
+tokio::task_local! {
+    /// The id of the request being served (`X-Request-Id`), set by the HTTP layer
+    /// around each request.
+    pub static REQUEST_ID: std::sync::Arc<str>;
+}
+
+/// The reference to log a failure under and show the caller: the request's id when
+/// serving one (so the reference finds the request's log lines), else a fresh
+/// `ref_…`.
 pub fn reference_id() -> String {
-    crate::tokens::new_id("ref")
+    REQUEST_ID
+        .try_with(|id| id.to_string())
+        .unwrap_or_else(|_| crate::tokens::new_id("ref"))
 }
 
 /// An error and all its causes, `outer: inner: innermost`.

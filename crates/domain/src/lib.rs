@@ -3,7 +3,7 @@
 //! * [`services::Services`] holds one service per area: [`access::Access`],
 //!   [`accounts::Accounts`] (with [`teams`]), [`products::Products`],
 //!   [`sso::connections::Connections`], [`setup_links::SetupLinks`],
-//!   [`sso::sign_in::SignIn`], [`ory::OryIntegration`] and
+//!   [`sso::sign_in::SignIn`], [`ory::OryIntegration`], [`keys::Keys`] and
 //!   [`maintenance::Maintenance`]. Each holds only the ports it uses.
 //! * [`ports`] are the storage traits the `gatehouse-store` crate implements;
 //!   [`outbound::Fetch`] and [`ory::OryApi`] the outside world, implemented over
@@ -20,6 +20,7 @@ pub mod adapters;
 pub mod client_addr;
 pub mod clock;
 pub mod error;
+pub mod keys;
 pub mod maintenance;
 pub mod model;
 pub mod oidc;

@@ -3,7 +3,7 @@
 use std::sync::Arc;
 
 use crate::clock::Clock;
-use crate::ports::{MaintenancePorts, SessionRecordStore, StoreError};
+use crate::ports::{MaintenancePorts, PoolUsage, SessionRecordStore, StoreError};
 
 #[derive(Clone)]
 pub struct Maintenance {
@@ -25,6 +25,11 @@ impl Maintenance {
 
     pub fn database_engine(&self) -> &'static str {
         self.store.engine()
+    }
+
+    /// The database pools' use now (for metrics).
+    pub fn pool_usage(&self) -> Vec<PoolUsage> {
+        self.store.pool_usage()
     }
 
     /// Where dashboard sessions are kept, for the session layer.

@@ -418,6 +418,11 @@ pub struct StoredKey {
     /// PEM, for `saml-sp`.
     pub certificate: Option<String>,
     pub created_at: DateTime<Utc>,
+    /// When it starts signing (the first key of a purpose: the Unix epoch). It is
+    /// published from `created_at`.
+    pub activates_at: DateTime<Utc>,
+    /// When it stops being published; set when its successor is scheduled.
+    pub retires_at: Option<DateTime<Utc>>,
 }
 
 /// Where a connection's mirror in Ory stands.
@@ -471,6 +476,18 @@ pub struct OrySyncRow {
     pub drift: Vec<String>,
     pub checked_at: Option<DateTime<Utc>>,
     pub updated_at: DateTime<Utc>,
+}
+
+/// The Ory outbox's backlog at an instant.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct OryBacklog {
+    /// Rows not in sync (pending or failed).
+    pub waiting: i64,
+    /// Of those, the ones that need someone to act.
+    pub failed: i64,
+    /// The earliest `next_attempt_at` that has passed: how long the oldest due row
+    /// has waited for a worker.
+    pub oldest_due: Option<DateTime<Utc>>,
 }
 
 /// How a sync attempt ended, as the worker records it.

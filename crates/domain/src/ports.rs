@@ -164,6 +164,19 @@ pub trait Health: Send + Sync {
     async fn ping(&self) -> StoreResult<()>;
     /// `sqlite` or `postgres`, for logs and health.
     fn engine(&self) -> &'static str;
+    /// The connection pools' use now, for metrics.
+    fn pool_usage(&self) -> Vec<PoolUsage> {
+        Vec::new()
+    }
+}
+
+/// One connection pool's use.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PoolUsage {
+    pub pool: &'static str,
+    pub open: u32,
+    pub idle: u32,
+    pub max: u32,
 }
 
 /// Declares a set of ports that one service holds, implemented by every store that
@@ -306,9 +319,18 @@ pub trait LoginStore: Send + Sync {
 
 #[async_trait]
 pub trait KeyStore: Send + Sync {
+    /// Every key of the purpose, retired ones too, in the order they activate.
     async fn keys(&self, purpose: &str) -> StoreResult<Vec<StoredKey>>;
     /// Insert unless a key for this purpose exists; returns whether it was inserted.
     async fn insert_first_key(&self, key: &StoredKey) -> StoreResult<bool>;
+    /// Insert `next` and set `retires_at` on the key `current`, in one transaction.
+    /// `Conflict` (and nothing written) when `current` already has a successor.
+    async fn schedule_key(
+        &self,
+        next: &StoredKey,
+        current: &str,
+        retires_at: DateTime<Utc>,
+    ) -> StoreResult<()>;
 }
 
 /// The Ory outbox. Connection writes mark their row due in the same transaction
@@ -320,6 +342,8 @@ pub trait OrySyncStore: Send + Sync {
     async fn ory_sync_row(&self, connection_id: &str) -> StoreResult<Option<OrySyncRow>>;
     /// Every product with Ory settings (for the periodic drift check).
     async fn all_ory_settings(&self) -> StoreResult<Vec<OrySettings>>;
+    /// How far behind the outbox is at `now` (for metrics).
+    async fn ory_sync_backlog(&self, now: DateTime<Utc>) -> StoreResult<OryBacklog>;
     /// Claim up to `limit` rows that are due at `now` and not leased, leasing them
     /// until `lease_until`.
     async fn claim_ory_sync(

@@ -8,6 +8,7 @@ use std::sync::Arc;
 use crate::access::Access;
 use crate::accounts::Accounts;
 use crate::clock::Clock;
+use crate::keys::Keys;
 use crate::maintenance::Maintenance;
 use crate::oidc::provider::OidcProviders;
 use crate::ory::{OryApi, OryIntegration, OryWake};
@@ -19,7 +20,7 @@ use crate::secret_box::SecretBox;
 use crate::settings::DomainSettings;
 use crate::setup_links::{SetupLinks, LOOKUPS_PER_MINUTE};
 use crate::sso::connections::{Connections, IdpResolver};
-use crate::sso::keys::KeyRing;
+use crate::sso::keys::{KeyRing, SigningKeys};
 use crate::sso::sign_in::SignIn;
 use crate::sso::verifier::SecretVerifiers;
 
@@ -58,6 +59,7 @@ pub struct Areas {
     pub setup_links: SetupLinks,
     pub sign_in: SignIn,
     pub ory: OryIntegration,
+    pub keys: Keys,
     pub maintenance: Maintenance,
     settings: DomainSettings,
 }
@@ -83,6 +85,7 @@ impl Services {
             fetch,
         } = w;
         let ory_wake = OryWake::default();
+        let keys = Arc::new(SigningKeys::new(keys));
         let access = Access {
             store: store.clone(),
             clock: clock.clone(),
@@ -132,7 +135,7 @@ impl Services {
                 clock: clock.clone(),
                 settings: settings.clone(),
                 secrets: secrets.clone(),
-                keys: Arc::new(keys),
+                keys: keys.clone(),
                 oidc,
                 fetch,
                 verifiers,
@@ -142,10 +145,17 @@ impl Services {
                 store: store.clone(),
                 clock: clock.clone(),
                 settings: settings.clone(),
-                secrets,
+                secrets: secrets.clone(),
                 access: access.clone(),
                 ory,
                 ory_wake,
+            },
+            keys: Keys {
+                store: store.clone(),
+                clock: clock.clone(),
+                settings: settings.clone(),
+                secrets,
+                ring: keys,
             },
             maintenance: Maintenance { store, clock },
             access,

@@ -43,7 +43,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use async_trait::async_trait;
-use gatehouse_domain::ports::{Health, StoreError, StoreResult};
+use gatehouse_domain::ports::{Health, PoolUsage, StoreError, StoreResult};
 use sqlx::any::{AnyConnectOptions, AnyPoolOptions};
 use sqlx::{AnyPool, Executor};
 
@@ -191,7 +191,17 @@ static POSTGRES_MIGRATIONS: sqlx::migrate::Migrator = sqlx::migrate!("../../migr
 
 impl SqlStore {
     /// Connect, creating an SQLite file if needed, and apply pending migrations.
+    /// Instances starting together on one PostgreSQL database take turns: sqlx's
+    /// migrator holds an advisory lock while it applies them.
     pub async fn connect(url: &str, settings: &PoolSettings) -> StoreResult<Self> {
+        let store = Self::connect_unmigrated(url, settings).await?;
+        store.migrate().await?;
+        Ok(store)
+    }
+
+    /// Connect without applying migrations (`gatehouse check-config`); the SQLite
+    /// file is still created if missing.
+    pub async fn connect_unmigrated(url: &str, settings: &PoolSettings) -> StoreResult<Self> {
         sqlx::any::install_default_drivers();
         let engine = Engine::from_url(url).ok_or_else(|| {
             StoreError::Backend("DATABASE_URL must start with sqlite: or postgres:".into())
@@ -260,7 +270,6 @@ impl SqlStore {
             alive: Arc::new(()),
             sqlite_path,
         };
-        store.migrate().await?;
         if engine == Engine::Sqlite {
             store.spawn_checkpointer();
         }
@@ -381,15 +390,74 @@ impl SqlStore {
             })
     }
 
-    async fn migrate(&self) -> StoreResult<()> {
-        let migrator = match self.engine {
+    fn migrator(&self) -> &'static sqlx::migrate::Migrator {
+        match self.engine {
             Engine::Sqlite => &SQLITE_MIGRATIONS,
             Engine::Postgres => &POSTGRES_MIGRATIONS,
-        };
-        migrator
+        }
+    }
+
+    /// Apply the migrations this database has not had yet.
+    pub async fn migrate(&self) -> StoreResult<()> {
+        self.migrator()
             .run(&self.writer)
             .await
             .map_err(|e| StoreError::Backend(format!("migration failed: {e}")))
+    }
+
+    /// Every stored signing key as `(id, purpose, sealed private key)`, whatever the
+    /// schema version (`check-config` tries the secret key on them before migrating).
+    pub async fn sealed_signing_keys(&self) -> StoreResult<Vec<(String, String, String)>> {
+        match sqlx::query("SELECT id, purpose, private_key FROM signing_keys")
+            .fetch_all(&self.pool)
+            .await
+        {
+            Ok(rows) => rows
+                .iter()
+                .map(|r| {
+                    use sqlx::Row;
+                    Ok((
+                        r.try_get::<String, _>(0).map_err(map_err)?,
+                        r.try_get::<String, _>(1).map_err(map_err)?,
+                        r.try_get::<String, _>(2).map_err(map_err)?,
+                    ))
+                })
+                .collect(),
+            // no table yet: a database never started
+            Err(sqlx::Error::Database(_)) => Ok(Vec::new()),
+            Err(e) => Err(map_err(e)),
+        }
+    }
+
+    /// The migrations this binary has and the database has not applied, as
+    /// `version_description`; a database migrated by a newer binary is an error.
+    pub async fn pending_migrations(&self) -> StoreResult<Vec<String>> {
+        let applied: Vec<i64> = match sqlx::query("SELECT version FROM _sqlx_migrations")
+            .fetch_all(&self.pool)
+            .await
+        {
+            Ok(rows) => rows
+                .iter()
+                .map(|r| sqlx::Row::try_get::<i64, _>(r, 0))
+                .collect::<Result<_, _>>()
+                .map_err(map_err)?,
+            // no table yet: nothing applied
+            Err(sqlx::Error::Database(_)) => Vec::new(),
+            Err(e) => return Err(map_err(e)),
+        };
+        let known: Vec<i64> = self.migrator().iter().map(|m| m.version).collect();
+        if let Some(unknown) = applied.iter().find(|v| !known.contains(v)) {
+            return Err(StoreError::Backend(format!(
+                "the database has migration {unknown}, which this binary does not know: \
+                 it was migrated by a newer Gatehouse"
+            )));
+        }
+        Ok(self
+            .migrator()
+            .iter()
+            .filter(|m| !applied.contains(&m.version))
+            .map(|m| format!("{}_{}", m.version, m.description))
+            .collect())
     }
 
     pub fn pool(&self) -> &AnyPool {
@@ -459,6 +527,23 @@ impl Health for SqlStore {
 
     fn engine(&self) -> &'static str {
         self.engine.name()
+    }
+
+    fn pool_usage(&self) -> Vec<PoolUsage> {
+        let usage = |pool: &'static str, p: &AnyPool| PoolUsage {
+            pool,
+            open: p.size(),
+            idle: u32::try_from(p.num_idle()).unwrap_or(u32::MAX),
+            max: p.options().get_max_connections(),
+        };
+        match self.engine {
+            // one writer connection serves both writer roles
+            Engine::Sqlite => vec![usage("readers", &self.pool), usage("writer", &self.writer)],
+            Engine::Postgres => vec![
+                usage("readers", &self.pool),
+                usage("sign_ins", &self.sign_in_writer),
+            ],
+        }
     }
 }
 

@@ -506,11 +506,14 @@ const PURGE_BATCH: u64 = 5_000;
 #[async_trait]
 impl KeyStore for SqlStore {
     async fn keys(&self, purpose: &str) -> StoreResult<Vec<StoredKey>> {
-        let rows = sqlx::query("SELECT id, purpose, private_key, certificate, created_at FROM signing_keys WHERE purpose = $1")
-            .bind(purpose)
-            .fetch_all(&self.pool)
-            .await
-            .map_err(map_err)?;
+        let rows = sqlx::query(
+            "SELECT id, purpose, private_key, certificate, created_at, activates_at, retires_at \
+             FROM signing_keys WHERE purpose = $1 ORDER BY activates_at",
+        )
+        .bind(purpose)
+        .fetch_all(&self.pool)
+        .await
+        .map_err(map_err)?;
         rows.iter()
             .map(|r| {
                 Ok(StoredKey {
@@ -519,24 +522,77 @@ impl KeyStore for SqlStore {
                     private_key: r.text("private_key")?,
                     certificate: r.opt_text("certificate")?,
                     created_at: r.time("created_at")?,
+                    activates_at: r.time("activates_at")?,
+                    retires_at: r.opt_time("retires_at")?,
                 })
             })
             .collect()
     }
 
     async fn insert_first_key(&self, k: &StoredKey) -> StoreResult<bool> {
+        // (purpose, activates_at) is unique and every first key activates at 0: of
+        // several instances starting at once, one inserts.
         let done = sqlx::query(
-            "INSERT INTO signing_keys (id, purpose, private_key, certificate, created_at) VALUES ($1, $2, $3, $4, $5) ON CONFLICT DO NOTHING",
+            "INSERT INTO signing_keys (id, purpose, private_key, certificate, created_at, activates_at) \
+             SELECT $1, $2, $3, $4, $5, $6 \
+             WHERE NOT EXISTS (SELECT 1 FROM signing_keys WHERE purpose = $7) \
+             ON CONFLICT DO NOTHING",
         )
         .bind(&k.id)
         .bind(&k.purpose)
         .bind(&k.private_key)
         .bind(k.certificate.clone())
         .bind(ms(k.created_at))
+        .bind(ms(k.activates_at))
+        .bind(&k.purpose)
         .execute(self.writer())
         .await
         .map_err(map_err)?;
         Ok(done.rows_affected() == 1)
+    }
+
+    async fn schedule_key(
+        &self,
+        next: &StoredKey,
+        current: &str,
+        retires_at: DateTime<Utc>,
+    ) -> StoreResult<()> {
+        let mut tx = self.write_tx().await?;
+        // The row lock (PostgreSQL) or the write lock (SQLite) makes a second
+        // rotation of the same key wait, then find it already has a successor.
+        let retired = sqlx::query(
+            "UPDATE signing_keys SET retires_at = $1 \
+             WHERE id = $2 AND purpose = $3 AND retires_at IS NULL \
+             AND NOT EXISTS (SELECT 1 FROM signing_keys later \
+                 WHERE later.purpose = $4 AND later.activates_at > signing_keys.activates_at)",
+        )
+        .bind(ms(retires_at))
+        .bind(current)
+        .bind(&next.purpose)
+        .bind(&next.purpose)
+        .execute(&mut *tx)
+        .await
+        .map_err(map_err)?;
+        if retired.rows_affected() != 1 {
+            return Err(StoreError::Conflict(format!(
+                "key {current} already has a successor"
+            )));
+        }
+        sqlx::query(
+            "INSERT INTO signing_keys (id, purpose, private_key, certificate, created_at, activates_at) \
+             VALUES ($1, $2, $3, $4, $5, $6)",
+        )
+        .bind(&next.id)
+        .bind(&next.purpose)
+        .bind(&next.private_key)
+        .bind(next.certificate.clone())
+        .bind(ms(next.created_at))
+        .bind(ms(next.activates_at))
+        .execute(&mut *tx)
+        .await
+        .map_err(map_err)?;
+        tx.commit().await.map_err(map_err)?;
+        Ok(())
     }
 }
 

@@ -3,7 +3,7 @@
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 use gatehouse_domain::model::{
-    OryClientCredentials, OrySettings, OrySyncOutcome, OrySyncRow, OrySyncState,
+    OryBacklog, OryClientCredentials, OrySettings, OrySyncOutcome, OrySyncRow, OrySyncState,
 };
 use gatehouse_domain::ory::provider_id;
 use gatehouse_domain::ports::{OrySyncStore, StoreError, StoreResult};
@@ -114,6 +114,24 @@ impl OrySyncStore for SqlStore {
 
     async fn all_ory_settings(&self) -> StoreResult<Vec<OrySettings>> {
         self.ory_settings_where("1 = 1", &[]).await
+    }
+
+    async fn ory_sync_backlog(&self, now: DateTime<Utc>) -> StoreResult<OryBacklog> {
+        let r = sqlx::query(
+            "SELECT COUNT(*) AS waiting, \
+             COALESCE(SUM(CASE WHEN state = 'failed' THEN 1 ELSE 0 END), 0) AS failed, \
+             MIN(CASE WHEN next_attempt_at <= $1 THEN next_attempt_at END) AS oldest_due \
+             FROM ory_sync WHERE state <> 'synced'",
+        )
+        .bind(ms(now))
+        .fetch_one(&self.pool)
+        .await
+        .map_err(map_err)?;
+        Ok(OryBacklog {
+            waiting: r.int("waiting")?,
+            failed: r.int("failed")?,
+            oldest_due: r.opt_time("oldest_due")?,
+        })
     }
 
     async fn claim_ory_sync(

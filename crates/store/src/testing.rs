@@ -29,6 +29,18 @@ impl Drop for TestDatabase {
     }
 }
 
+impl TestDatabase {
+    /// Another handle on the same database (for a second server on it); only the
+    /// original removes an SQLite file.
+    pub fn shared(&self) -> TestDatabase {
+        TestDatabase {
+            url: self.url.clone(),
+            engine: self.engine,
+            dir: None,
+        }
+    }
+}
+
 fn unique_suffix() -> String {
     gatehouse_domain::tokens::base32(&gatehouse_domain::tokens::random_bytes(10))
 }

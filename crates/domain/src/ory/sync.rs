@@ -152,10 +152,14 @@ impl OryIntegration {
             let outcome = match self.sync_row(row).await {
                 Ok(outcome) => {
                     tracing::info!(connection_id = %row.connection_id, outcome = ?outcome_name(&outcome), "Ory sync done");
+                    metrics::counter!("gatehouse_ory_sync_attempts_total", "outcome" => "done")
+                        .increment(1);
                     outcome
                 }
                 Err(e) => {
                     tracing::warn!(connection_id = %row.connection_id, attempts = row.attempts + 1, error = %e, "Ory sync failed");
+                    metrics::counter!("gatehouse_ory_sync_attempts_total", "outcome" => "failed")
+                        .increment(1);
                     retry_outcome(row, &e, self.clock.now())
                 }
             };
@@ -545,6 +549,50 @@ impl OryIntegration {
             }
         }
         Ok(())
+    }
+
+    /// How far behind the outbox is now (for metrics), and how long the oldest due
+    /// row has waited (zero when none is due).
+    pub async fn backlog(&self) -> DomainResult<(crate::model::OryBacklog, Duration)> {
+        let now = self.clock.now();
+        let backlog = self.store.ory_sync_backlog(now).await?;
+        let waited = backlog
+            .oldest_due
+            .map_or(Duration::zero(), |t| (now - t).max(Duration::zero()));
+        Ok((backlog, waited))
+    }
+
+    /// The operator's "sync now" (`gatehouse ory sync-now`): queue every connection
+    /// of every product with Ory settings (or of `product_id` only), including those
+    /// waiting to retry, and sync them here until nothing is due. Rows another
+    /// worker holds are left to it. Returns the rows of those products afterwards.
+    pub async fn sync_now(&self, product_id: Option<&str>) -> DomainResult<Vec<OrySyncRow>> {
+        let products: Vec<String> = self
+            .store
+            .all_ory_settings()
+            .await?
+            .into_iter()
+            .map(|s| s.product_id)
+            .filter(|p| product_id.is_none_or(|only| only == p))
+            .collect();
+        if let Some(only) = product_id {
+            if products.is_empty() {
+                return Err(DomainError::Conflict(format!(
+                    "product {only} does not exist or has no Ory settings"
+                )));
+            }
+        }
+        for p in &products {
+            self.store.mark_all_ory_sync(p, self.clock.now()).await?;
+        }
+        // Each pass claims what is due; a failed row is due again only later, so
+        // this ends.
+        while self.run_ory_sync_once().await? > 0 {}
+        let mut rows = Vec::new();
+        for p in &products {
+            rows.extend(self.store.ory_sync_rows(p).await?);
+        }
+        Ok(rows)
     }
 
     /// Remove everything Gatehouse made in Ory for a product (disconnect with

@@ -367,12 +367,16 @@ impl SignIn {
             sp_entity_id: self.settings.sp_entity_id(&product.id),
             force_authn,
         };
+        let keys = self.keys.current();
+        let sp_key = keys
+            .sp_signing(pending.created_at)
+            .map_err(|e| LoginError::internal(e.to_string()))?;
         if let Some(url) = &saml.idp.sso_redirect_url {
-            let to = request::redirect_url(&params(url), &relay_state, &self.keys.sp_key)
+            let to = request::redirect_url(&params(url), &relay_state, &sp_key.key)
                 .map_err(|e| LoginError::internal(e.to_string()))?;
             Ok(AuthorizeOutcome::Redirect(to))
         } else if let Some(url) = &saml.idp.sso_post_url {
-            let saml_request = request::post_request(&params(url), &self.keys.sp_key_der)
+            let saml_request = request::post_request(&params(url), &sp_key.key_der)
                 .map_err(|e| LoginError::internal(e.to_string()))?;
             Ok(AuthorizeOutcome::PostForm {
                 action: url.clone(),

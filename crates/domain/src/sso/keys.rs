@@ -4,9 +4,20 @@
 //! * `saml-sp`: RSA-2048 with a self-signed certificate, for AuthnRequests and the SP
 //!   metadata.
 //! * `jwt`: RSA-2048 for RS256 id_tokens, published at `/oauth/jwks`.
+//!
+//! A purpose can hold several keys over time. A key is published (JWKS, SP metadata)
+//! from the moment it is stored until its `retires_at`; it signs from its
+//! `activates_at` until a later key activates. Rotation
+//! ([`crate::keys::Keys::rotate`]) stores the next key with an activation in the
+//! future, so relying parties and IdPs see it before anything is signed with it,
+//! and retires the current one once nothing it signed can still be valid. Every
+//! instance reads the same rows and decides by the clock, so they switch together.
+
+use std::sync::{Arc, Mutex};
 
 use base64::engine::general_purpose::{STANDARD, URL_SAFE_NO_PAD};
 use base64::Engine;
+use chrono::{DateTime, Utc};
 use openssl::asn1::Asn1Time;
 use openssl::bn::BigNum;
 use openssl::hash::MessageDigest;
@@ -18,31 +29,159 @@ use serde_json::{json, Value};
 use crate::clock::Clock;
 use crate::error::{DomainError, DomainResult};
 use crate::model::StoredKey;
-use crate::ports::Store;
+use crate::ports::KeyStore;
 use crate::secret_box::SecretBox;
 use crate::tokens::{base32, random_bytes};
 
+/// What a key signs.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum KeyPurpose {
+    /// AuthnRequests; its certificate is in the SP metadata.
+    SamlSp,
+    /// id_tokens; published in the JWKS.
+    Jwt,
+}
+
+impl KeyPurpose {
+    pub const ALL: [KeyPurpose; 2] = [KeyPurpose::SamlSp, KeyPurpose::Jwt];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            KeyPurpose::SamlSp => "saml-sp",
+            KeyPurpose::Jwt => "jwt",
+        }
+    }
+
+    pub fn parse(s: &str) -> Option<Self> {
+        Self::ALL.into_iter().find(|p| p.as_str() == s)
+    }
+}
+
+impl std::fmt::Display for KeyPurpose {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// When a key is published and when it signs.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct KeySchedule {
+    pub id: String,
+    pub created_at: DateTime<Utc>,
+    pub activates_at: DateTime<Utc>,
+    pub retires_at: Option<DateTime<Utc>>,
+}
+
+impl KeySchedule {
+    pub(crate) fn of(k: &StoredKey) -> Self {
+        Self {
+            id: k.id.clone(),
+            created_at: k.created_at,
+            activates_at: k.activates_at,
+            retires_at: k.retires_at,
+        }
+    }
+
+    /// Listed in the JWKS or the SP metadata at `now`.
+    pub fn published(&self, now: DateTime<Utc>) -> bool {
+        self.retires_at.is_none_or(|r| now < r)
+    }
+}
+
+/// Where a key stands at an instant.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum KeyState {
+    /// Published, signs from its activation.
+    Next,
+    /// Signs now.
+    Active,
+    /// Published so what it signed still verifies; signs nothing new.
+    Retiring,
+    /// Gone from the JWKS and the metadata.
+    Retired,
+}
+
+impl KeyState {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            KeyState::Next => "next",
+            KeyState::Active => "active",
+            KeyState::Retiring => "retiring",
+            KeyState::Retired => "retired",
+        }
+    }
+}
+
+/// The state of each key of one purpose at `now` (same order as `keys`).
+pub fn states(keys: &[KeySchedule], now: DateTime<Utc>) -> Vec<KeyState> {
+    let active = signing_index(keys.iter(), now);
+    keys.iter()
+        .enumerate()
+        .map(|(i, k)| {
+            if !k.published(now) {
+                KeyState::Retired
+            } else if Some(i) == active {
+                KeyState::Active
+            } else if k.activates_at > now {
+                KeyState::Next
+            } else {
+                KeyState::Retiring
+            }
+        })
+        .collect()
+}
+
+/// The key that signs at `now`: the published one that activated last.
+fn signing_index<'a>(
+    keys: impl Iterator<Item = &'a KeySchedule>,
+    now: DateTime<Utc>,
+) -> Option<usize> {
+    keys.enumerate()
+        .filter(|(_, k)| k.published(now) && k.activates_at <= now)
+        .max_by_key(|(_, k)| k.activates_at)
+        .map(|(i, _)| i)
+}
+
+/// An SP key: what libxmlsec1 and the redirect binding sign with.
+pub struct SpKey {
+    pub schedule: KeySchedule,
+    pub key: PKey<Private>,
+    /// PKCS#1 DER of the key (what libxmlsec1 loads).
+    pub key_der: Vec<u8>,
+    /// Base64 DER of the certificate.
+    pub cert_b64: String,
+}
+
+/// An id_token key with its public JWK.
+pub struct JwtKey {
+    pub schedule: KeySchedule,
+    pub key: PKey<Private>,
+    pub jwk: Value,
+}
+
+/// Every key not yet retired, both purposes, as loaded from the database.
 pub struct KeyRing {
-    pub sp_key: PKey<Private>,
-    /// PKCS#1 DER of the SP key (what libxmlsec1 loads).
-    pub sp_key_der: Vec<u8>,
-    /// Base64 DER of the SP certificate.
-    pub sp_cert_b64: String,
-    pub jwt_kid: String,
-    pub jwt_key: PKey<Private>,
-    pub jwks: Value,
+    sp: Vec<SpKey>,
+    jwt: Vec<JwtKey>,
 }
 
 impl std::fmt::Debug for KeyRing {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("KeyRing")
-            .field("jwt_kid", &self.jwt_kid)
-            .finish_non_exhaustive()
+            .field(
+                "sp",
+                &self.sp.iter().map(|k| &k.schedule.id).collect::<Vec<_>>(),
+            )
+            .field(
+                "jwt",
+                &self.jwt.iter().map(|k| &k.schedule.id).collect::<Vec<_>>(),
+            )
+            .finish()
     }
 }
 
 fn err(e: impl Into<crate::error::BoxError>) -> DomainError {
-    DomainError::internal("product keys", e)
+    DomainError::internal("signing keys", e)
 }
 
 fn context(purpose: &str, id: &str) -> String {
@@ -50,84 +189,180 @@ fn context(purpose: &str, id: &str) -> String {
 }
 
 impl KeyRing {
+    /// Create the first key of each purpose if there is none, then load.
     pub async fn load_or_create(
-        store: &dyn Store,
+        store: &dyn KeyStore,
         secrets: &SecretBox,
         clock: &dyn Clock,
     ) -> DomainResult<Self> {
-        let sp = ensure(store, secrets, clock, "saml-sp").await?;
-        let jwt = ensure(store, secrets, clock, "jwt").await?;
+        for purpose in KeyPurpose::ALL {
+            if store.keys(purpose.as_str()).await?.is_empty() {
+                let first = new_key(secrets, purpose, clock.now(), DateTime::<Utc>::UNIX_EPOCH)?;
+                // Another instance may win the race; then its key is the one loaded.
+                store.insert_first_key(&first).await?;
+            }
+        }
+        Self::load(store, secrets, clock.now()).await
+    }
 
-        let sp_pem = secrets.open(&context("saml-sp", &sp.id), &sp.private_key)?;
-        let sp_key = PKey::private_key_from_pem(&sp_pem).map_err(err)?;
-        let sp_key_der = sp_key
-            .rsa()
-            .and_then(|r| r.private_key_to_der())
-            .map_err(err)?;
-        let cert_pem = sp
-            .certificate
-            .clone()
-            .ok_or_else(|| err("SP certificate missing"))?;
-        let cert = X509::from_pem(cert_pem.as_bytes()).map_err(err)?;
-        let sp_cert_b64 = STANDARD.encode(cert.to_der().map_err(err)?);
-
-        let jwt_pem = secrets.open(&context("jwt", &jwt.id), &jwt.private_key)?;
-        let jwt_key = PKey::private_key_from_pem(&jwt_pem).map_err(err)?;
-        let rsa = jwt_key.rsa().map_err(err)?;
-        let jwks = json!({
-            "keys": [{
+    /// The keys stored now; fails when a purpose has no key that can sign at `now`
+    /// or a stored key does not open with `secrets`.
+    pub async fn load(
+        store: &dyn KeyStore,
+        secrets: &SecretBox,
+        now: DateTime<Utc>,
+    ) -> DomainResult<Self> {
+        let mut sp = Vec::new();
+        for k in store.keys(KeyPurpose::SamlSp.as_str()).await? {
+            let schedule = KeySchedule::of(&k);
+            if !schedule.published(now) {
+                continue;
+            }
+            let key = open(secrets, &k)?;
+            let key_der = key
+                .rsa()
+                .and_then(|r| r.private_key_to_der())
+                .map_err(err)?;
+            let pem = k
+                .certificate
+                .as_deref()
+                .ok_or_else(|| err("SP certificate missing"))?;
+            let cert = X509::from_pem(pem.as_bytes()).map_err(err)?;
+            sp.push(SpKey {
+                schedule,
+                key,
+                key_der,
+                cert_b64: STANDARD.encode(cert.to_der().map_err(err)?),
+            });
+        }
+        let mut jwt = Vec::new();
+        for k in store.keys(KeyPurpose::Jwt.as_str()).await? {
+            let schedule = KeySchedule::of(&k);
+            if !schedule.published(now) {
+                continue;
+            }
+            let key = open(secrets, &k)?;
+            let rsa = key.rsa().map_err(err)?;
+            let jwk = json!({
                 "kty": "RSA",
                 "use": "sig",
                 "alg": "RS256",
-                "kid": jwt.id,
+                "kid": k.id,
                 "n": URL_SAFE_NO_PAD.encode(rsa.n().to_vec()),
                 "e": URL_SAFE_NO_PAD.encode(rsa.e().to_vec()),
-            }]
-        });
-        Ok(Self {
-            sp_key,
-            sp_key_der,
-            sp_cert_b64,
-            jwt_kid: jwt.id,
-            jwt_key,
-            jwks,
-        })
+            });
+            jwt.push(JwtKey { schedule, key, jwk });
+        }
+        let ring = Self { sp, jwt };
+        ring.sp_signing(now)?;
+        ring.jwt_signing(now)?;
+        Ok(ring)
+    }
+
+    /// The SP key that signs AuthnRequests at `now`.
+    pub fn sp_signing(&self, now: DateTime<Utc>) -> DomainResult<&SpKey> {
+        signing_index(self.sp.iter().map(|k| &k.schedule), now)
+            .and_then(|i| self.sp.get(i))
+            .ok_or_else(|| err("no SAML SP key can sign now"))
+    }
+
+    /// The key that signs id_tokens at `now`.
+    pub fn jwt_signing(&self, now: DateTime<Utc>) -> DomainResult<&JwtKey> {
+        signing_index(self.jwt.iter().map(|k| &k.schedule), now)
+            .and_then(|i| self.jwt.get(i))
+            .ok_or_else(|| err("no id_token key can sign now"))
+    }
+
+    /// The SP certificates (base64 DER) the metadata lists at `now`: the signing one
+    /// first, then the next and the retiring ones.
+    pub fn sp_certificates(&self, now: DateTime<Utc>) -> Vec<&str> {
+        let signing = self.sp_signing(now).ok().map(|k| k.schedule.id.as_str());
+        let mut certs: Vec<&SpKey> = self
+            .sp
+            .iter()
+            .filter(|k| k.schedule.published(now))
+            .collect();
+        certs.sort_by_key(|k| Some(k.schedule.id.as_str()) != signing);
+        certs.into_iter().map(|k| k.cert_b64.as_str()).collect()
+    }
+
+    /// The JWKS at `now`: every published id_token key, the signing one first.
+    pub fn jwks(&self, now: DateTime<Utc>) -> Value {
+        let signing = self.jwt_signing(now).ok().map(|k| k.schedule.id.as_str());
+        let mut keys: Vec<&JwtKey> = self
+            .jwt
+            .iter()
+            .filter(|k| k.schedule.published(now))
+            .collect();
+        keys.sort_by_key(|k| Some(k.schedule.id.as_str()) != signing);
+        json!({ "keys": keys.into_iter().map(|k| k.jwk.clone()).collect::<Vec<_>>() })
     }
 }
 
-async fn ensure(
-    store: &dyn Store,
-    secrets: &SecretBox,
-    clock: &dyn Clock,
-    purpose: &str,
-) -> DomainResult<StoredKey> {
-    if let Some(k) = store.keys(purpose).await?.into_iter().next() {
-        return Ok(k);
+/// The key ring every sign-in reads, replaced whole when the keys are reloaded
+/// (after a rotation here, and every `GATEHOUSE_KEY_RELOAD_SECONDS` for rotations
+/// made elsewhere).
+pub struct SigningKeys {
+    ring: Mutex<Arc<KeyRing>>,
+}
+
+impl SigningKeys {
+    pub fn new(ring: KeyRing) -> Self {
+        Self {
+            ring: Mutex::new(Arc::new(ring)),
+        }
     }
-    let id = format!("{}-{}", purpose, base32(&random_bytes(8)));
+
+    pub fn current(&self) -> Arc<KeyRing> {
+        self.ring
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner())
+            .clone()
+    }
+
+    pub fn replace(&self, ring: KeyRing) {
+        *self
+            .ring
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner()) = Arc::new(ring);
+    }
+}
+
+/// Whether `secrets` opens a stored key's sealed private key (`check-config`).
+pub fn opens(secrets: &SecretBox, id: &str, purpose: &str, sealed: &str) -> bool {
+    secrets.open(&context(purpose, id), sealed).is_ok()
+}
+
+fn open(secrets: &SecretBox, k: &StoredKey) -> DomainResult<PKey<Private>> {
+    let pem = secrets.open(&context(&k.purpose, &k.id), &k.private_key)?;
+    PKey::private_key_from_pem(&pem).map_err(err)
+}
+
+/// A new RSA-2048 key for `purpose`, sealed, published from `now`, signing from
+/// `activates_at`.
+pub(crate) fn new_key(
+    secrets: &SecretBox,
+    purpose: KeyPurpose,
+    now: DateTime<Utc>,
+    activates_at: DateTime<Utc>,
+) -> DomainResult<StoredKey> {
+    let id = format!("{}-{}", purpose.as_str(), base32(&random_bytes(8)));
     let rsa = Rsa::generate(2048).map_err(err)?;
     let pkey = PKey::from_rsa(rsa).map_err(err)?;
     let pem = pkey.private_key_to_pem_pkcs8().map_err(err)?;
-    let certificate = if purpose == "saml-sp" {
-        Some(self_signed(&pkey).map_err(err)?)
-    } else {
-        None
+    let certificate = match purpose {
+        KeyPurpose::SamlSp => Some(self_signed(&pkey).map_err(err)?),
+        KeyPurpose::Jwt => None,
     };
-    let key = StoredKey {
-        id: id.clone(),
-        purpose: purpose.to_string(),
-        private_key: secrets.seal(&context(purpose, &id), &pem)?,
+    Ok(StoredKey {
+        private_key: secrets.seal(&context(purpose.as_str(), &id), &pem)?,
+        id,
+        purpose: purpose.as_str().to_string(),
         certificate,
-        created_at: clock.now(),
-    };
-    store.insert_first_key(&key).await?;
-    // Another instance may have won the race: use whatever is stored now.
-    store
-        .keys(purpose)
-        .await?
-        .into_iter()
-        .next()
-        .ok_or_else(|| err("no key after insert"))
+        created_at: now,
+        activates_at,
+        retires_at: None,
+    })
 }
 
 fn self_signed(pkey: &PKey<Private>) -> Result<String, openssl::error::ErrorStack> {
@@ -147,4 +382,52 @@ fn self_signed(pkey: &PKey<Private>) -> Result<String, openssl::error::ErrorStac
     b.sign(pkey, MessageDigest::sha256())?;
     let pem = b.build().to_pem()?;
     Ok(String::from_utf8_lossy(&pem).to_string())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn at(minutes: i64) -> DateTime<Utc> {
+        DateTime::<Utc>::UNIX_EPOCH + chrono::Duration::minutes(minutes)
+    }
+
+    fn key(id: &str, activates: i64, retires: Option<i64>) -> KeySchedule {
+        KeySchedule {
+            id: id.into(),
+            created_at: at(activates.min(0)),
+            activates_at: at(activates),
+            retires_at: retires.map(at),
+        }
+    }
+
+    #[test]
+    fn a_scheduled_key_is_next_until_it_activates_then_the_old_one_retires() {
+        // old signs from the start; new is stored at 100, signs from 160; old
+        // stays published until 220.
+        let keys = [key("old", 0, Some(220)), key("new", 160, None)];
+        use KeyState::*;
+        assert_eq!(states(&keys, at(100)), [Active, Next]);
+        assert_eq!(states(&keys, at(159)), [Active, Next]);
+        assert_eq!(states(&keys, at(160)), [Retiring, Active]);
+        assert_eq!(states(&keys, at(219)), [Retiring, Active]);
+        assert_eq!(states(&keys, at(220)), [Retired, Active]);
+    }
+
+    #[test]
+    fn a_retired_key_never_signs_even_if_nothing_else_can() {
+        let keys = [key("old", 0, Some(10))];
+        assert_eq!(signing_index(keys.iter(), at(9)), Some(0));
+        assert_eq!(signing_index(keys.iter(), at(10)), None);
+        assert_eq!(states(&keys, at(10)), [KeyState::Retired]);
+    }
+
+    #[test]
+    fn purposes_round_trip_and_unknown_ones_are_refused() {
+        for p in KeyPurpose::ALL {
+            assert_eq!(KeyPurpose::parse(p.as_str()), Some(p));
+        }
+        assert_eq!(KeyPurpose::parse("SAML-SP"), None);
+        assert_eq!(KeyPurpose::parse(""), None);
+    }
 }

@@ -17,7 +17,7 @@ use crate::saml::bounded::BoundedWork;
 use crate::saml::sp_metadata::sp_metadata_xml;
 use crate::secret_box::SecretBox;
 use crate::settings::DomainSettings;
-use crate::sso::keys::KeyRing;
+use crate::sso::keys::SigningKeys;
 use crate::sso::verifier::SecretVerifiers;
 
 #[derive(Clone)]
@@ -26,7 +26,7 @@ pub struct SignIn {
     pub(crate) clock: Arc<dyn Clock>,
     pub(crate) settings: DomainSettings,
     pub(crate) secrets: SecretBox,
-    pub(crate) keys: Arc<KeyRing>,
+    pub(crate) keys: Arc<SigningKeys>,
     pub(crate) oidc: OidcProviders,
     pub(crate) fetch: Arc<dyn Fetch>,
     pub(crate) verifiers: SecretVerifiers,
@@ -42,15 +42,22 @@ impl SignIn {
             .product_by_id(product_id)
             .await?
             .ok_or(DomainError::NotFound)?;
+        let keys = self.keys.current();
         Ok(sp_metadata_xml(
             &self.settings.sp_entity_id(&product.id),
             &self.settings.acs_url(),
-            &self.keys.sp_cert_b64,
+            &keys.sp_certificates(self.clock.now()),
         ))
     }
 
-    /// Our id_token signing keys, as `GET /oauth/jwks` publishes them.
-    pub fn jwks(&self) -> &Value {
-        &self.keys.jwks
+    /// SAML responses being verified or waiting for a slot (for metrics).
+    pub fn verification_queue(&self) -> usize {
+        self.saml_work.waiting()
+    }
+
+    /// Our id_token signing keys, as `GET /oauth/jwks` publishes them: the one
+    /// signing now, the next one during a rotation and the retiring one after it.
+    pub fn jwks(&self) -> Value {
+        self.keys.current().jwks(self.clock.now())
     }
 }

@@ -281,8 +281,13 @@ impl SignIn {
             if let (Some(nonce), Value::Object(map)) = (&stored.nonce, &mut claims) {
                 map.insert("nonce".into(), Value::String(nonce.clone()));
             }
+            let keys = self.keys.current();
+            let key = keys
+                .jwt_signing(now)
+                .map_err(|e| OAuthError::server_error(e.to_string()))?;
+            let kid = key.schedule.id.as_str();
             Some(
-                sign_rs256(&claims, &self.keys.jwt_kid, &self.keys.jwt_key)
+                sign_rs256(&claims, kid, &key.key)
                     .map_err(|e| OAuthError::server_error(e.to_string()))?,
             )
         } else {

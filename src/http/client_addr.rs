@@ -9,16 +9,20 @@ use axum::middleware::Next;
 use axum::response::Response;
 use gatehouse_domain::client_addr::TrustedProxies;
 
+/// The address the connection came from (the load balancer's, behind one).
+pub fn peer(request: &Request) -> Option<SocketAddr> {
+    request
+        .extensions()
+        .get::<ConnectInfo<SocketAddr>>()
+        .map(|ConnectInfo(addr)| *addr)
+}
+
 pub async fn client_addr_layer(
     State(proxies): State<Arc<TrustedProxies>>,
     mut request: Request,
     next: Next,
 ) -> Response {
-    let peer = request
-        .extensions()
-        .get::<ConnectInfo<SocketAddr>>()
-        .map(|ConnectInfo(addr)| *addr);
-    if let Some(peer) = peer {
+    if let Some(peer) = peer(&request) {
         let forwarded = request
             .headers()
             .get_all("x-forwarded-for")

@@ -7,7 +7,7 @@
 use std::net::SocketAddr;
 use std::sync::Arc;
 
-use axum::extract::{ConnectInfo, Request, State};
+use axum::extract::{Request, State};
 use axum::http::HeaderValue;
 use axum::middleware::Next;
 use axum::response::Response;
@@ -39,10 +39,7 @@ pub async fn request_id_layer(
     request: Request,
     next: Next,
 ) -> Response {
-    let peer = request
-        .extensions()
-        .get::<ConnectInfo<SocketAddr>>()
-        .map(|ConnectInfo(addr)| *addr);
+    let peer = super::client_addr::peer(&request);
     let sent = request.headers().get(HEADER).and_then(|v| v.to_str().ok());
     let id: Arc<str> = choose(&proxies, peer, sent).into();
     let span = tracing::info_span!(

@@ -159,12 +159,7 @@ async fn jwks_kids(base: &str) -> Vec<String> {
         .json()
         .await
         .unwrap();
-    jwks["keys"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|k| k["kid"].as_str().unwrap().to_string())
-        .collect()
+    crate::sso_support::kids(&jwks)
 }
 
 #[tokio::test]

@@ -148,6 +148,15 @@ impl Cluster {
     }
 }
 
+async fn jwks(base: &str) -> Value {
+    reqwest::get(format!("{base}/oauth/jwks"))
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap()
+}
+
 fn upstream(res: &reqwest::Response) -> String {
     res.headers()
         .get("x-upstream")
@@ -363,15 +372,7 @@ async fn sign_ins_complete_with_their_steps_on_different_instances() {
     assert_eq!(oidc_instances.len(), 2, "{oidc_instances:?}");
 
     // both instances publish the same keys
-    let jwks = |base: String| async move {
-        reqwest::get(format!("{base}/oauth/jwks"))
-            .await
-            .unwrap()
-            .json::<Value>()
-            .await
-            .unwrap()
-    };
-    assert_eq!(jwks(c.a.base.clone()).await, jwks(c.b.base.clone()).await);
+    assert_eq!(jwks(&c.a.base).await, jwks(&c.b.base).await);
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -661,4 +662,43 @@ async fn killing_an_instance_under_load_loses_no_sign_in_the_other_can_finish() 
     assert_eq!(res.status().as_u16(), 200);
     let list: Value = res.json().await.unwrap();
     assert_eq!(list.as_array().map(Vec::len), Some(1));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn instances_starting_together_on_a_fresh_database_migrate_once() {
+    if !postgres_under_test() {
+        return;
+    }
+    let db = gatehouse_store::testing::fresh_database(Engine::Postgres)
+        .await
+        .unwrap();
+    // both processes are started before either answers
+    let (a, b) = tokio::join!(
+        ChildServer::start_on(db.shared(), &[], None),
+        ChildServer::start_on(db.shared(), &[], None),
+    );
+    let store = gatehouse_store::SqlStore::connect_unmigrated(
+        &db.url,
+        &gatehouse_store::PoolSettings::default(),
+    )
+    .await
+    .unwrap();
+    assert_eq!(
+        store.pending_migrations().await.unwrap(),
+        Vec::<String>::new()
+    );
+    let applied: Vec<(i64,)> = sqlx::query_as("SELECT version FROM _sqlx_migrations")
+        .fetch_all(store.pool())
+        .await
+        .unwrap();
+    let mut versions: Vec<i64> = applied.into_iter().map(|(v,)| v).collect();
+    let all = versions.len();
+    versions.sort_unstable();
+    versions.dedup();
+    assert_eq!(versions.len(), all, "each migration applied once");
+    // one first key per purpose, the same on both
+    let (ja, jb) = (jwks(&a.base).await, jwks(&b.base).await);
+    assert_eq!(ja["keys"].as_array().map(Vec::len), Some(1));
+    assert_eq!(ja, jb);
+    store.close().await;
 }

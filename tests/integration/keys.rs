@@ -21,15 +21,6 @@ fn kid(jwt: &str) -> String {
     header["kid"].as_str().unwrap().to_string()
 }
 
-fn kids(jwks: &Value) -> Vec<String> {
-    jwks["keys"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|k| k["kid"].as_str().unwrap().to_string())
-        .collect()
-}
-
 async fn jwks(s: &Sso) -> Value {
     s.http
         .get(format!("{}/oauth/jwks", s.app.base))

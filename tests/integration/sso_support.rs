@@ -443,3 +443,13 @@ pub fn verify_id_token(jwt: &str, jwks: &Value) -> Value {
     assert!(verifier.verify(&signature).unwrap(), "id_token signature");
     jwt_claims(jwt)
 }
+
+/// The `kid`s of a JWKS, in its order.
+pub fn kids(jwks: &Value) -> Vec<String> {
+    jwks["keys"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|k| k["kid"].as_str().unwrap().to_string())
+        .collect()
+}

@@ -14,7 +14,7 @@ use gatehouse_store::Engine;
 use serde_json::{json, Value};
 
 use crate::idp::idp;
-use crate::oidc_peers::{set_redirect_uri, OidcProvider};
+use crate::oidc_peers::{browse_seeing, set_redirect_uri, OidcProvider};
 use crate::sso_support::*;
 use crate::support::*;
 
@@ -258,33 +258,16 @@ async fn redeem(
 /// Follow a browser's redirects from `start` to the app, noting which instance
 /// served each of Gatehouse's steps.
 async fn browse_noting(browser: &reqwest::Client, start: &str) -> (String, Vec<String>) {
-    let mut next = start.to_string();
     let mut served = Vec::new();
-    for _ in 0..12 {
-        if next.starts_with(APP_REDIRECT) {
-            return (next, served);
-        }
-        let res = browser.get(&next).send().await.unwrap();
-        let at = upstream(&res);
+    let landed = browse_seeing(browser, start, APP_REDIRECT, |res| {
+        let at = upstream(res);
         if !at.is_empty() {
             served.push(at);
         }
-        let status = res.status().as_u16();
-        match res.headers().get("location").and_then(|v| v.to_str().ok()) {
-            Some(loc) if (300..400).contains(&status) => {
-                next = url::Url::parse(&next)
-                    .unwrap()
-                    .join(loc)
-                    .unwrap()
-                    .to_string();
-            }
-            _ => panic!(
-                "stopped at {status}: {}",
-                res.text().await.unwrap_or_default()
-            ),
-        }
-    }
-    panic!("too many redirects from {start}");
+    })
+    .await
+    .unwrap_or_else(|(status, body)| panic!("stopped at {status}: {body}"));
+    (landed, served)
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -233,13 +233,7 @@ async fn every_answer_carries_a_request_id_that_error_pages_and_json_logs_share(
         .unwrap();
     let id = res.headers()["x-request-id"].to_str().unwrap().to_string();
     let page = res.text().await.unwrap();
-    let reference = page
-        .split("data-testid=\"reference\">")
-        .nth(1)
-        .unwrap()
-        .split('<')
-        .next()
-        .unwrap();
+    let reference = reference_on(&page);
     assert_eq!(reference, id);
 
     // the trusted proxy (127.0.0.1 here) names the request; a forged id is replaced

@@ -169,12 +169,23 @@ pub async fn browse(
     start: &str,
     stop_at: &str,
 ) -> Result<String, (u16, String)> {
+    browse_seeing(browser, start, stop_at, |_| {}).await
+}
+
+/// [`browse`], showing `seen` every response on the way.
+pub async fn browse_seeing(
+    browser: &reqwest::Client,
+    start: &str,
+    stop_at: &str,
+    mut seen: impl FnMut(&reqwest::Response),
+) -> Result<String, (u16, String)> {
     let mut next = start.to_string();
     for _ in 0..12 {
         if next.starts_with(stop_at) {
             return Ok(next);
         }
         let res = browser.get(&next).send().await.unwrap();
+        seen(&res);
         let status = res.status().as_u16();
         match res.headers().get("location").and_then(|v| v.to_str().ok()) {
             Some(loc) if (300..400).contains(&status) => {

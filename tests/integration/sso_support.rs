@@ -453,3 +453,11 @@ pub fn kids(jwks: &Value) -> Vec<String> {
         .map(|k| k["kid"].as_str().unwrap().to_string())
         .collect()
 }
+
+/// The reference id a sign-in error page shows.
+pub fn reference_on(page: &str) -> &str {
+    page.split("data-testid=\"reference\">")
+        .nth(1)
+        .and_then(|rest| rest.split('<').next())
+        .unwrap_or_else(|| panic!("no reference on the page: {page}"))
+}

@@ -160,15 +160,14 @@ impl Keys {
         Ok(())
     }
 
+    /// The keys of `purpose` in activation order (as the store returns them).
     async fn schedules(&self, purpose: KeyPurpose) -> DomainResult<Vec<KeySchedule>> {
-        let mut keys: Vec<KeySchedule> = self
+        Ok(self
             .store
             .keys(purpose.as_str())
             .await?
             .iter()
             .map(KeySchedule::of)
-            .collect();
-        keys.sort_by_key(|k: &KeySchedule| k.activates_at);
-        Ok(keys)
+            .collect())
     }
 }

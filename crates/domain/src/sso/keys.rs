@@ -114,7 +114,7 @@ impl KeyState {
 
 /// The state of each key of one purpose at `now` (same order as `keys`).
 pub fn states(keys: &[KeySchedule], now: DateTime<Utc>) -> Vec<KeyState> {
-    let active = signing_index(keys.iter(), now);
+    let active = signing(keys, now).map(|(i, _)| i);
     keys.iter()
         .enumerate()
         .map(|(i, k)| {
@@ -131,15 +131,36 @@ pub fn states(keys: &[KeySchedule], now: DateTime<Utc>) -> Vec<KeyState> {
         .collect()
 }
 
-/// The key that signs at `now`: the published one that activated last.
-fn signing_index<'a>(
-    keys: impl Iterator<Item = &'a KeySchedule>,
-    now: DateTime<Utc>,
-) -> Option<usize> {
-    keys.enumerate()
-        .filter(|(_, k)| k.published(now) && k.activates_at <= now)
-        .max_by_key(|(_, k)| k.activates_at)
-        .map(|(i, _)| i)
+/// A key with its schedule.
+trait Scheduled {
+    fn schedule(&self) -> &KeySchedule;
+}
+
+impl Scheduled for KeySchedule {
+    fn schedule(&self) -> &KeySchedule {
+        self
+    }
+}
+
+/// The key that signs at `now` (with its index): the published one that activated
+/// last.
+fn signing<K: Scheduled>(keys: &[K], now: DateTime<Utc>) -> Option<(usize, &K)> {
+    keys.iter()
+        .enumerate()
+        .filter(|(_, k)| k.schedule().published(now) && k.schedule().activates_at <= now)
+        .max_by_key(|(_, k)| k.schedule().activates_at)
+}
+
+/// The keys published at `now`, the signing one first, then the others in order.
+fn published_signing_first<K: Scheduled>(keys: &[K], now: DateTime<Utc>) -> Vec<&K> {
+    let signing = signing(keys, now).map(|(i, _)| i);
+    let mut published: Vec<(usize, &K)> = keys
+        .iter()
+        .enumerate()
+        .filter(|(_, k)| k.schedule().published(now))
+        .collect();
+    published.sort_by_key(|(i, _)| Some(*i) != signing);
+    published.into_iter().map(|(_, k)| k).collect()
 }
 
 /// An SP key: what libxmlsec1 and the redirect binding sign with.
@@ -157,6 +178,18 @@ pub struct JwtKey {
     pub schedule: KeySchedule,
     pub key: PKey<Private>,
     pub jwk: Value,
+}
+
+impl Scheduled for SpKey {
+    fn schedule(&self) -> &KeySchedule {
+        &self.schedule
+    }
+}
+
+impl Scheduled for JwtKey {
+    fn schedule(&self) -> &KeySchedule {
+        &self.schedule
+    }
 }
 
 /// Every key not yet retired, both purposes, as loaded from the database.
@@ -213,12 +246,7 @@ impl KeyRing {
         now: DateTime<Utc>,
     ) -> DomainResult<Self> {
         let mut sp = Vec::new();
-        for k in store.keys(KeyPurpose::SamlSp.as_str()).await? {
-            let schedule = KeySchedule::of(&k);
-            if !schedule.published(now) {
-                continue;
-            }
-            let key = open(secrets, &k)?;
+        for (k, schedule, key) in published(store, secrets, KeyPurpose::SamlSp, now).await? {
             let key_der = key
                 .rsa()
                 .and_then(|r| r.private_key_to_der())
@@ -236,12 +264,7 @@ impl KeyRing {
             });
         }
         let mut jwt = Vec::new();
-        for k in store.keys(KeyPurpose::Jwt.as_str()).await? {
-            let schedule = KeySchedule::of(&k);
-            if !schedule.published(now) {
-                continue;
-            }
-            let key = open(secrets, &k)?;
+        for (k, schedule, key) in published(store, secrets, KeyPurpose::Jwt, now).await? {
             let rsa = key.rsa().map_err(err)?;
             let jwk = json!({
                 "kty": "RSA",
@@ -261,42 +284,53 @@ impl KeyRing {
 
     /// The SP key that signs AuthnRequests at `now`.
     pub fn sp_signing(&self, now: DateTime<Utc>) -> DomainResult<&SpKey> {
-        signing_index(self.sp.iter().map(|k| &k.schedule), now)
-            .and_then(|i| self.sp.get(i))
+        signing(&self.sp, now)
+            .map(|(_, k)| k)
             .ok_or_else(|| err("no SAML SP key can sign now"))
     }
 
     /// The key that signs id_tokens at `now`.
     pub fn jwt_signing(&self, now: DateTime<Utc>) -> DomainResult<&JwtKey> {
-        signing_index(self.jwt.iter().map(|k| &k.schedule), now)
-            .and_then(|i| self.jwt.get(i))
+        signing(&self.jwt, now)
+            .map(|(_, k)| k)
             .ok_or_else(|| err("no id_token key can sign now"))
     }
 
     /// The SP certificates (base64 DER) the metadata lists at `now`: the signing one
     /// first, then the next and the retiring ones.
     pub fn sp_certificates(&self, now: DateTime<Utc>) -> Vec<&str> {
-        let signing = self.sp_signing(now).ok().map(|k| k.schedule.id.as_str());
-        let mut certs: Vec<&SpKey> = self
-            .sp
-            .iter()
-            .filter(|k| k.schedule.published(now))
-            .collect();
-        certs.sort_by_key(|k| Some(k.schedule.id.as_str()) != signing);
-        certs.into_iter().map(|k| k.cert_b64.as_str()).collect()
+        published_signing_first(&self.sp, now)
+            .into_iter()
+            .map(|k| k.cert_b64.as_str())
+            .collect()
     }
 
     /// The JWKS at `now`: every published id_token key, the signing one first.
     pub fn jwks(&self, now: DateTime<Utc>) -> Value {
-        let signing = self.jwt_signing(now).ok().map(|k| k.schedule.id.as_str());
-        let mut keys: Vec<&JwtKey> = self
-            .jwt
-            .iter()
-            .filter(|k| k.schedule.published(now))
+        let keys: Vec<&Value> = published_signing_first(&self.jwt, now)
+            .into_iter()
+            .map(|k| &k.jwk)
             .collect();
-        keys.sort_by_key(|k| Some(k.schedule.id.as_str()) != signing);
-        json!({ "keys": keys.into_iter().map(|k| k.jwk.clone()).collect::<Vec<_>>() })
+        json!({ "keys": keys })
     }
+}
+
+/// The stored keys of `purpose` still published at `now`, opened with `secrets`.
+async fn published(
+    store: &dyn KeyStore,
+    secrets: &SecretBox,
+    purpose: KeyPurpose,
+    now: DateTime<Utc>,
+) -> DomainResult<Vec<(StoredKey, KeySchedule, PKey<Private>)>> {
+    let mut out = Vec::new();
+    for k in store.keys(purpose.as_str()).await? {
+        let schedule = KeySchedule::of(&k);
+        if schedule.published(now) {
+            let key = open(secrets, &k)?;
+            out.push((k, schedule, key));
+        }
+    }
+    Ok(out)
 }
 
 /// The key ring every sign-in reads, replaced whole when the keys are reloaded
@@ -417,8 +451,8 @@ mod tests {
     #[test]
     fn a_retired_key_never_signs_even_if_nothing_else_can() {
         let keys = [key("old", 0, Some(10))];
-        assert_eq!(signing_index(keys.iter(), at(9)), Some(0));
-        assert_eq!(signing_index(keys.iter(), at(10)), None);
+        assert_eq!(signing(&keys, at(9)).map(|(i, _)| i), Some(0));
+        assert_eq!(signing(&keys, at(10)).map(|(i, _)| i), None);
         assert_eq!(states(&keys, at(10)), [KeyState::Retired]);
     }
 

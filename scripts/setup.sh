@@ -61,7 +61,7 @@ if [ ! -f node_modules/.gatehouse-lock ] || [ "$(cat node_modules/.gatehouse-loc
 fi
 
 # --- Python test peers (schemathesis: the admin API against its OpenAPI document;
-# prometheus_client: parses /metrics) --------------------------------------------------
+# prometheus_client: parses /metrics; standardwebhooks: checks webhook signatures) ------
 PY_VENV="${GATEHOUSE_PY_VENV:-$HOME/.cache/gatehouse/venv}"
 PY_REQS="$ROOT/scripts/requirements-test.txt"
 py_hash="$(sha256sum "$PY_REQS" | cut -c1-16)"

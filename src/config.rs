@@ -39,6 +39,10 @@ pub struct Config {
     pub ory_api_url: Url,
     pub site_root: PathBuf,
     pub saml_clock_skew_seconds: i64,
+    /// Sign-in traces are kept this many days (`GATEHOUSE_TRACE_RETENTION_DAYS`).
+    pub trace_retention_days: i64,
+    /// How often the webhook worker looks for due deliveries (0: no worker here).
+    pub webhook_interval_ms: i64,
     pub access_token_ttl_seconds: i64,
     pub metadata_allow_private: bool,
     /// Proxies whose `X-Forwarded-For` names the client (empty: the peer is the client).
@@ -297,6 +301,8 @@ impl Config {
         let purge_interval_seconds = number("GATEHOUSE_PURGE_INTERVAL_SECONDS", 60, 1..=3600)?;
         let shutdown_grace_seconds = number("GATEHOUSE_SHUTDOWN_GRACE_SECONDS", 30, 0..=3600)?;
         let key_reload_seconds = number("GATEHOUSE_KEY_RELOAD_SECONDS", 60, 1..=3600)?;
+        let trace_retention_days = number("GATEHOUSE_TRACE_RETENTION_DAYS", 30, 0..=3650)?;
+        let webhook_interval_ms = number("GATEHOUSE_WEBHOOK_INTERVAL_MS", 1000, 0..=3_600_000)?;
         let metrics_addr = match env.get("GATEHOUSE_METRICS_ADDR") {
             None => None,
             Some(raw) => Some(raw.parse::<SocketAddr>().map_err(|_| {
@@ -332,6 +338,8 @@ impl Config {
             ory_api_url,
             site_root,
             saml_clock_skew_seconds,
+            trace_retention_days,
+            webhook_interval_ms,
             access_token_ttl_seconds,
             metadata_allow_private,
             trusted_proxies,

@@ -143,6 +143,7 @@ pub async fn open_services(
                 clock_skew: chrono::Duration::seconds(config.saml_clock_skew_seconds),
                 access_token_ttl: chrono::Duration::seconds(config.access_token_ttl_seconds),
                 allow_private_metadata_urls: config.metadata_allow_private,
+                trace_retention: chrono::Duration::days(config.trace_retention_days),
                 ..SsoSettings::default()
             },
         },
@@ -185,6 +186,59 @@ pub fn spawn_purge(services: Services, interval: Duration) -> tokio::task::JoinH
                 Ok(n) if n > 0 => tracing::debug!(removed = n, "expired SSO records purged"),
                 Ok(_) => {}
                 Err(e) => tracing::warn!(error = %e, "purge failed"),
+            }
+        }
+    })
+}
+
+/// Every `interval`, tell webhooks about SAML certificates that expire within 30 or
+/// 7 days or have expired (each once: `gatehouse_domain::sso::certificates`).
+pub fn spawn_certificate_check(
+    services: Services,
+    interval: Duration,
+) -> tokio::task::JoinHandle<()> {
+    tokio::spawn(async move {
+        let mut every = tokio::time::interval(interval.max(Duration::from_secs(1)));
+        loop {
+            every.tick().await;
+            match services.connections.check_certificates().await {
+                Ok(n) if n > 0 => tracing::info!(events = n, "certificate expiry events queued"),
+                Ok(_) => {}
+                Err(e) => tracing::warn!(error = %e, "certificate check failed"),
+            }
+        }
+    })
+}
+
+/// The webhook worker: sends due deliveries every `interval` (and at once when an
+/// event is queued here) until `stop` turns true. Zero: no worker in this process.
+/// A delivery cut off by a stop is sent again when its lease ends (at least once).
+pub fn spawn_webhooks(
+    services: Services,
+    interval: Duration,
+    mut stop: tokio::sync::watch::Receiver<bool>,
+) -> tokio::task::JoinHandle<()> {
+    tokio::spawn(async move {
+        if interval.is_zero() {
+            return;
+        }
+        while !*stop.borrow() {
+            loop {
+                match services.webhooks.run_delivery_pass().await {
+                    Ok(n) if n >= gatehouse_domain::webhooks::BATCH as usize && !*stop.borrow() => {
+                        continue
+                    }
+                    Ok(_) => break,
+                    Err(e) => {
+                        tracing::warn!(error = %e, "webhook delivery pass failed");
+                        break;
+                    }
+                }
+            }
+            tokio::select! {
+                _ = tokio::time::sleep(interval) => {}
+                _ = services.webhooks.woken() => {}
+                _ = stop.changed() => {}
             }
         }
     })

@@ -44,6 +44,16 @@ pub async fn serve(config: Config) -> ExitCode {
         stopping.clone(),
     );
 
+    let certificates = crate::spawn_certificate_check(
+        server.services.clone(),
+        std::time::Duration::from_secs(3600),
+    );
+    let webhooks = crate::spawn_webhooks(
+        server.services.clone(),
+        std::time::Duration::from_millis(config.webhook_interval_ms.unsigned_abs()),
+        stopping.clone(),
+    );
+
     let listener = match tokio::net::TcpListener::bind(config.listen_addr).await {
         Ok(l) => l,
         Err(e) => {
@@ -111,11 +121,23 @@ pub async fn serve(config: Config) -> ExitCode {
             "the Ory worker did not stop within the grace period; its leases expire on their own"
         );
     }
+    webhooks.abort();
+    certificates.abort();
     cleanup.abort();
     purge.abort();
     key_reload.abort();
     for task in [metrics_upkeep, metrics_listener].into_iter().flatten() {
         task.abort();
+    }
+    // The traces of the last sign-ins, before the database closes.
+    if tokio::time::timeout(
+        std::time::Duration::from_secs(5),
+        server.services.traces.flush(),
+    )
+    .await
+    .is_err()
+    {
+        tracing::warn!("sign-in traces still queued at shutdown were not stored");
     }
     server.store.close().await;
     tracing::info!("stopped");

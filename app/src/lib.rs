@@ -61,8 +61,10 @@ pub fn App() -> impl IntoView {
                     <Route path=path!("products/:product/connections") view=ConnectionsPage ssr=SsrMode::Async />
                     <Route path=path!("products/:product/connections/new") view=NewConnectionPage ssr=SsrMode::Async />
                     <Route path=path!("products/:product/connections/:connection") view=ConnectionPage ssr=SsrMode::Async />
+                    <Route path=path!("products/:product/sign-ins/:trace") view=TracePage ssr=SsrMode::Async />
                     <Route path=path!("products/:product/settings/:tab") view=ProductSettingsPage ssr=SsrMode::Async />
                     <Route path=path!("members") view=MembersPage ssr=SsrMode::Async />
+                    <Route path=path!("audit") view=AuditLogPage ssr=SsrMode::Async />
                 </ParentRoute>
             </Routes>
         </Router>

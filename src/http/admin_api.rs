@@ -185,7 +185,7 @@ pub async fn sso_patch(
         connection_input(&patch.form, FormMode::Patch(&connection)).map_err(WebError::api)?;
     let mut updated = services
         .connections
-        .update_connection(connection, input)
+        .update_connection(&product, connection, input)
         .await
         .map_err(WebError::api)?;
     if let Some(enabled) = patch
@@ -195,7 +195,7 @@ pub async fn sso_patch(
     {
         updated = services
             .connections
-            .set_connection_enabled(updated, enabled)
+            .set_connection_enabled(&product, updated, enabled)
             .await
             .map_err(WebError::api)?;
     }
@@ -245,7 +245,7 @@ pub async fn sso_delete(
     for c in &targets {
         services
             .connections
-            .delete_connection(c)
+            .delete_connection(&product, c)
             .await
             .map_err(WebError::api)?;
     }

@@ -144,6 +144,7 @@ async fn read_gauges(services: &Services) {
     }
     metrics::gauge!("gatehouse_saml_verification_queue")
         .set(services.sign_in.verification_queue() as f64);
+    metrics::counter!("gatehouse_sign_in_traces_dropped_total").absolute(services.traces.dropped());
 
     // The backlog is a query: at most one every few seconds, whoever asks.
     static LAST_READ: Mutex<Option<Instant>> = Mutex::new(None);
@@ -210,7 +211,7 @@ pub fn sign_in(protocol: &'static str, outcome: &Result<AcsOutcome, LoginError>)
     let (outcome, reason) = match outcome {
         Ok(AcsOutcome::ToApp(_)) => ("success", "none"),
         Ok(AcsOutcome::TestDone { .. }) => ("test", "none"),
-        Err(e) => ("failure", e.kind.as_str()),
+        Err(e) => ("failure", e.reason.as_str()),
     };
     metrics::counter!(
         "gatehouse_sign_ins_total",

@@ -5,6 +5,7 @@ pub mod admin_api;
 pub mod api_auth;
 pub mod api_body;
 pub mod api_types;
+pub mod audit_api;
 pub mod client_addr;
 pub mod error;
 pub mod health;
@@ -17,6 +18,8 @@ pub mod request_id;
 pub mod saml;
 pub mod setup_links_api;
 pub mod sso_test;
+pub mod traces_api;
+pub mod webhooks_api;
 
 use axum::http::{header, HeaderValue};
 use axum::Router;
@@ -67,6 +70,9 @@ pub fn router(state: AppState) -> Router {
         .merge(oidc::routes())
         .merge(admin_api::routes())
         .merge(setup_links_api::routes())
+        .merge(traces_api::routes())
+        .merge(audit_api::routes())
+        .merge(webhooks_api::routes())
         .merge(sso_test::routes())
         .leptos_routes_with_context(&state, routes, context.clone(), shell)
         .route_layer(axum::middleware::from_fn(metrics::track))

@@ -9,6 +9,7 @@ mod support;
 
 mod accounts;
 mod admin_api;
+mod audit;
 mod cli;
 mod cluster;
 mod crash;
@@ -30,3 +31,5 @@ mod server;
 mod setup_links;
 mod shutdown;
 mod sso_flows;
+mod traces;
+mod webhooks;

@@ -133,6 +133,8 @@ async fn metrics_count_sign_ins_by_outcome_and_a_prometheus_parser_reads_them() 
             .map(|s| s.value)
             .sum();
         assert_eq!(failures, 1.0);
+        // the reason is the trace's typed reason (docs/traces.md)
+        assert_eq!(sign_ins("failure", "malformed_response"), Some(1.0));
         let requests = |route: &str, method: &str, status: &str| {
             value(
                 &m,

@@ -18,7 +18,7 @@ fn allow_private() -> Vec<(&'static str, String)> {
 
 /// A product (with the usual SAML connection for acme.com) whose metadata URLs may
 /// be local, as the test IdPs are.
-async fn product(engine: gatehouse_store::Engine) -> Sso {
+pub(crate) async fn product(engine: gatehouse_store::Engine) -> Sso {
     Sso::with_env(
         engine,
         "keys=primary",
@@ -32,7 +32,7 @@ async fn product(engine: gatehouse_store::Engine) -> Sso {
 /// oidc-provider with Gatehouse registered as its client: (provider, client id,
 /// secret). Its redirect URI is set to the connection's once that exists
 /// ([`oidc_connection`]), as an IdP admin does after Gatehouse shows it.
-async fn registered_provider(s: &Sso) -> (OidcProvider, String, String) {
+pub(crate) async fn registered_provider(s: &Sso) -> (OidcProvider, String, String) {
     let op = OidcProvider::start();
     let (cid, secret) = op
         .register(&format!("{}/api/oauth/oidc/not-yet-known", s.app.base))
@@ -42,7 +42,7 @@ async fn registered_provider(s: &Sso) -> (OidcProvider, String, String) {
 
 /// Create an OIDC connection over the admin API; returns the JSON (with clientSecret).
 /// The oidc-provider client `cid` is then pointed at the connection's redirect URI.
-async fn oidc_connection(
+pub(crate) async fn oidc_connection(
     s: &Sso,
     tenant: &str,
     discovery: &str,
@@ -75,7 +75,7 @@ async fn oidc_connection(
     (status, conn)
 }
 
-fn authorize_url(s: &Sso, client_id: &str, state: &str, challenge: &str) -> String {
+pub(crate) fn authorize_url(s: &Sso, client_id: &str, state: &str, challenge: &str) -> String {
     let q = url::form_urlencoded::Serializer::new(String::new())
         .append_pair("response_type", "code")
         .append_pair("client_id", client_id)
@@ -90,7 +90,7 @@ fn authorize_url(s: &Sso, client_id: &str, state: &str, challenge: &str) -> Stri
 }
 
 /// A whole sign-in as the vendor's app sees it: returns (token response, userinfo).
-async fn app_login(s: &Sso, client_id: &str, client_secret: &str) -> (Value, Value) {
+pub(crate) async fn app_login(s: &Sso, client_id: &str, client_secret: &str) -> (Value, Value) {
     let (verifier, challenge) = pkce_pair();
     let landed = browse(
         &browser(),

@@ -3,12 +3,15 @@
 //! called and tested like any HTTP API, and they never collide with the Jackson-
 //! compatible `/api/...` routes.
 
+pub mod audit;
 pub mod auth;
 pub mod connections;
 pub mod ory;
 pub mod products;
 pub mod setup;
 pub mod teams;
+pub mod traces;
+pub mod webhooks;
 
 #[cfg(feature = "ssr")]
 pub(crate) mod ssr {

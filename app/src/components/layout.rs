@@ -142,6 +142,7 @@ fn Frame(ctx: TeamContext) -> impl IntoView {
                 <nav class="flex gap-4 text-sm font-medium text-slate-600">
                     <A href=format!("{base}/products") attr:class="hover:text-slate-900">"Products"</A>
                     <A href=format!("{base}/members") attr:class="hover:text-slate-900">"Members"</A>
+                    <A href=format!("{base}/audit") attr:class="hover:text-slate-900" attr:data-testid="nav-audit">"Audit log"</A>
                 </nav>
                 <div class="ml-auto flex items-center gap-3 text-sm text-slate-600">
                     <span data-testid="user-email">{ctx.me.email.clone()}</span>

@@ -11,7 +11,7 @@ mod product_header;
 mod product_page;
 mod sp_panel;
 
-pub use badges::{OryStateBadge, StatusBadge};
+pub use badges::{CertificateBadge, DeliveryStateBadge, OryStateBadge, OutcomeBadge, StatusBadge};
 pub use connection_form::{EmailDomainFields, RedirectFields, CONNECTION_FIELDS};
 pub use copy::CopyButton;
 pub use forms::*;

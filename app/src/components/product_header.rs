@@ -17,6 +17,7 @@ pub fn ProductHeader(product: ProductDetail, #[prop(into)] active: String) -> im
         ("general", "General", format!("{base}/settings/general")),
         ("api-keys", "API keys", format!("{base}/settings/api-keys")),
         ("ory", "Ory Integration", format!("{base}/settings/ory")),
+        ("webhooks", "Webhooks", format!("{base}/settings/webhooks")),
     ];
     let id = product.id.clone();
     view! {

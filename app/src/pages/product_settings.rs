@@ -16,7 +16,9 @@ use crate::components::*;
 use crate::error::AppError;
 use crate::format;
 
-type Loaded<T> = Resource<Result<Option<T>, AppError>>;
+use super::webhooks::{WebhooksData, WebhooksTab};
+
+pub(super) type Loaded<T> = Resource<Result<Option<T>, AppError>>;
 
 /// Everything the settings tabs load or do. Created in the page body, never inside a
 /// `Suspend`: a resource created while an async view resolves gets its hydration id
@@ -37,10 +39,11 @@ struct SettingsData {
     disconnect_ory: ServerAction<DisconnectOry>,
     resync_ory: ServerAction<ResyncOry>,
     ory: Loaded<OrySettingsView>,
+    webhooks: WebhooksData,
 }
 
 /// Fetch only when `active`.
-async fn when<T, F>(active: bool, fetch: F) -> Result<Option<T>, AppError>
+pub(super) async fn when<T, F>(active: bool, fetch: F) -> Result<Option<T>, AppError>
 where
     F: std::future::Future<Output = Result<T, AppError>>,
 {
@@ -69,6 +72,7 @@ enum Tab {
     General,
     ApiKeys,
     Ory,
+    Webhooks,
 }
 
 impl Tab {
@@ -77,6 +81,7 @@ impl Tab {
             "general" => Some(Tab::General),
             "api-keys" => Some(Tab::ApiKeys),
             "ory" => Some(Tab::Ory),
+            "webhooks" => Some(Tab::Webhooks),
             _ => None,
         }
     }
@@ -85,6 +90,7 @@ impl Tab {
             Tab::General => "general",
             Tab::ApiKeys => "api-keys",
             Tab::Ory => "ory",
+            Tab::Webhooks => "webhooks",
         }
     }
 }
@@ -166,6 +172,11 @@ pub fn ProductSettingsPage() -> impl IntoView {
             },
             move |(p, active, _, _, _)| when(active, get_ory_settings(team_id.get_value(), p)),
         ),
+        webhooks: WebhooksData::new(
+            team_id,
+            Signal::derive(product_id),
+            Signal::derive(move || tab() == Some(Tab::Webhooks)),
+        ),
     };
 
     view! {
@@ -187,6 +198,7 @@ pub fn ProductSettingsPage() -> impl IntoView {
                                 Tab::General => view! { <GeneralTab product=product.clone() data=data /> }.into_any(),
                                 Tab::ApiKeys => view! { <ApiKeysTab product=product.clone() data=data /> }.into_any(),
                                 Tab::Ory => view! { <OryTab product=product.clone() data=data /> }.into_any(),
+                                Tab::Webhooks => view! { <WebhooksTab product=product.clone() data=data.webhooks /> }.into_any(),
                             }}
                         </div>
                     }

@@ -6,12 +6,15 @@
 //! same message the server would (without a round trip) and the server never has to
 //! trust the browser.
 
+pub mod audit;
 pub mod connection_form;
 pub mod error_kind;
 pub mod ids;
+pub mod traces;
 pub mod trial;
 pub mod validate;
 pub mod views;
+pub mod webhooks;
 
 pub use error_kind::{ErrorKind, PublicError};
 pub use ids::{ClientId, ProductId, RedirectUri, SetupLinkId, Tenant};

@@ -242,9 +242,62 @@ pub struct ConnectionSummary {
     pub created_at: DateTime<Utc>,
     /// The earliest certificate expiry, to warn before rotation is due.
     pub cert_expires_at: Option<DateTime<Utc>>,
+    /// SAML connections: whether a certificate is expiring or all have expired.
+    #[serde(default)]
+    pub certificate_health: Option<CertificateHealth>,
     /// `synced`, `pending` or `failed` when mirrored to Ory.
     #[serde(default)]
     pub ory_state: Option<String>,
+}
+
+/// Where a SAML connection's signing certificates stand, by the one that expires
+/// last (a sign-in needs one that has not expired).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case", tag = "state")]
+pub enum CertificateHealth {
+    Valid,
+    /// Within 30 days.
+    Expiring {
+        days: i64,
+    },
+    /// Within 7 days.
+    ExpiringSoon {
+        days: i64,
+    },
+    /// Every certificate has expired: sign-ins fail (`certificate_expired`).
+    Expired,
+}
+
+impl CertificateHealth {
+    pub const EXPIRING_DAYS: i64 = 30;
+    pub const SOON_DAYS: i64 = 7;
+
+    /// From the latest expiry among the certificates.
+    pub fn at(last_not_after: DateTime<Utc>, now: DateTime<Utc>) -> Self {
+        if last_not_after <= now {
+            return Self::Expired;
+        }
+        // whole days left, rounded up: "expires in 1 day" until it has expired
+        let left = last_not_after - now;
+        let days = (left.num_seconds() + 86_399) / 86_400;
+        if days <= Self::SOON_DAYS {
+            Self::ExpiringSoon { days }
+        } else if days <= Self::EXPIRING_DAYS {
+            Self::Expiring { days }
+        } else {
+            Self::Valid
+        }
+    }
+
+    /// The name in the API and webhooks: `valid`, `expiring`, `expiring_soon`, `expired`.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Valid => "valid",
+            Self::Expiring { .. } => "expiring",
+            Self::ExpiringSoon { .. } => "expiring_soon",
+            Self::Expired => "expired",
+        }
+    }
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -266,6 +319,8 @@ pub struct ConnectionDetail {
     pub sso_redirect_url: Option<String>,
     pub sso_post_url: Option<String>,
     pub certificates: Vec<CertView>,
+    #[serde(default)]
+    pub certificate_health: Option<CertificateHealth>,
     pub metadata_url: Option<String>,
     pub redirect_urls: Vec<String>,
     pub default_redirect_url: Option<String>,
@@ -350,4 +405,24 @@ pub struct SetupSaved {
     #[serde(default)]
     pub protocol: String,
     pub saved_at: DateTime<Utc>,
+}
+
+#[cfg(test)]
+mod certificate_tests {
+    use super::*;
+
+    #[test]
+    fn health_follows_the_last_expiry() {
+        let now = DateTime::<Utc>::UNIX_EPOCH + chrono::Duration::days(20_000);
+        let at = |d: i64| CertificateHealth::at(now + chrono::Duration::days(d), now);
+        assert_eq!(at(90), CertificateHealth::Valid);
+        assert_eq!(at(30), CertificateHealth::Expiring { days: 30 });
+        assert_eq!(at(7), CertificateHealth::ExpiringSoon { days: 7 });
+        assert_eq!(
+            CertificateHealth::at(now + chrono::Duration::hours(1), now),
+            CertificateHealth::ExpiringSoon { days: 1 }
+        );
+        assert_eq!(at(0), CertificateHealth::Expired);
+        assert_eq!(at(-1), CertificateHealth::Expired);
+    }
 }

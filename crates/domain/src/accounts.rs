@@ -58,6 +58,7 @@ pub struct Accounts {
     pub(crate) clock: Arc<dyn Clock>,
     pub(crate) settings: DomainSettings,
     pub(crate) access: Access,
+    pub(crate) audit: crate::audit::AuditLog,
 }
 
 /// Run CPU-heavy work (password hashing) off the async executor.

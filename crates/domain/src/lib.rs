@@ -17,6 +17,7 @@
 pub mod access;
 pub mod accounts;
 pub mod adapters;
+pub mod audit;
 pub mod client_addr;
 pub mod clock;
 pub mod error;
@@ -39,7 +40,9 @@ pub mod setup_links;
 pub mod sso;
 pub mod teams;
 pub mod tokens;
+pub mod traces;
 pub mod views;
+pub mod webhooks;
 
 pub use error::{DomainError, DomainResult};
 pub use scope::ProductScope;

@@ -9,13 +9,18 @@ use crate::ports::{MaintenancePorts, PoolUsage, SessionRecordStore, StoreError};
 pub struct Maintenance {
     pub(crate) store: Arc<dyn MaintenancePorts>,
     pub(crate) clock: Arc<dyn Clock>,
+    /// Sign-in traces older than this go.
+    pub(crate) trace_retention: chrono::Duration,
 }
 
 impl Maintenance {
-    /// Remove expired pending logins, codes, tokens, replay entries and test results;
-    /// returns how many.
+    /// Remove expired pending logins, codes, tokens, replay entries and test results,
+    /// and sign-in traces past their retention; returns how many.
     pub async fn purge_expired(&self) -> Result<u64, StoreError> {
-        self.store.purge_expired(self.clock.now()).await
+        let now = self.clock.now();
+        let expired = self.store.purge_expired(now).await?;
+        let traces = self.store.purge_traces(now - self.trace_retention).await?;
+        Ok(expired + traces)
     }
 
     /// Whether the database answers; `Ok` names its engine.

@@ -170,6 +170,101 @@ pub trait Health: Send + Sync {
     }
 }
 
+#[async_trait]
+pub trait WebhookStore: Send + Sync {
+    async fn create_webhook_endpoint(
+        &self,
+        e: &crate::webhooks::WebhookEndpoint,
+    ) -> StoreResult<()>;
+    async fn webhook_endpoints(
+        &self,
+        product_id: &str,
+    ) -> StoreResult<Vec<crate::webhooks::WebhookEndpoint>>;
+    async fn webhook_endpoint(
+        &self,
+        product_id: &str,
+        id: &str,
+    ) -> StoreResult<Option<crate::webhooks::WebhookEndpoint>>;
+    /// With its deliveries.
+    async fn delete_webhook_endpoint(&self, product_id: &str, id: &str) -> StoreResult<bool>;
+    async fn enqueue_webhooks(
+        &self,
+        deliveries: &[crate::webhooks::WebhookDelivery],
+    ) -> StoreResult<()>;
+    /// Lease up to `limit` due deliveries, each the oldest pending one of its
+    /// endpoint and ordering key, until `lease_until`.
+    async fn claim_webhooks(
+        &self,
+        now: DateTime<Utc>,
+        lease_until: DateTime<Utc>,
+        limit: u32,
+    ) -> StoreResult<
+        Vec<(
+            crate::webhooks::WebhookDelivery,
+            crate::webhooks::WebhookEndpoint,
+        )>,
+    >;
+    /// Record an attempt, if the lease is still `lease_until`.
+    async fn finish_webhook(
+        &self,
+        id: &str,
+        lease_until: DateTime<Utc>,
+        outcome: &crate::webhooks::AttemptOutcome,
+        now: DateTime<Utc>,
+    ) -> StoreResult<()>;
+    /// An endpoint's deliveries, newest first.
+    async fn webhook_deliveries(
+        &self,
+        product_id: &str,
+        endpoint_id: &str,
+        offset: u32,
+        limit: u32,
+    ) -> StoreResult<Vec<crate::webhooks::WebhookDelivery>>;
+    /// Back to pending, due now, attempts reset.
+    async fn resend_webhook(
+        &self,
+        product_id: &str,
+        id: &str,
+        now: DateTime<Utc>,
+    ) -> StoreResult<bool>;
+}
+
+#[async_trait]
+pub trait AuditStore: Send + Sync {
+    async fn insert_audit_event(&self, e: &gatehouse_core::audit::AuditEvent) -> StoreResult<()>;
+    /// The team's events matching `filter` (its offset applies), newest first, at
+    /// most `limit`, with the actors' labels (a user's email, an API key's name).
+    async fn audit_events(
+        &self,
+        team_id: &str,
+        filter: &gatehouse_core::audit::AuditFilter,
+        limit: u32,
+    ) -> StoreResult<Vec<gatehouse_core::audit::AuditEvent>>;
+}
+
+#[async_trait]
+pub trait TraceStore: Send + Sync {
+    async fn insert_traces(
+        &self,
+        traces: &[gatehouse_core::traces::SignInTrace],
+    ) -> StoreResult<()>;
+    /// The product's traces matching `filter` (its offset applies), newest first, at
+    /// most `limit`, without `idp_response`.
+    async fn traces(
+        &self,
+        product_id: &str,
+        filter: &gatehouse_core::traces::TraceFilter,
+        limit: u32,
+    ) -> StoreResult<Vec<gatehouse_core::traces::SignInTrace>>;
+    async fn trace(
+        &self,
+        product_id: &str,
+        id: &str,
+    ) -> StoreResult<Option<gatehouse_core::traces::SignInTrace>>;
+    /// Remove traces created before `before`; returns how many.
+    async fn purge_traces(&self, before: DateTime<Utc>) -> StoreResult<u64>;
+}
+
 /// One connection pool's use.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct PoolUsage {
@@ -201,6 +296,9 @@ port_set!(
         + KeyStore
         + OrySyncStore
         + SetupLinkStore
+        + TraceStore
+        + AuditStore
+        + WebhookStore
         + Health
 );
 port_set!(
@@ -232,7 +330,7 @@ port_set!(
 port_set!(
     /// Expired records, dashboard sessions and the health check
     /// ([`crate::maintenance`]).
-    MaintenancePorts: LoginStore + SessionRecordStore + Health
+    MaintenancePorts: LoginStore + SessionRecordStore + TraceStore + Health
 );
 
 #[async_trait]
@@ -273,6 +371,17 @@ pub trait ConnectionStore: Send + Sync {
         tenant: &str,
     ) -> StoreResult<Vec<Connection>>;
     async fn connections_by_idp_entity(&self, idp_entity_id: &str) -> StoreResult<Vec<Connection>>;
+    /// Every SAML connection (the certificate check).
+    async fn saml_connections(&self) -> StoreResult<Vec<Connection>>;
+    /// Remember that `level` was told for the certificate expiring at `not_after`;
+    /// `false` when it already was (by this instance or another).
+    async fn record_certificate_notice(
+        &self,
+        connection_id: &str,
+        not_after: DateTime<Utc>,
+        level: &str,
+        now: DateTime<Utc>,
+    ) -> StoreResult<bool>;
 }
 
 #[async_trait]

@@ -13,11 +13,13 @@ use gatehouse_core::views::{
 use gatehouse_core::{FieldError, ProductName, RedirectUrlList};
 
 use crate::access::{Access, API_KEY_PREFIX};
+use crate::audit::{self, Actor, AuditEntry};
 use crate::clock::Clock;
 use crate::error::{DomainError, DomainResult};
 use crate::model::{ApiKey, Product};
 use crate::ports::ProductStore;
 use crate::tokens::{base32, hash_secret, new_id, random_bytes};
+use gatehouse_core::audit::{AuditAction, AuditChange};
 
 /// The fields of the product's *General* settings form.
 #[derive(Debug, Clone)]
@@ -35,6 +37,7 @@ pub struct Products {
     pub(crate) store: Arc<dyn ProductStore>,
     pub(crate) clock: Arc<dyn Clock>,
     pub(crate) access: Access,
+    pub(crate) audit: crate::audit::AuditLog,
 }
 
 impl Products {
@@ -71,6 +74,17 @@ impl Products {
         };
         self.store.create_product(&product).await?;
         tracing::info!(team_id, product_id = %product.id, "product created");
+        self.audit
+            .record(AuditEntry {
+                team_id: product.team_id.clone(),
+                product_id: Some(product.id.clone()),
+                actor: Actor::user(user_id),
+                action: AuditAction::ProductCreated,
+                target_id: product.id.clone(),
+                target_name: Some(product.name.clone()),
+                changes: audit::created(&audit::product_fields(&product)),
+            })
+            .await;
         Ok(ProductDetail::from(&product))
     }
 
@@ -95,11 +109,9 @@ impl Products {
         update: ProductUpdate,
     ) -> DomainResult<ProductDetail> {
         let access = self.access.team_write_access(user_id, team_id).await?;
-        let mut product = self
-            .access
-            .product_access(&access, product_id)
-            .await?
-            .into_product();
+        let scope = self.access.product_access(&access, product_id).await?;
+        let before = audit::product_fields(scope.product());
+        let mut product = scope.clone().into_product();
         let name = ProductName::parse(&update.name)?;
         let description = parse_description(&update.description)?;
         let list = RedirectUrlList::parse(&update.redirect_urls, &update.default_redirect_url)?;
@@ -110,6 +122,18 @@ impl Products {
         product.updated_at = self.clock.now();
         if !self.store.update_product(&product).await? {
             return Err(DomainError::NotFound);
+        }
+        let changes = audit::diff(&before, &audit::product_fields(&product));
+        if !changes.is_empty() {
+            self.audit
+                .record(AuditEntry::on_product(
+                    &scope,
+                    AuditAction::ProductUpdated,
+                    &product.id,
+                    Some(&product.name),
+                    changes,
+                ))
+                .await;
         }
         Ok(ProductDetail::from(&product))
     }
@@ -160,6 +184,15 @@ impl Products {
             return Err(DomainError::NotFound);
         }
         tracing::info!(team_id, product_id, "product deleted");
+        self.audit
+            .record(AuditEntry::on_product(
+                &product,
+                AuditAction::ProductDeleted,
+                &product.id,
+                Some(&product.name),
+                audit::deleted(&audit::product_fields(product.product())),
+            ))
+            .await;
         Ok(())
     }
 
@@ -211,6 +244,19 @@ impl Products {
         };
         self.store.create_api_key(&key).await?;
         tracing::info!(team_id, product_id, key_id = %key.id, "API key created");
+        self.audit
+            .record(AuditEntry::on_product(
+                &product,
+                AuditAction::ApiKeyCreated,
+                &key.id,
+                Some(&key.name),
+                vec![AuditChange {
+                    field: "name".into(),
+                    before: None,
+                    after: Some(key.name.clone()),
+                }],
+            ))
+            .await;
         Ok(CreatedApiKey {
             key: ApiKeyView::from(&key),
             secret: full,
@@ -234,6 +280,15 @@ impl Products {
             .await?
         {
             tracing::info!(team_id, product_id, key_id, "API key revoked");
+            self.audit
+                .record(AuditEntry::on_product(
+                    &product,
+                    AuditAction::ApiKeyRevoked,
+                    key_id,
+                    None,
+                    Vec::new(),
+                ))
+                .await;
             Ok(())
         } else {
             Err(DomainError::NotFound)

@@ -7,6 +7,7 @@ use std::sync::Arc;
 
 use crate::access::Access;
 use crate::accounts::Accounts;
+use crate::audit::{Audit, AuditLog};
 use crate::clock::Clock;
 use crate::keys::Keys;
 use crate::maintenance::Maintenance;
@@ -22,7 +23,10 @@ use crate::setup_links::{SetupLinks, LOOKUPS_PER_MINUTE};
 use crate::sso::connections::{Connections, IdpResolver};
 use crate::sso::keys::{KeyRing, SigningKeys};
 use crate::sso::sign_in::SignIn;
+use crate::sso::trace::TraceLog;
 use crate::sso::verifier::SecretVerifiers;
+use crate::traces::Traces;
+use crate::webhooks::{WebhookOutbox, Webhooks};
 
 /// What the services are built from.
 pub struct Wiring<S> {
@@ -60,6 +64,9 @@ pub struct Areas {
     pub sign_in: SignIn,
     pub ory: OryIntegration,
     pub keys: Keys,
+    pub traces: Traces,
+    pub audit: Audit,
+    pub webhooks: Webhooks,
     pub maintenance: Maintenance,
     settings: DomainSettings,
 }
@@ -85,6 +92,12 @@ impl Services {
             fetch,
         } = w;
         let ory_wake = OryWake::default();
+        let outbox = WebhookOutbox::new(store.clone(), clock.clone());
+        let trace_log = if settings.sso.trace_retention > chrono::Duration::zero() {
+            TraceLog::start(store.clone(), outbox.clone())
+        } else {
+            TraceLog::off()
+        };
         let keys = Arc::new(SigningKeys::new(keys));
         let access = Access {
             store: store.clone(),
@@ -93,6 +106,10 @@ impl Services {
         let verifiers = SecretVerifiers {
             store: store.clone(),
             secrets: secrets.clone(),
+        };
+        let audit_log = AuditLog {
+            store: store.clone(),
+            clock: clock.clone(),
         };
         let oidc = OidcProviders::new(fetch.clone(), clock.clone());
         let idp = IdpResolver {
@@ -108,6 +125,8 @@ impl Services {
             idp: idp.clone(),
             verifiers: verifiers.clone(),
             ory_wake: ory_wake.clone(),
+            audit: audit_log.clone(),
+            webhooks: outbox.clone(),
         };
         Self(Arc::new(Areas {
             accounts: Accounts {
@@ -115,11 +134,13 @@ impl Services {
                 clock: clock.clone(),
                 settings: settings.clone(),
                 access: access.clone(),
+                audit: audit_log.clone(),
             },
             products: Products {
                 store: store.clone(),
                 clock: clock.clone(),
                 access: access.clone(),
+                audit: audit_log.clone(),
             },
             setup_links: SetupLinks {
                 store: store.clone(),
@@ -129,6 +150,7 @@ impl Services {
                 idp,
                 connections: connections.clone(),
                 lookups: Arc::new(RateLimiter::per_minute(LOOKUPS_PER_MINUTE)),
+                audit: audit_log.clone(),
             },
             sign_in: SignIn {
                 store: store.clone(),
@@ -137,9 +159,10 @@ impl Services {
                 secrets: secrets.clone(),
                 keys: keys.clone(),
                 oidc,
-                fetch,
+                fetch: fetch.clone(),
                 verifiers,
                 saml_work: Arc::default(),
+                traces: trace_log.clone(),
             },
             ory: OryIntegration {
                 store: store.clone(),
@@ -149,6 +172,18 @@ impl Services {
                 access: access.clone(),
                 ory,
                 ory_wake,
+                audit: audit_log.clone(),
+                webhooks: outbox.clone(),
+            },
+            webhooks: Webhooks {
+                store: store.clone(),
+                clock: clock.clone(),
+                settings: settings.clone(),
+                secrets: secrets.clone(),
+                access: access.clone(),
+                fetch: fetch.clone(),
+                outbox,
+                audit: audit_log,
             },
             keys: Keys {
                 store: store.clone(),
@@ -157,7 +192,20 @@ impl Services {
                 secrets,
                 ring: keys,
             },
-            maintenance: Maintenance { store, clock },
+            audit: Audit {
+                store: store.clone(),
+                access: access.clone(),
+            },
+            traces: Traces {
+                store: store.clone(),
+                access: access.clone(),
+                log: trace_log,
+            },
+            maintenance: Maintenance {
+                store,
+                clock,
+                trace_retention: settings.sso.trace_retention,
+            },
             access,
             connections,
             settings,

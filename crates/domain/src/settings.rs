@@ -29,6 +29,8 @@ pub struct SsoSettings {
     pub pending_ttl: Duration,
     /// Operator switch: fetch metadata from private/loopback addresses (and plain http to them).
     pub allow_private_metadata_urls: bool,
+    /// How long sign-in traces are kept (`GATEHOUSE_TRACE_RETENTION_DAYS`, default 30).
+    pub trace_retention: Duration,
 }
 
 impl Default for SsoSettings {
@@ -39,6 +41,7 @@ impl Default for SsoSettings {
             access_token_ttl: Duration::hours(1),
             pending_ttl: Duration::minutes(15),
             allow_private_metadata_urls: false,
+            trace_retention: Duration::days(30),
         }
     }
 }

@@ -6,6 +6,8 @@
 //! Unknown, expired and revoked tokens all end at the same "expired" page with no
 //! data; lookups are rate-limited per client.
 
+use crate::audit::{self, AuditEntry};
+use gatehouse_core::audit::AuditAction;
 use std::sync::Arc;
 
 use chrono::{DateTime, Duration, Utc};
@@ -86,6 +88,7 @@ pub struct SetupLinks {
     pub(crate) connections: Connections,
     /// Token lookups per client.
     pub(crate) lookups: Arc<RateLimiter>,
+    pub(crate) audit: crate::audit::AuditLog,
 }
 
 impl SetupLinks {
@@ -126,6 +129,19 @@ impl SetupLinks {
         };
         self.store.create_setup_link(&link).await?;
         tracing::info!(product_id = %product.id, setup_link_id = %link.id, tenant = %link.tenant, expiry_days, "setup link created");
+        self.audit
+            .record(AuditEntry::on_product(
+                product,
+                AuditAction::SetupLinkCreated,
+                &link.id,
+                Some(&link.name),
+                audit::created(&vec![
+                    ("tenant", link.tenant.clone()),
+                    ("name", link.name.clone()),
+                    ("expiresAt", link.expires_at.to_rfc3339()),
+                ]),
+            ))
+            .await;
         Ok(CreatedSetupLink {
             link: setup_link_view(&link, now),
             url: self.setup_url(&token),
@@ -156,6 +172,15 @@ impl SetupLinks {
             .revoke_setup_link(&product.id, &link.id, self.clock.now())
             .await?;
         tracing::info!(product_id = %product.id, setup_link_id = %link.id, "setup link revoked");
+        self.audit
+            .record(AuditEntry::on_product(
+                product,
+                AuditAction::SetupLinkRevoked,
+                &link.id,
+                Some(&link.name),
+                Vec::new(),
+            ))
+            .await;
         Ok(())
     }
 
@@ -174,6 +199,15 @@ impl SetupLinks {
         self.store
             .revoke_setup_link(&product.id, &old.id, self.clock.now())
             .await?;
+        self.audit
+            .record(AuditEntry::on_product(
+                product,
+                AuditAction::SetupLinkRegenerated,
+                &old.id,
+                Some(&old.name),
+                Vec::new(),
+            ))
+            .await;
         let days = (old.expires_at - old.created_at)
             .num_days()
             .clamp(1, MAX_EXPIRY_DAYS);
@@ -293,7 +327,9 @@ impl SetupLinks {
                     email_domains: None,
                     accept_any_email_domain: None,
                 };
-                self.connections.update_connection(existing, input).await?
+                self.connections
+                    .update_connection(&open.product, existing, input)
+                    .await?
             }
             None => {
                 let input = ConnectionInput {
@@ -323,6 +359,32 @@ impl SetupLinks {
             .mark_setup_link_used(&open.link.id, &saved.id, self.clock.now())
             .await?;
         tracing::info!(setup_link_id = %open.link.id, connection_id = %saved.id, tenant = %saved.tenant, "connection saved through a setup link");
+        self.audit
+            .record(AuditEntry::on_product(
+                &open.product,
+                AuditAction::SetupLinkUsed,
+                &open.link.id,
+                Some(&open.link.name),
+                vec![gatehouse_core::audit::AuditChange {
+                    field: "connection".into(),
+                    before: None,
+                    after: Some(saved.id.clone()),
+                }],
+            ))
+            .await;
+        self.connections
+            .webhooks
+            .emit(
+                &saved.product_id,
+                gatehouse_core::webhooks::WebhookEvent::SetupLinkUsed,
+                &saved.id,
+                serde_json::json!({
+                    "setupLinkId": open.link.id,
+                    "tenant": open.link.tenant,
+                    "connection": crate::webhooks::connection_data(&saved),
+                }),
+            )
+            .await;
         let mut open = open.clone();
         open.link.connection_id = Some(saved.id);
         self.setup_page(&open).await

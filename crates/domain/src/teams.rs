@@ -8,10 +8,12 @@ use gatehouse_core::{Email, FieldError, PasswordPolicy, TeamName};
 use secrecy::{ExposeSecret, SecretString};
 
 use crate::accounts::Accounts;
+use crate::audit::{Actor, AuditEntry};
 use crate::error::{DomainError, DomainResult};
 use crate::model::{Invite, InviteDetails, Membership, Team, User};
 use crate::ports::StoreError;
 use crate::tokens::{hash_secret, new_id, new_secret};
+use gatehouse_core::audit::{AuditAction, AuditChange};
 
 impl Accounts {
     pub async fn create_team(&self, user_id: &str, name: &str) -> DomainResult<Team> {
@@ -79,6 +81,20 @@ impl Accounts {
         };
         self.store.create_invite(&invite).await?;
         tracing::info!(team_id, invite_id = %invite.id, "invite created");
+        self.audit
+            .record(team_entry(
+                &invite.team_id,
+                Actor::user(user_id),
+                AuditAction::MemberInvited,
+                &invite.id,
+                &invite.email,
+                vec![AuditChange {
+                    field: "role".into(),
+                    before: None,
+                    after: Some(invite.role.as_str().into()),
+                }],
+            ))
+            .await;
         Ok(CreatedInvite {
             url: self.settings.public_url(&format!("/invite/{token}")),
             invite: InviteView::from(&invite),
@@ -94,6 +110,16 @@ impl Accounts {
         let access = self.access.team_write_access(user_id, team_id).await?;
         access.require_owner()?;
         if self.store.delete_invite(&access.team.id, invite_id).await? {
+            self.audit
+                .record(team_entry(
+                    &access.team.id,
+                    Actor::user(user_id),
+                    AuditAction::InviteRevoked,
+                    invite_id,
+                    "",
+                    Vec::new(),
+                ))
+                .await;
             Ok(())
         } else {
             Err(DomainError::NotFound)
@@ -123,6 +149,20 @@ impl Accounts {
         }
         self.store.remove_member(&access.team.id, member_id).await?;
         tracing::info!(team_id, member_id, "member removed");
+        self.audit
+            .record(team_entry(
+                &access.team.id,
+                Actor::user(user_id),
+                AuditAction::MemberRemoved,
+                member_id,
+                &target.email,
+                vec![AuditChange {
+                    field: "role".into(),
+                    before: Some(target.membership.role.as_str().into()),
+                    after: None,
+                }],
+            ))
+            .await;
         Ok(())
     }
 
@@ -180,6 +220,9 @@ impl Accounts {
         {
             return Err(DomainError::NotFound);
         }
+        self.audit
+            .record(joined(&d.invite, &membership.user_id))
+            .await;
         Ok(d.invite.team_id)
     }
 
@@ -210,7 +253,10 @@ impl Accounts {
             .create_user_accepting_invite(&user, &d.invite.id, &membership, now)
             .await
         {
-            Ok(true) => Ok((user, d.invite.team_id)),
+            Ok(true) => {
+                self.audit.record(joined(&d.invite, &user.id)).await;
+                Ok((user, d.invite.team_id))
+            }
             Ok(false) => Err(DomainError::NotFound),
             Err(StoreError::Conflict(_)) => Err(DomainError::Conflict(
                 "An account with this email already exists.".into(),
@@ -218,4 +264,39 @@ impl Accounts {
             Err(e) => Err(e.into()),
         }
     }
+}
+
+/// A change to the team itself (its members), not to a product.
+fn team_entry(
+    team_id: &str,
+    actor: Actor,
+    action: AuditAction,
+    target_id: &str,
+    target_name: &str,
+    changes: Vec<AuditChange>,
+) -> AuditEntry {
+    AuditEntry {
+        team_id: team_id.to_string(),
+        product_id: None,
+        actor,
+        action,
+        target_id: target_id.to_string(),
+        target_name: Some(target_name.to_string()).filter(|n| !n.is_empty()),
+        changes,
+    }
+}
+
+fn joined(invite: &Invite, user_id: &str) -> AuditEntry {
+    team_entry(
+        &invite.team_id,
+        Actor::user(user_id),
+        AuditAction::MemberJoined,
+        user_id,
+        &invite.email,
+        vec![AuditChange {
+            field: "role".into(),
+            before: None,
+            after: Some(invite.role.as_str().into()),
+        }],
+    )
 }

@@ -47,6 +47,17 @@ pub fn new_id(prefix: &str) -> String {
     format!("{prefix}_{}", base32(&random_bytes(16)))
 }
 
+/// A new row id that sorts after every id this process made before it at `at` or
+/// earlier: the time (ms), a per-process sequence, then 80 random bits. For logs
+/// listed newest first, whose rows can share a millisecond.
+pub fn sortable_id(prefix: &str, at: chrono::DateTime<chrono::Utc>) -> String {
+    use std::sync::atomic::{AtomicU32, Ordering};
+    static SEQUENCE: AtomicU32 = AtomicU32::new(0);
+    let ms = u64::try_from(at.timestamp_millis()).unwrap_or_default();
+    let seq = SEQUENCE.fetch_add(1, Ordering::Relaxed);
+    format!("{prefix}_{ms:012x}{seq:08x}{}", base32(&random_bytes(10)))
+}
+
 /// A new bearer secret: 32 random bytes, base64url (43 characters).
 pub fn new_secret() -> String {
     URL_SAFE_NO_PAD.encode(random_bytes(32))
@@ -80,6 +91,16 @@ pub fn hex(bytes: &[u8]) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn sortable_ids_sort_in_the_order_they_were_made() {
+        let t = chrono::DateTime::UNIX_EPOCH + chrono::Duration::days(20_000);
+        let ids: Vec<String> = (0..300).map(|_| sortable_id("x", t)).collect();
+        let mut sorted = ids.clone();
+        sorted.sort();
+        assert_eq!(ids, sorted);
+        assert!(sortable_id("x", t - chrono::Duration::milliseconds(1)) < ids[0]);
+    }
 
     #[test]
     fn ids_are_prefixed_and_unique() {

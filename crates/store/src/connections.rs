@@ -238,4 +238,29 @@ impl ConnectionStore for SqlStore {
         self.connections_where("idp_entity_id = $1", &[idp_entity_id])
             .await
     }
+
+    async fn saml_connections(&self) -> StoreResult<Vec<Connection>> {
+        self.connections_where("protocol = $1", &["saml"]).await
+    }
+
+    async fn record_certificate_notice(
+        &self,
+        connection_id: &str,
+        not_after: DateTime<Utc>,
+        level: &str,
+        now: DateTime<Utc>,
+    ) -> StoreResult<bool> {
+        let done = sqlx::query(
+            "INSERT INTO certificate_notices (connection_id, not_after, level, created_at) \
+             VALUES ($1, $2, $3, $4) ON CONFLICT DO NOTHING",
+        )
+        .bind(connection_id)
+        .bind(crate::rows::ms(not_after))
+        .bind(level)
+        .bind(crate::rows::ms(now))
+        .execute(self.writer())
+        .await
+        .map_err(map_err)?;
+        Ok(done.rows_affected() == 1)
+    }
 }

@@ -22,8 +22,10 @@
 //! sign-ins come from a short-lived cache (`cache.rs`).
 
 mod accounts;
+mod audit;
 mod cache;
 mod connections;
+mod filters;
 mod logins;
 mod ory_sync;
 mod pg_batch;
@@ -36,7 +38,9 @@ mod sign_in_sql;
 mod sqlite_sign_ins;
 mod teams;
 pub mod testing;
+mod traces;
 mod values;
+mod webhooks;
 
 use std::str::FromStr;
 use std::sync::Arc;

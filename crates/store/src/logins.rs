@@ -454,10 +454,8 @@ impl LoginStore for SqlStore {
         store_test_result(&mut conn, r).await
     }
 
-    /// In batches of about [`PURGE_BATCH`] rows (the oldest first, by the expiry
-    /// index), so that no single write holds the writer for long; failed logins go
-    /// once they can no longer count towards a lockout. On PostgreSQL each table
-    /// that lost rows is vacuumed, so that its space is reused.
+    /// Each table by [`SqlStore::purge_before`]; failed logins go once they can no
+    /// longer count towards a lockout.
     async fn purge_expired(&self, now: DateTime<Utc>) -> StoreResult<u64> {
         let failed_logins_before = now - chrono::Duration::hours(1);
         let mut total = 0;
@@ -469,34 +467,49 @@ impl LoginStore for SqlStore {
             ("test_results", "expires_at", now),
             ("failed_logins", "at", failed_logins_before),
         ] {
-            let sql = format!(
-                "DELETE FROM {table} WHERE {column} <= (SELECT MAX({column}) FROM \
-                 (SELECT {column} FROM {table} WHERE {column} <= $1 ORDER BY {column} LIMIT {PURGE_BATCH}) AS batch)"
-            );
-            let mut from_table = 0;
-            loop {
-                let removed = sqlx::query(&sql)
-                    .bind(ms(before))
-                    .execute(self.writer())
-                    .await
-                    .map_err(map_err)?
-                    .rows_affected();
-                from_table += removed;
-                if removed < PURGE_BATCH {
-                    break;
-                }
-            }
-            // PostgreSQL reuses the space of deleted rows only once they are vacuumed;
-            // a server with autovacuum off (or behind) would grow for ever.
-            if from_table > 0 && self.engine_kind() == crate::Engine::Postgres {
-                sqlx::query(&format!("VACUUM {table}"))
-                    .execute(&self.pool)
-                    .await
-                    .map_err(map_err)?;
-            }
-            total += from_table;
+            total += self.purge_before(table, column, before).await?;
         }
         Ok(total)
+    }
+}
+
+impl SqlStore {
+    /// Delete `table`'s rows whose `column` is at or before `before`, in batches of
+    /// about [`PURGE_BATCH`] rows (the oldest first, by the column's index), so that
+    /// no single write holds the writer for long. On PostgreSQL a table that lost
+    /// rows is vacuumed, so that its space is reused.
+    pub(crate) async fn purge_before(
+        &self,
+        table: &'static str,
+        column: &'static str,
+        before: DateTime<Utc>,
+    ) -> StoreResult<u64> {
+        let sql = format!(
+            "DELETE FROM {table} WHERE {column} <= (SELECT MAX({column}) FROM \
+             (SELECT {column} FROM {table} WHERE {column} <= $1 ORDER BY {column} LIMIT {PURGE_BATCH}) AS batch)"
+        );
+        let mut removed_in_all = 0;
+        loop {
+            let removed = sqlx::query(&sql)
+                .bind(ms(before))
+                .execute(self.writer())
+                .await
+                .map_err(map_err)?
+                .rows_affected();
+            removed_in_all += removed;
+            if removed < PURGE_BATCH {
+                break;
+            }
+        }
+        // PostgreSQL reuses the space of deleted rows only once they are vacuumed;
+        // a server with autovacuum off (or behind) would grow for ever.
+        if removed_in_all > 0 && self.engine_kind() == crate::Engine::Postgres {
+            sqlx::query(&format!("VACUUM {table}"))
+                .execute(&self.pool)
+                .await
+                .map_err(map_err)?;
+        }
+        Ok(removed_in_all)
     }
 }
 

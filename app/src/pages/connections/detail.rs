@@ -1,6 +1,7 @@
 //! One connection: its settings (edit, enable, rotate the secret, delete), the SP
-//! values for the IdP, "Test connection", and its Ory mirror.
+//! values for the IdP, "Test connection", its Ory mirror, and its recent sign-ins.
 
+use gatehouse_core::views::CertificateHealth;
 use gatehouse_core::views::{ConnectionDetail, OrySyncView, ProductDetail};
 use leptos::prelude::*;
 
@@ -11,6 +12,8 @@ use crate::api::connections::{
 use crate::components::*;
 use crate::error::AppError;
 use crate::format;
+
+use super::sign_ins::{RecentSignIns, RecentSignInsData};
 
 #[component]
 pub fn ConnectionPage() -> impl IntoView {
@@ -55,13 +58,17 @@ pub fn ConnectionPage() -> impl IntoView {
             on_cleanup(move || handle.clear());
         }
     });
+    let sign_ins = RecentSignInsData::new(team, product_id, connection_id);
     view! {
         <ProductPage active="connections" body=move |_p: ProductDetail| {
             view! {
                 <Suspense fallback=|| ()>
                     {move || Suspend::new(async move {
                         match connection.await {
-                            Ok(c) => view! { <ConnectionView c=c update=update toggle=toggle ory=ory retry=retry /> }.into_any(),
+                            Ok(c) => view! {
+                                <ConnectionView c=c update=update toggle=toggle ory=ory retry=retry />
+                                <RecentSignIns data=sign_ins />
+                            }.into_any(),
                             Err(e) => view! { <ErrorPanel error=e /> }.into_any(),
                         }
                     })}
@@ -218,7 +225,12 @@ pub fn ConnectionView(
                     <p class="mt-1 font-mono text-xs" data-testid="email-domain-list">{if all.is_empty() { "(none: add the customer's domains, or every sign-in that carries an email is refused)".to_string() } else { all.join(", ") }}</p>
                 }.into_any()
             }}
-            <h3 class="mt-4 text-xs font-medium uppercase tracking-wide text-slate-500">"Signing certificates"</h3>
+            <h3 class="mt-4 flex items-center gap-2 text-xs font-medium uppercase tracking-wide text-slate-500">"Signing certificates" <CertificateBadge health=c.certificate_health /></h3>
+            {matches!(c.certificate_health, Some(CertificateHealth::Expired)).then(|| view! {
+                <p class="mt-2 rounded-md border border-red-300 bg-red-50 p-3 text-sm text-red-900" data-testid="certificate-expired-warning">
+                    "Every signing certificate of this connection has expired: its sign-ins fail. Upload the identity provider's current metadata."
+                </p>
+            })}
             <ul class="mt-2 space-y-1 text-sm" data-testid="certificates">
                 {c.certificates.iter().map(|cert| view! {
                     <li class="flex flex-wrap items-center gap-2">

@@ -1,4 +1,5 @@
-//! A product's connections: the list, their states, and the setup links panel.
+//! A product's connections: the list, their states, the search for a sign-in by
+//! reference id, and the setup links panel.
 
 use gatehouse_core::views::ProductDetail;
 use leptos::prelude::*;
@@ -9,6 +10,7 @@ use crate::components::*;
 use crate::format;
 
 use super::setup_links::{SetupLinkActions, SetupLinksPanel};
+use super::sign_ins::ReferenceSearch;
 
 #[component]
 pub fn ConnectionsPage() -> impl IntoView {
@@ -82,7 +84,7 @@ pub fn ConnectionsPage() -> impl IntoView {
                                                             <td class="px-4 py-2 font-medium"><a class="text-indigo-700 hover:underline" href=href.clone()>{c.tenant.clone()}</a></td>
                                                             <td class="px-4 py-2"><a class="hover:underline" href=href>{c.name.clone()}</a></td>
                                                             <td class="max-w-xs truncate px-4 py-2 font-mono text-xs">{c.idp_entity_id.clone()}</td>
-                                                            <td class="px-4 py-2"><StatusBadge enabled=c.enabled /></td>
+                                                            <td class="px-4 py-2"><div class="flex flex-wrap gap-1"><StatusBadge enabled=c.enabled /><CertificateBadge health=c.certificate_health /></div></td>
                                                             {mirrored.then(|| view! {
                                                                 <td class="px-4 py-2">{c.ory_state.clone().map(|s| view! { <OryStateBadge state=s /> })}</td>
                                                             })}
@@ -103,6 +105,7 @@ pub fn ConnectionsPage() -> impl IntoView {
                         }
                     }
                 </Transition>
+                <ReferenceSearch team=p.team_id.clone() product=p.id.clone() />
                 <SetupLinksPanel setup=setup team=p.team_id.clone() product=p.id.clone() writable=writable />
             }
         } />

@@ -30,10 +30,12 @@ use crate::oidc::client_secret_context;
 use crate::oidc::provider::ProviderError;
 use crate::outbound::{FetchError, Outbound};
 use crate::sso::acs::{Accepted, AcsOutcome};
-use crate::sso::error::{ErrorKind, LoginError};
+use crate::sso::error::{ErrorKind, FailureReason, LoginError};
 use crate::sso::profile::Profile;
 use crate::sso::sign_in::SignIn;
+use crate::sso::trace::{redact_json, IdpResponse, TraceDraft};
 use crate::tokens::hex;
+use gatehouse_core::traces::SignInKind;
 
 fn pending_context(pending_id: &str) -> String {
     format!("pending-oidc:{pending_id}")
@@ -96,7 +98,12 @@ fn provider_failure(e: ProviderError) -> LoginError {
         detail: e.to_string(),
         connection_id: None,
         shown: None,
+        reason: FailureReason::IdpUnreachable,
     }
+}
+
+fn invalid_id_token(detail: impl Into<String>) -> LoginError {
+    LoginError::rejected(detail).because(FailureReason::IdTokenInvalid)
 }
 
 fn idp_refused(detail: String, shown: String) -> LoginError {
@@ -106,6 +113,7 @@ fn idp_refused(detail: String, shown: String) -> LoginError {
         detail,
         connection_id: None,
         shown: Some(shown),
+        reason: FailureReason::IdpError,
     }
 }
 
@@ -246,36 +254,82 @@ impl SignIn {
         key: Option<&str>,
         params: OidcCallbackParams,
     ) -> Result<AcsOutcome, LoginError> {
-        let state = params
+        let callback = redact_json(serde_json::json!({
+            "code": params.code.as_ref().map(|_| "[redacted]"),
+            "state": params.state.clone(),
+            "error": params.error.clone(),
+            "error_description": params.error_description.clone(),
+            "iss": params.iss.clone(),
+        }));
+        let mut trace = TraceDraft::new(
+            SignInKind::Oidc,
+            IdpResponse::Oidc(serde_json::json!({ "callback": callback })),
+        );
+        let result = self.oidc_callback_traced(&mut trace, key, params).await;
+        self.traces.record(trace, &result, self.clock.now());
+        result
+    }
+
+    async fn oidc_callback_traced(
+        &self,
+        trace: &mut TraceDraft,
+        key: Option<&str>,
+        params: OidcCallbackParams,
+    ) -> Result<AcsOutcome, LoginError> {
+        let now = self.clock.now();
+        let pending = match params
             .state
             .as_deref()
             .map(str::trim)
             .filter(|s| !s.is_empty())
-            .ok_or_else(|| {
-                LoginError::bad_request(
-                    "Invalid sign-in response",
-                    "the identity provider's answer has no state",
-                )
-            })?;
-        let now = self.clock.now();
-        let pending = self
-            .store
-            .pending_login(state, now)
-            .await
-            .map_err(LoginError::internal)?
-            .ok_or_else(|| {
-                LoginError::rejected("the state is unknown, expired or was already used")
-                    .titled("This sign-in link has expired. Start again from the application.")
-            })?;
+        {
+            Some(state) => self
+                .store
+                .pending_login(state, now)
+                .await
+                .map_err(LoginError::internal)?,
+            None => None,
+        };
+        let Some(pending) = pending else {
+            // The redirect key names the connection the answer came back for: enough
+            // to trace the failure on it.
+            if let Some(key) = key {
+                if let Ok(Some(c)) = self.store.connection_for_login(key).await {
+                    trace.connection(&c);
+                }
+            }
+            return Err(
+                if params
+                    .state
+                    .as_deref()
+                    .is_some_and(|s| !s.trim().is_empty())
+                {
+                    LoginError::rejected("the state is unknown, expired or was already used")
+                        .because(FailureReason::OidcStateUnknown)
+                        .titled("This sign-in link has expired. Start again from the application.")
+                } else {
+                    LoginError::bad_request(
+                        "Invalid sign-in response",
+                        "the identity provider's answer has no state",
+                    )
+                    .because(FailureReason::OidcStateUnknown)
+                },
+            );
+        };
         let connection = self.login_connection(&pending).await?;
+        trace.pending(&pending, &connection);
         let accepted = match self.check_callback_target(&connection, key) {
-            Ok(()) => self.oidc_accept(&connection, &pending, &params).await,
+            Ok(()) => {
+                self.oidc_accept(trace, &connection, &pending, &params)
+                    .await
+            }
             Err(e) => Err(e),
         }
         .map_err(|e| e.on(&connection.id));
         match (accepted, &pending.purpose) {
             (Ok(a), _) => self.finish(&connection, Some(&pending), a).await,
             (Err(e), LoginPurpose::Test { owner }) => {
+                trace.failed(&e);
                 self.save_failed_test(&pending.target, owner, &e).await
             }
             (Err(e), LoginPurpose::App) => Err(e),
@@ -303,11 +357,13 @@ impl SignIn {
                 "the identity provider sent the user back to {}; register this connection's redirect URI {expected_url} with it instead",
                 self.settings.public_url(crate::settings::OIDC_CALLBACK_PATH)
             ),
-        }))
+        })
+        .because(FailureReason::OidcCallbackMismatch))
     }
 
     async fn oidc_accept(
         &self,
+        trace: &mut TraceDraft,
         connection: &Connection,
         pending: &PendingLogin,
         params: &OidcCallbackParams,
@@ -315,7 +371,8 @@ impl SignIn {
         let IdpConfig::Oidc(cfg) = &connection.idp else {
             return Err(LoginError::rejected(
                 "an OpenID Connect answer arrived for a sign-in sent to a SAML IdP",
-            ));
+            )
+            .because(FailureReason::WrongProtocol));
         };
         if let Some(error) = params.error.as_deref().filter(|e| !e.is_empty()) {
             let description = params.error_description.clone().unwrap_or_default();
@@ -331,7 +388,8 @@ impl SignIn {
                 return Err(LoginError::rejected(format!(
                     "the answer names issuer {iss}, not {} (RFC 9207)",
                     cfg.issuer
-                )));
+                ))
+                .because(FailureReason::OidcCallbackMismatch));
             }
         }
         let code = params
@@ -367,7 +425,8 @@ impl SignIn {
             return Err(LoginError::rejected(format!(
                 "the answer has no iss, though {} says it always sends one (RFC 9207)",
                 cfg.issuer
-            )));
+            ))
+            .because(FailureReason::OidcCallbackMismatch));
         }
         let client = CoreClient::from_provider_metadata(
             metadata.clone(),
@@ -400,11 +459,12 @@ impl SignIn {
                     ),
                     other => format!("the token endpoint failed: {other}"),
                 };
-                LoginError::rejected(detail)
+                LoginError::rejected(detail).because(FailureReason::OidcTokenExchangeFailed)
             })?;
-        let id_token = tokens
-            .id_token()
-            .ok_or_else(|| LoginError::rejected("the IdP's token response has no id_token"))?;
+        let id_token = tokens.id_token().ok_or_else(|| {
+            LoginError::rejected("the IdP's token response has no id_token")
+                .because(FailureReason::IdTokenInvalid)
+        })?;
 
         // Verify with the keys we have; an unknown key id means the IdP rotated its
         // keys: fetch them again (the cache limits how often) and retry once.
@@ -450,18 +510,19 @@ impl SignIn {
                 "the id_token is not valid: {}",
                 crate::error::chain(&e)
             ))
+            .because(FailureReason::IdTokenInvalid)
         })?;
         if let Some(expected) = claims.access_token_hash() {
             let alg = id_token
                 .signing_alg()
-                .map_err(|e| LoginError::rejected(format!("the id_token is not valid: {e}")))?;
+                .map_err(|e| invalid_id_token(format!("the id_token is not valid: {e}")))?;
             let key = id_token
                 .signing_key(&verifier)
-                .map_err(|e| LoginError::rejected(format!("the id_token is not valid: {e}")))?;
+                .map_err(|e| invalid_id_token(format!("the id_token is not valid: {e}")))?;
             let actual = AccessTokenHash::from_token(tokens.access_token(), alg, key)
-                .map_err(|e| LoginError::rejected(format!("at_hash: {e}")))?;
+                .map_err(|e| invalid_id_token(format!("at_hash: {e}")))?;
             if actual != *expected {
-                return Err(LoginError::rejected(
+                return Err(invalid_id_token(
                     "the id_token's at_hash does not match the access token",
                 ));
             }
@@ -472,14 +533,17 @@ impl SignIn {
             .and_then(|v| v.as_str().map(String::from))
             .unwrap_or_default();
         let mut merged = jwt_claims(&jwt)
-            .ok_or_else(|| LoginError::rejected("the id_token payload is not a JSON object"))?;
+            .ok_or_else(|| invalid_id_token("the id_token payload is not a JSON object"))?;
+        trace.add_oidc("id_token_claims", Value::Object(merged.clone()));
         let sub = claims.subject().as_str().to_string();
+        trace.subject(&sub);
         if let Some(url) = metadata.userinfo_endpoint() {
             match self
                 .oidc_userinfo(url.url().as_str(), tokens.access_token().secret())
                 .await
             {
                 Ok(info) => {
+                    trace.add_oidc("userinfo", Value::Object(info.clone()));
                     if info.get("sub").and_then(Value::as_str) != Some(sub.as_str()) {
                         return Err(LoginError::rejected(
                             "userinfo describes another subject than the id_token",
@@ -499,12 +563,14 @@ impl SignIn {
         }
         let profile = Profile::from_oidc(&connection.product_id, &connection.tenant, &sub, &merged);
         let digest = openssl::sha::sha256(jwt.as_bytes());
-        Accepted::admit(
+        let accepted = Accepted::admit(
             connection,
             profile,
             format!("oidc:{}", hex(&digest[..20])),
             claims.expiration() + skew,
-        )
+        )?;
+        trace.accepted(&accepted.profile);
+        Ok(accepted)
     }
 
     /// Userinfo as JSON (a signed or encrypted userinfo JWT is not merged).

@@ -47,6 +47,8 @@ pub struct OryIntegration {
     pub(crate) access: Access,
     pub(crate) ory: Arc<dyn OryApi>,
     pub(crate) ory_wake: OryWake,
+    pub(crate) audit: crate::audit::AuditLog,
+    pub(crate) webhooks: crate::webhooks::WebhookOutbox,
 }
 
 impl OryIntegration {

@@ -2,6 +2,8 @@
 //! key and a project id. Saving verifies them against the console API and stores the
 //! token sealed; the token never goes back to the browser.
 
+use crate::audit::{self, AuditEntry};
+use gatehouse_core::audit::AuditAction;
 use gatehouse_core::views::{OrySettingsView, OrySyncCounts};
 use gatehouse_core::FieldError;
 use secrecy::{ExposeSecret, SecretString};
@@ -179,6 +181,23 @@ impl OryIntegration {
         let queued = self.store.mark_all_ory_sync(&product.id, now).await?;
         self.ory_wake.wake();
         tracing::info!(product_id = %product.id, project_id = %settings.project_id, queued, "Ory integration saved");
+        let fields = |s: &OrySettings| -> audit::Fields {
+            vec![
+                ("projectId", s.project_id.clone()),
+                ("projectName", s.project_name.clone()),
+                ("tokenHint", s.token_hint.clone()),
+            ]
+        };
+        let before = existing.as_ref().map(fields).unwrap_or_default();
+        self.audit
+            .record(AuditEntry::on_product(
+                &product,
+                AuditAction::OrySettingsSaved,
+                &product.id,
+                Some(&settings.project_name),
+                audit::diff(&before, &fields(&settings)),
+            ))
+            .await;
         let mut view = self.connected_view(&settings).await?;
         view.queued = Some(queued);
         Ok(view)
@@ -212,6 +231,19 @@ impl OryIntegration {
             .await?;
         self.store.delete_ory_settings(&product.id).await?;
         tracing::info!(product_id = %product.id, remove_from_ory, "Ory integration disconnected");
+        self.audit
+            .record(AuditEntry::on_product(
+                &product,
+                AuditAction::OryDisconnected,
+                &product.id,
+                None,
+                vec![gatehouse_core::audit::AuditChange {
+                    field: "removeFromOry".into(),
+                    before: None,
+                    after: Some(if remove_from_ory { "yes" } else { "no" }.into()),
+                }],
+            ))
+            .await;
         Ok(ory_settings_view(None))
     }
 }

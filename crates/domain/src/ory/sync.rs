@@ -166,8 +166,44 @@ impl OryIntegration {
             self.store
                 .finish_ory_sync(&row.connection_id, row.version, &outcome, self.clock.now())
                 .await?;
+            self.tell_webhooks(row, &outcome).await;
         }
         Ok(rows.len())
+    }
+
+    /// `ory_sync.failed` when a connection's mirror starts needing someone, and
+    /// `ory_sync.recovered` when it is in sync again.
+    async fn tell_webhooks(&self, row: &OrySyncRow, outcome: &OrySyncOutcome) {
+        use gatehouse_core::webhooks::WebhookEvent;
+        let event = match outcome {
+            OrySyncOutcome::Retry {
+                state: OrySyncState::Failed,
+                ..
+            } if row.state != OrySyncState::Failed => WebhookEvent::OrySyncFailed,
+            OrySyncOutcome::Synced if row.state == OrySyncState::Failed => {
+                WebhookEvent::OrySyncRecovered
+            }
+            _ => return,
+        };
+        let (status, error) = match outcome {
+            OrySyncOutcome::Retry {
+                status, message, ..
+            } => (*status, Some(message.clone())),
+            _ => (None, None),
+        };
+        self.webhooks
+            .emit(
+                &row.product_id,
+                event,
+                &row.connection_id,
+                serde_json::json!({
+                    "connectionId": row.connection_id,
+                    "product": row.product_id,
+                    "oryStatus": status,
+                    "error": error,
+                }),
+            )
+            .await;
     }
 
     async fn ory_target(&self, settings: &OrySettings) -> Result<Target, SyncError> {

@@ -13,6 +13,7 @@ pub mod bounded;
 pub mod certs;
 pub mod guard;
 pub mod metadata;
+pub mod redact;
 pub mod request;
 pub mod response;
 pub mod sp_metadata;
@@ -55,6 +56,10 @@ pub enum SamlError {
     Unsigned,
     #[error("the signature does not verify with the connection's certificate(s), or uses a refused algorithm")]
     Signature,
+    #[error("the response was signed with a certificate the connection does not have (subject {subject}, SHA-256 {sha256})")]
+    CertificateNotPinned { subject: String, sha256: String },
+    #[error("every signing certificate of the connection has expired (the last on {0})")]
+    CertificateExpired(DateTime<Utc>),
     #[error("unexpected issuer “{0}”")]
     Issuer(String),
     #[error("the assertion is not for this service provider (audience {0})")]
@@ -79,6 +84,40 @@ pub enum SamlError {
     Replay,
     #[error("signing failed: {0}")]
     Signing(String),
+}
+
+impl SamlError {
+    /// The sign-in trace's reason for this refusal.
+    pub fn reason(&self) -> gatehouse_core::traces::FailureReason {
+        use gatehouse_core::traces::FailureReason as R;
+        match self {
+            SamlError::Doctype
+            | SamlError::Encoding(_)
+            | SamlError::TooLarge { .. }
+            | SamlError::Malformed(_)
+            | SamlError::Metadata(_)
+            | SamlError::AssertionCount(_)
+            | SamlError::MissingConditions => R::MalformedResponse,
+            SamlError::SignaturePolicy(_) => R::SignaturePolicy,
+            SamlError::Unsupported(_) => R::Unsupported,
+            SamlError::IdpStatus { .. } => R::IdpError,
+            SamlError::Unsigned => R::Unsigned,
+            SamlError::Signature => R::SignatureInvalid,
+            SamlError::CertificateNotPinned { .. } => R::CertificateNotPinned,
+            SamlError::CertificateExpired(_) => R::CertificateExpired,
+            SamlError::Issuer(_) => R::IssuerMismatch,
+            SamlError::Audience(_) => R::AudienceMismatch,
+            SamlError::Destination(_) => R::DestinationMismatch,
+            SamlError::Recipient(_) => R::RecipientMismatch,
+            SamlError::MissingSubject => R::SubjectMissing,
+            SamlError::SubjectConfirmation(_) => R::SubjectConfirmationFailed,
+            SamlError::NotYetValid(_) => R::NotYetValid,
+            SamlError::Expired(_) => R::Expired,
+            SamlError::InResponseTo(_) => R::InResponseToUnknown,
+            SamlError::Replay => R::Replayed,
+            SamlError::Signing(_) => R::Internal,
+        }
+    }
 }
 
 /// `true` when samael was built with libxmlsec1 (the `xmlsec` feature). Without it,

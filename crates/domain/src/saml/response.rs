@@ -245,6 +245,19 @@ pub fn verify_response(
     solicitation: Solicitation<'_>,
     now: DateTime<Utc>,
 ) -> Result<VerifiedAssertion, SamlError> {
+    // An expired certificate signs nothing: with only expired ones left, the
+    // connection needs the IdP's new certificate, whatever the message says.
+    let live: Vec<&PinnedCert> = idp
+        .certificates
+        .iter()
+        .filter(|c| !c.is_expired(now))
+        .collect();
+    if live.is_empty() {
+        return Err(match idp.certificates.iter().map(|c| c.not_after).max() {
+            Some(last) => SamlError::CertificateExpired(last),
+            None => SamlError::Signature,
+        });
+    }
     guard::check(xml, guard::MAX_MESSAGE_BYTES)?;
     let env = scan_envelope(xml)?;
     if !env.root_is_response {
@@ -279,14 +292,10 @@ pub fn verify_response(
     check_unverified(&env, idp, sp, now)?;
 
     // Signature check with the pinned certificates only; returns the signed bytes.
-    let certs: Vec<CertificateDer> = idp
-        .certificates
+    let certs: Vec<CertificateDer> = live
         .iter()
         .map(|c| CertificateDer::from(c.der_bytes()))
         .collect();
-    if certs.is_empty() {
-        return Err(SamlError::Signature);
-    }
     // One certificate at a time: libxmlsec1 reports a key-type mismatch (an RSA key
     // for an ECDSA signature) as an error, not as "does not verify", so a combined
     // call would stop at the first certificate of the other type.
@@ -310,7 +319,7 @@ pub fn verify_response(
             }
         }
     }
-    let signed = signed.ok_or(SamlError::Signature)?;
+    let signed = signed.ok_or_else(|| unpinned_signer(xml, idp.certificates))?;
 
     let signed_env = scan_envelope(&signed)?;
     if signed_env.assertions != 1 {
@@ -381,6 +390,39 @@ fn check_unverified(
         }
     }
     Ok(())
+}
+
+/// Why no pinned certificate verified the signature, for the admin: when the message
+/// carries signing certificates and none of them is pinned, the IdP signed with
+/// another key (usually a rotated certificate). Only words: nothing here accepts.
+fn unpinned_signer(xml: &str, pinned: &[PinnedCert]) -> SamlError {
+    let mut reader = quick_xml::Reader::from_str(xml);
+    let mut inside = false;
+    let mut carried = Vec::new();
+    loop {
+        match reader.read_event() {
+            Ok(Event::Start(e)) if e.local_name().as_ref() == b"X509Certificate" => inside = true,
+            Ok(Event::End(e)) if e.local_name().as_ref() == b"X509Certificate" => inside = false,
+            Ok(Event::Text(t)) if inside => {
+                if let Ok(cert) = PinnedCert::from_base64(&String::from_utf8_lossy(&t)) {
+                    carried.push(cert);
+                }
+            }
+            Ok(Event::Eof) | Err(_) => break,
+            Ok(_) => {}
+        }
+        if carried.len() >= 4 {
+            break;
+        }
+    }
+    let is_pinned = |c: &PinnedCert| pinned.iter().any(|p| p.sha256 == c.sha256);
+    match carried.iter().find(|c| !is_pinned(c)) {
+        Some(other) if !carried.iter().any(is_pinned) => SamlError::CertificateNotPinned {
+            subject: other.subject.clone(),
+            sha256: other.sha256.clone(),
+        },
+        _ => SamlError::Signature,
+    }
 }
 
 /// The signature policy's refusal inside a samael error (samael's

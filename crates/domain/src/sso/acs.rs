@@ -28,11 +28,13 @@ use crate::saml::{guard, SamlError};
 use crate::sso::connections::draft_connection;
 use crate::sso::connections::effective_redirects;
 use crate::sso::email_domains;
-use crate::sso::error::{ErrorKind, LoginError};
+use crate::sso::error::{ErrorKind, FailureReason, LoginError};
 use crate::sso::profile::Profile;
 use crate::sso::relay_state;
 use crate::sso::sign_in::SignIn;
+use crate::sso::trace::{IdpResponse, TraceDraft};
 use crate::tokens::{hash_secret, new_id, new_secret};
+use gatehouse_core::traces::SignInKind;
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum AcsOutcome {
@@ -59,12 +61,25 @@ pub fn with_query(base: &str, pairs: &[(&str, &str)]) -> String {
 }
 
 impl SignIn {
+    /// Answer a posted `SAMLResponse`; the attempt is traced ([`crate::sso::trace`]).
     pub async fn saml_acs(
         &self,
         saml_response: String,
         relay_state: Option<&str>,
     ) -> Result<AcsOutcome, LoginError> {
         let raw: Arc<str> = saml_response.into();
+        let mut trace = TraceDraft::new(SignInKind::Saml, IdpResponse::Saml(raw.clone()));
+        let result = self.saml_acs_traced(&mut trace, raw, relay_state).await;
+        self.traces.record(trace, &result, self.clock.now());
+        result
+    }
+
+    async fn saml_acs_traced(
+        &self,
+        trace: &mut TraceDraft,
+        raw: Arc<str>,
+        relay_state: Option<&str>,
+    ) -> Result<AcsOutcome, LoginError> {
         let now = self.clock.now();
 
         let relay_state = relay_state.map(str::trim).filter(|r| !r.is_empty());
@@ -78,19 +93,15 @@ impl SignIn {
                 .await
                 .map_err(LoginError::internal)?
             {
+                trace.connection(&connection);
                 let job = self.verify_job(&connection, Some(app.request_id))?;
                 let assertion = self
                     .saml_work
                     .run(move || job.run_encoded(&raw))
                     .await
                     .map_err(busy)??;
-                return self
-                    .finish_app(
-                        &connection,
-                        app.request_id,
-                        saml_accepted(&connection, assertion)?,
-                    )
-                    .await;
+                let accepted = saml_accepted(trace, &connection, assertion)?;
+                return self.finish_app(&connection, app.request_id, accepted).await;
             }
         }
         let request_id = app.map(|a| a.request_id).or(relay_state);
@@ -106,6 +117,7 @@ impl SignIn {
         match pending {
             Some(p) => {
                 let connection = self.login_connection(&p).await?;
+                trace.pending(&p, &connection);
                 let verified = match self.verify_job(&connection, Some(&p.id)) {
                     Ok(job) => self
                         .saml_work
@@ -115,16 +127,20 @@ impl SignIn {
                         .and_then(|r| r),
                     Err(e) => Err(e),
                 };
-                let accepted = verified.and_then(|a| saml_accepted(&connection, a));
+                let accepted = verified.and_then(|a| saml_accepted(trace, &connection, a));
                 match (accepted, &p.purpose) {
                     (Ok(accepted), _) => self.finish(&connection, Some(&p), accepted).await,
                     (Err(e), LoginPurpose::Test { owner }) if e.kind != ErrorKind::Unavailable => {
+                        trace.failed(&e);
                         self.save_failed_test(&p.target, owner, &e).await
                     }
                     (Err(e), _) => Err(e),
                 }
             }
-            None => self.idp_initiated(raw).await,
+            None => {
+                trace.idp_initiated();
+                self.idp_initiated(trace, raw).await
+            }
         }
     }
 
@@ -138,7 +154,8 @@ impl SignIn {
             return Err(LoginError::rejected(
                 "a SAML response arrived for a connection whose IdP speaks OpenID Connect",
             )
-            .on(&connection.id));
+            .on(&connection.id)
+            .because(FailureReason::WrongProtocol));
         };
         Ok(VerifyJob {
             connection_id: connection.id.clone(),
@@ -152,7 +169,11 @@ impl SignIn {
         })
     }
 
-    async fn idp_initiated(&self, raw: Arc<str>) -> Result<AcsOutcome, LoginError> {
+    async fn idp_initiated(
+        &self,
+        trace: &mut TraceDraft,
+        raw: Arc<str>,
+    ) -> Result<AcsOutcome, LoginError> {
         let (xml, env) = self
             .saml_work
             .run(move || -> Result<_, LoginError> {
@@ -167,6 +188,7 @@ impl SignIn {
             return Err(LoginError::rejected(
                 "the response answers a sign-in request that has expired or was already used",
             )
+            .because(FailureReason::InResponseToUnknown)
             .titled("This sign-in link has expired. Start again from the application."));
         }
         let issuer = env
@@ -179,9 +201,14 @@ impl SignIn {
             .await
             .map_err(LoginError::internal)?;
         if candidates.is_empty() {
-            return Err(LoginError::rejected(format!(
-                "no connection for IdP {issuer}"
-            )));
+            return Err(
+                LoginError::rejected(format!("no connection for IdP {issuer}"))
+                    .because(FailureReason::IssuerMismatch),
+            );
+        }
+        // A failure is traced on the connection only when the issuer names just one.
+        if let [only] = candidates.as_slice() {
+            trace.connection(only);
         }
         // Only connections that would accept an IdP-initiated sign-in are worth a
         // signature check, and only a few: an Issuer is the sender's to choose.
@@ -194,6 +221,7 @@ impl SignIn {
                 "IdP-initiated sign-in is not allowed (or the connection is disabled) for {}",
                 ids.join(", ")
             ))
+            .because(FailureReason::IdpInitiatedNotAllowed)
             .titled("Start sign-in from the application, not from your identity provider."));
         }
         if open.len() > MAX_IDP_INITIATED_CANDIDATES {
@@ -201,6 +229,7 @@ impl SignIn {
                 "IdP-initiated response from {issuer} could be for {} connections (at most {MAX_IDP_INITIATED_CANDIDATES} are checked); the tenant is ambiguous",
                 open.len()
             ))
+            .because(FailureReason::TenantAmbiguous)
             .titled("Start sign-in from the application, not from your identity provider."));
         }
         let jobs = open
@@ -231,11 +260,13 @@ impl SignIn {
                 "IdP-initiated response matches several connections ({}); the tenant is ambiguous",
                 ids.join(", ")
             ))
+            .because(FailureReason::TenantAmbiguous)
             .titled("Start sign-in from the application, not from your identity provider."));
         }
         match accepted.pop() {
             Some((connection, assertion)) => {
-                let accepted = saml_accepted(&connection, assertion)?;
+                trace.connection(&connection);
+                let accepted = saml_accepted(trace, &connection, assertion)?;
                 self.finish(&connection, None, accepted).await
             }
             None => {
@@ -304,7 +335,9 @@ impl SignIn {
             return self.finish_app(connection, &p.id, accepted).await;
         }
         if !connection.enabled {
-            return Err(LoginError::rejected("the connection is disabled").on(&connection.id));
+            return Err(LoginError::rejected("the connection is disabled")
+                .on(&connection.id)
+                .because(FailureReason::ConnectionDisabled));
         }
         let now = self.clock.now();
         let Accepted {
@@ -348,6 +381,7 @@ impl SignIn {
                 let redirect = default.ok_or_else(|| {
                     LoginError::rejected("IdP-initiated sign-in needs a default redirect URL on the connection or product")
                         .on(&connection.id)
+                        .because(FailureReason::NoDefaultRedirect)
                 })?;
                 let code = new_secret();
                 let result = SignInResult::UnsolicitedCode(AuthCode {
@@ -395,7 +429,9 @@ impl SignIn {
         accepted: Accepted,
     ) -> Result<AcsOutcome, LoginError> {
         if !connection.enabled {
-            return Err(LoginError::rejected("the connection is disabled").on(&connection.id));
+            return Err(LoginError::rejected("the connection is disabled")
+                .on(&connection.id)
+                .because(FailureReason::ConnectionDisabled));
         }
         let now = self.clock.now();
         let profile = serde_json::to_string(&accepted.profile).map_err(LoginError::internal)?;
@@ -566,6 +602,7 @@ fn busy(e: Busy) -> LoginError {
         detail: e.to_string(),
         connection_id: None,
         shown: None,
+        reason: FailureReason::Busy,
     }
 }
 
@@ -605,7 +642,9 @@ impl Accepted {
                         outside.email,
                         email_domains::REASON
                     )),
-                    ..LoginError::rejected(outside.to_string()).on(&connection.id)
+                    ..LoginError::rejected(outside.to_string())
+                        .on(&connection.id)
+                        .because(FailureReason::EmailOutsideTenantDomains)
                 }
                 .titled("Your identity provider cannot sign in this account here"));
             }
@@ -619,11 +658,13 @@ impl Accepted {
 }
 
 fn saml_accepted(
+    trace: &mut TraceDraft,
     connection: &Connection,
     assertion: VerifiedAssertion,
 ) -> Result<Accepted, LoginError> {
+    trace.subject(&assertion.name_id);
     let mapped = attributes::map(&assertion.attributes, &assertion.name_id);
-    Accepted::admit(
+    let accepted = Accepted::admit(
         connection,
         Profile::from_saml(
             &connection.product_id,
@@ -634,12 +675,15 @@ fn saml_accepted(
         ),
         assertion.assertion_id,
         assertion.replay_expires_at,
-    )
+    )?;
+    trace.accepted(&accepted.profile);
+    Ok(accepted)
 }
 
 fn pending_gone(connection: &Connection) -> LoginError {
     LoginError::rejected("the sign-in request was already answered or has expired")
         .on(&connection.id)
+        .because(FailureReason::InResponseToUnknown)
         .titled("This sign-in link has expired. Start again from the application.")
 }
 
@@ -658,6 +702,7 @@ fn saml_failure(e: SamlError) -> LoginError {
         detail: e.to_string(),
         connection_id: None,
         shown,
+        reason: e.reason(),
     }
 }
 

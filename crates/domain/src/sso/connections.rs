@@ -4,6 +4,9 @@
 //! connection is validated completely before anything is stored (metadata parsed,
 //! certificates read, redirect URLs checked), so a bad input never half-saves.
 
+use crate::audit::{self, AuditEntry};
+use gatehouse_core::audit::{AuditAction, AuditChange};
+use gatehouse_core::webhooks::WebhookEvent;
 use std::sync::Arc;
 
 use gatehouse_core::{FieldError, RedirectUrlList, Tenant};
@@ -228,9 +231,22 @@ pub struct Connections {
     pub(crate) idp: IdpResolver,
     pub(crate) verifiers: SecretVerifiers,
     pub(crate) ory_wake: OryWake,
+    pub(crate) audit: crate::audit::AuditLog,
+    pub(crate) webhooks: crate::webhooks::WebhookOutbox,
 }
 
 impl Connections {
+    async fn emit(&self, event: WebhookEvent, c: &Connection) {
+        self.webhooks
+            .emit(
+                &c.product_id,
+                event,
+                &c.id,
+                crate::webhooks::connection_data(c),
+            )
+            .await;
+    }
+
     /// Create a connection under `product` (already authorized by the caller).
     /// `reserved_id`: the id the dashboard's form showed an OIDC redirect URI for
     /// ([`Self::reserve_connection_id`]); otherwise a new one.
@@ -312,6 +328,17 @@ impl Connections {
         }
         tracing::info!(product_id = %product.id, connection_id = %connection.id, tenant = %connection.tenant, source = source.as_str(), "connection created");
         self.ory_wake.wake();
+        self.audit
+            .record(AuditEntry::on_product(
+                product,
+                AuditAction::ConnectionCreated,
+                &connection.id,
+                Some(&connection.name),
+                audit::created(&audit::connection_fields(&connection)),
+            ))
+            .await;
+        self.emit(WebhookEvent::ConnectionCreated, &connection)
+            .await;
         Ok(ConnectionWithSecret {
             connection,
             client_secret,
@@ -321,9 +348,11 @@ impl Connections {
     /// Update fields; `input.metadata = None` keeps the metadata.
     pub async fn update_connection(
         &self,
+        scope: &ProductScope,
         mut connection: Connection,
         input: ConnectionInput,
     ) -> DomainResult<Connection> {
+        let before = audit::connection_fields(&connection);
         let tenant = parse_tenant(&input.tenant)?;
         let redirects = check_redirects(&input)?;
         if let Some(domains) = &input.email_domains {
@@ -355,14 +384,30 @@ impl Connections {
         }
         tracing::info!(connection_id = %connection.id, "connection updated");
         self.ory_wake.wake();
+        let changes = audit::diff(&before, &audit::connection_fields(&connection));
+        if !changes.is_empty() {
+            self.audit
+                .record(AuditEntry::on_product(
+                    scope,
+                    AuditAction::ConnectionUpdated,
+                    &connection.id,
+                    Some(&connection.name),
+                    changes,
+                ))
+                .await;
+            self.emit(WebhookEvent::ConnectionUpdated, &connection)
+                .await;
+        }
         Ok(connection)
     }
 
     pub async fn set_connection_enabled(
         &self,
+        scope: &ProductScope,
         mut connection: Connection,
         enabled: bool,
     ) -> DomainResult<Connection> {
+        let was = connection.enabled;
         connection.enabled = enabled;
         connection.updated_at = self.clock.now();
         if !self.store.update_connection(&connection).await? {
@@ -370,12 +415,30 @@ impl Connections {
         }
         tracing::info!(connection_id = %connection.id, enabled, "connection enabled state changed");
         self.ory_wake.wake();
+        if was != enabled {
+            self.audit
+                .record(AuditEntry::on_product(
+                    scope,
+                    if enabled {
+                        AuditAction::ConnectionEnabled
+                    } else {
+                        AuditAction::ConnectionDisabled
+                    },
+                    &connection.id,
+                    Some(&connection.name),
+                    Vec::new(),
+                ))
+                .await;
+            self.emit(WebhookEvent::ConnectionUpdated, &connection)
+                .await;
+        }
         Ok(connection)
     }
 
     /// A new client secret (the old one stops working at once).
     pub async fn rotate_client_secret(
         &self,
+        scope: &ProductScope,
         mut connection: Connection,
     ) -> DomainResult<ConnectionWithSecret> {
         let client_secret = new_secret();
@@ -384,13 +447,30 @@ impl Connections {
         if !self.store.update_connection(&connection).await? {
             return Err(DomainError::NotFound);
         }
+        self.audit
+            .record(AuditEntry::on_product(
+                scope,
+                AuditAction::ConnectionSecretRotated,
+                &connection.id,
+                Some(&connection.name),
+                vec![AuditChange {
+                    field: "clientSecret".into(),
+                    before: None,
+                    after: Some("(changed)".into()),
+                }],
+            ))
+            .await;
         Ok(ConnectionWithSecret {
             connection,
             client_secret,
         })
     }
 
-    pub async fn delete_connection(&self, connection: &Connection) -> DomainResult<()> {
+    pub async fn delete_connection(
+        &self,
+        scope: &ProductScope,
+        connection: &Connection,
+    ) -> DomainResult<()> {
         if !self
             .store
             .delete_connection(&connection.product_id, &connection.id, self.clock.now())
@@ -400,6 +480,16 @@ impl Connections {
         }
         tracing::info!(connection_id = %connection.id, "connection deleted");
         self.ory_wake.wake();
+        self.audit
+            .record(AuditEntry::on_product(
+                scope,
+                AuditAction::ConnectionDeleted,
+                &connection.id,
+                Some(&connection.name),
+                audit::deleted(&audit::connection_fields(connection)),
+            ))
+            .await;
+        self.emit(WebhookEvent::ConnectionDeleted, connection).await;
         Ok(())
     }
 

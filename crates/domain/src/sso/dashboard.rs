@@ -30,6 +30,23 @@ pub fn cert_views(saml: &SamlIdpConfig, now: DateTime<Utc>) -> Vec<CertView> {
         .collect()
 }
 
+/// A SAML connection's certificate health, by its last expiry (none for OIDC).
+pub fn certificate_health(
+    c: &Connection,
+    now: DateTime<Utc>,
+) -> Option<gatehouse_core::views::CertificateHealth> {
+    match &c.idp {
+        IdpConfig::Saml(saml) => saml
+            .idp
+            .certificates
+            .iter()
+            .map(|cert| cert.not_after)
+            .max()
+            .map(|last| gatehouse_core::views::CertificateHealth::at(last, now)),
+        IdpConfig::Oidc(_) => None,
+    }
+}
+
 impl Connections {
     pub fn connection_summary(&self, c: &Connection) -> ConnectionSummary {
         ConnectionSummary {
@@ -45,6 +62,7 @@ impl Connections {
                 IdpConfig::Saml(saml) => saml.idp.certificates.iter().map(|c| c.not_after).min(),
                 IdpConfig::Oidc(_) => None,
             },
+            certificate_health: certificate_health(c, self.clock.now()),
             ory_state: None,
         }
     }
@@ -72,6 +90,7 @@ impl Connections {
             sso_redirect_url: saml.and_then(|s| s.idp.sso_redirect_url.clone()),
             sso_post_url: saml.and_then(|s| s.idp.sso_post_url.clone()),
             certificates: saml.map(|s| cert_views(s, now)).unwrap_or_default(),
+            certificate_health: certificate_health(c, now),
             metadata_url: saml.and_then(|s| s.metadata_url.clone()),
             redirect_urls: c.redirect_urls.clone(),
             default_redirect_url: c.default_redirect_url.clone(),
@@ -118,11 +137,26 @@ impl Connections {
         connection_id: &str,
         write: bool,
     ) -> DomainResult<Connection> {
+        self.dashboard_scoped_connection(user_id, team_id, product_id, connection_id, write)
+            .await
+            .map(|(_, c)| c)
+    }
+
+    /// A connection of the caller's product, with the product scope (for changes).
+    async fn dashboard_scoped_connection(
+        &self,
+        user_id: &str,
+        team_id: &str,
+        product_id: &str,
+        connection_id: &str,
+        write: bool,
+    ) -> DomainResult<(ProductScope, Connection)> {
         let (access, product) = self
             .access
             .dashboard_product(user_id, team_id, product_id, write)
             .await?;
-        self.product_connection(&product, connection_id)
+        let c = self
+            .product_connection(&product, connection_id)
             .await
             .inspect_err(|_| {
                 tracing::warn!(
@@ -130,7 +164,8 @@ impl Connections {
                     user_id = %access.user_id, product_id, connection_id,
                     "refused: connection is not in this product"
                 );
-            })
+            })?;
+        Ok((product, c))
     }
 
     pub async fn list_connections(
@@ -204,11 +239,11 @@ impl Connections {
         connection_id: &str,
         form: &ConnectionForm,
     ) -> DomainResult<ConnectionDetail> {
-        let c = self
-            .dashboard_connection(user_id, team_id, product_id, connection_id, true)
+        let (scope, c) = self
+            .dashboard_scoped_connection(user_id, team_id, product_id, connection_id, true)
             .await?;
         let input = connection_input(form, FormMode::Replace(&c))?;
-        let updated = self.update_connection(c, input).await?;
+        let updated = self.update_connection(&scope, c, input).await?;
         self.connection_detail_with_sync(&updated).await
     }
 
@@ -220,10 +255,10 @@ impl Connections {
         connection_id: &str,
         enabled: bool,
     ) -> DomainResult<ConnectionDetail> {
-        let c = self
-            .dashboard_connection(user_id, team_id, product_id, connection_id, true)
+        let (scope, c) = self
+            .dashboard_scoped_connection(user_id, team_id, product_id, connection_id, true)
             .await?;
-        let updated = self.set_connection_enabled(c, enabled).await?;
+        let updated = self.set_connection_enabled(&scope, c, enabled).await?;
         self.connection_detail_with_sync(&updated).await
     }
 
@@ -234,10 +269,10 @@ impl Connections {
         product_id: &str,
         connection_id: &str,
     ) -> DomainResult<ConnectionCredentials> {
-        let c = self
-            .dashboard_connection(user_id, team_id, product_id, connection_id, true)
+        let (scope, c) = self
+            .dashboard_scoped_connection(user_id, team_id, product_id, connection_id, true)
             .await?;
-        let rotated = self.rotate_client_secret(c).await?;
+        let rotated = self.rotate_client_secret(&scope, c).await?;
         Ok(self.credentials(&rotated))
     }
 
@@ -248,10 +283,10 @@ impl Connections {
         product_id: &str,
         connection_id: &str,
     ) -> DomainResult<()> {
-        let c = self
-            .dashboard_connection(user_id, team_id, product_id, connection_id, true)
+        let (scope, c) = self
+            .dashboard_scoped_connection(user_id, team_id, product_id, connection_id, true)
             .await?;
-        self.delete_connection(&c).await
+        self.delete_connection(&scope, &c).await
     }
 
     /// "Retry now": sync this connection with Ory at once.
@@ -316,6 +351,20 @@ impl Connections {
             .access
             .dashboard_product(user_id, team_id, product_id, true)
             .await?;
-        self.verifiers.rotate_secret_verifier(&product.id).await
+        let verifier = self.verifiers.rotate_secret_verifier(&product.id).await?;
+        self.audit
+            .record(crate::audit::AuditEntry::on_product(
+                &product,
+                gatehouse_core::audit::AuditAction::ProductSecretVerifierRotated,
+                &product.id,
+                Some(&product.name),
+                vec![gatehouse_core::audit::AuditChange {
+                    field: "secretVerifier".into(),
+                    before: None,
+                    after: Some("(changed)".into()),
+                }],
+            ))
+            .await;
+        Ok(verifier)
     }
 }

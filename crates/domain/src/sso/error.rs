@@ -7,6 +7,7 @@
 
 use std::fmt;
 
+pub use gatehouse_core::traces::FailureReason;
 pub use gatehouse_core::ErrorKind;
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -71,6 +72,8 @@ pub struct LoginError {
     pub connection_id: Option<String>,
     /// Extra words safe to show the user (e.g. the IdP's own error message).
     pub shown: Option<String>,
+    /// The typed reason, for the sign-in trace and the metrics.
+    pub reason: FailureReason,
 }
 
 impl LoginError {
@@ -81,6 +84,7 @@ impl LoginError {
             detail: detail.into(),
             connection_id: None,
             shown: None,
+            reason: FailureReason::MalformedResponse,
         }
     }
     pub fn rejected(detail: impl Into<String>) -> Self {
@@ -90,6 +94,7 @@ impl LoginError {
             detail: detail.into(),
             connection_id: None,
             shown: None,
+            reason: FailureReason::Rejected,
         }
     }
     pub fn internal(detail: impl fmt::Display) -> Self {
@@ -99,10 +104,15 @@ impl LoginError {
             detail: detail.to_string(),
             connection_id: None,
             shown: None,
+            reason: FailureReason::Internal,
         }
     }
     pub fn on(mut self, connection_id: &str) -> Self {
         self.connection_id = Some(connection_id.to_string());
+        self
+    }
+    pub fn because(mut self, reason: FailureReason) -> Self {
+        self.reason = reason;
         self
     }
 }

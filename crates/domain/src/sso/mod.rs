@@ -2,6 +2,7 @@
 
 pub mod acs;
 pub mod authorize;
+pub mod certificates;
 pub mod connection_form;
 pub mod connections;
 pub mod dashboard;
@@ -15,4 +16,5 @@ pub mod relay_state;
 pub mod sign_in;
 pub mod test_login;
 pub mod token;
+pub mod trace;
 pub mod verifier;

@@ -32,6 +32,8 @@ pub struct SignIn {
     pub(crate) verifiers: SecretVerifiers,
     /// SAML decoding and verification, off the runtime and bounded.
     pub(crate) saml_work: Arc<BoundedWork>,
+    /// Where each attempt's trace goes ([`crate::sso::trace`]).
+    pub(crate) traces: crate::sso::trace::TraceLog,
 }
 
 impl SignIn {

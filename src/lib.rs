@@ -191,9 +191,11 @@ pub fn spawn_purge(services: Services, interval: Duration) -> tokio::task::JoinH
     })
 }
 
-/// Every `interval`, tell webhooks about SAML certificates that expire within 30 or
-/// 7 days or have expired (each once: `gatehouse_domain::sso::certificates`).
-pub fn spawn_certificate_check(
+/// Every `interval`: fetch the metadata URLs due (daily,
+/// `gatehouse_domain::sso::metadata_refresh`), then tell webhooks about SAML
+/// certificates that expire within 30 or 7 days or have expired (each once:
+/// `gatehouse_domain::sso::certificates`).
+pub fn spawn_connection_upkeep(
     services: Services,
     interval: Duration,
 ) -> tokio::task::JoinHandle<()> {
@@ -201,6 +203,11 @@ pub fn spawn_certificate_check(
         let mut every = tokio::time::interval(interval.max(Duration::from_secs(1)));
         loop {
             every.tick().await;
+            match services.connections.refresh_metadata().await {
+                Ok(n) if n > 0 => tracing::info!(changed = n, "metadata refresh applied changes"),
+                Ok(_) => {}
+                Err(e) => tracing::warn!(error = %e, "metadata refresh failed"),
+            }
             match services.connections.check_certificates().await {
                 Ok(n) if n > 0 => tracing::info!(events = n, "certificate expiry events queued"),
                 Ok(_) => {}

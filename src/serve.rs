@@ -44,7 +44,7 @@ pub async fn serve(config: Config) -> ExitCode {
         stopping.clone(),
     );
 
-    let certificates = crate::spawn_certificate_check(
+    let certificates = crate::spawn_connection_upkeep(
         server.services.clone(),
         std::time::Duration::from_secs(3600),
     );

@@ -90,13 +90,13 @@ test('an admin creates a SAML connection and tests it', async () => {
   await page.goto(page.url().replace(/\/conn_[a-z2-7]+$/, ''));
   assert.match(await page.locator('[data-testid=connections]').textContent(), /acme\.com.*Acme Okta/s);
 
-  // a test with a broken signature shows the precise reason
+  // a test signed with a key the connection does not have shows the precise reason
   await fetch(`${idp.url}/__idp/config`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ key: 'attacker' }) });
   await page.click('text=acme.com');
   await page.waitForURL(/\/connections\/conn_/);
   const [failing] = await Promise.all([context.waitForEvent('page'), page.click('[data-testid=test-connection]')]);
   await failing.locator('[data-testid=test-failure]').waitFor({ timeout: 20_000 });
-  assert.match(await failing.locator('[data-testid=test-error]').textContent(), /signature does not verify/);
+  assert.match(await failing.locator('[data-testid=test-error]').textContent(), /signed with a certificate the connection does not have/);
   await fetch(`${idp.url}/__idp/reset`, { method: 'POST' });
   await context.close();
 });

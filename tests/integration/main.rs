@@ -17,6 +17,7 @@ mod email_domains;
 mod flood;
 mod isolation;
 mod keys;
+mod metadata_refresh;
 mod oauth_security;
 mod observability;
 mod oidc_flows;

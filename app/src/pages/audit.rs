@@ -297,6 +297,7 @@ fn actor_tag(kind: ActorKind) -> Option<&'static str> {
         ActorKind::User => None,
         ActorKind::ApiKey => Some("API key"),
         ActorKind::SetupLink => Some("setup link"),
+        ActorKind::System => Some("Gatehouse"),
     }
 }
 

@@ -80,6 +80,8 @@ pub enum ActorKind {
     ApiKey,
     /// A customer's IT admin through a setup link.
     SetupLink,
+    /// Gatehouse itself (the daily metadata refresh).
+    System,
 }
 
 impl ActorKind {
@@ -88,6 +90,7 @@ impl ActorKind {
             ActorKind::User => "user",
             ActorKind::ApiKey => "api_key",
             ActorKind::SetupLink => "setup_link",
+            ActorKind::System => "system",
         }
     }
     pub fn parse(raw: &str) -> Option<Self> {
@@ -95,6 +98,7 @@ impl ActorKind {
             "user" => Some(ActorKind::User),
             "api_key" => Some(ActorKind::ApiKey),
             "setup_link" => Some(ActorKind::SetupLink),
+            "system" => Some(ActorKind::System),
             _ => None,
         }
     }

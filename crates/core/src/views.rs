@@ -322,6 +322,12 @@ pub struct ConnectionDetail {
     #[serde(default)]
     pub certificate_health: Option<CertificateHealth>,
     pub metadata_url: Option<String>,
+    /// When the daily refresh last fetched `metadata_url`.
+    #[serde(default)]
+    pub metadata_checked_at: Option<DateTime<Utc>>,
+    /// Why that fetch failed (the last good metadata is kept).
+    #[serde(default)]
+    pub metadata_error: Option<String>,
     pub redirect_urls: Vec<String>,
     pub default_redirect_url: Option<String>,
     pub allow_idp_initiated: bool,

@@ -36,6 +36,14 @@ impl Actor {
         }
     }
 
+    /// Gatehouse itself; `what` names the job.
+    pub fn system(what: &str) -> Self {
+        Self {
+            kind: ActorKind::System,
+            id: what.to_string(),
+        }
+    }
+
     /// Whoever proved the scope.
     pub fn of(scope: &ProductScope) -> Self {
         match scope.proof() {

@@ -371,8 +371,21 @@ pub trait ConnectionStore: Send + Sync {
         tenant: &str,
     ) -> StoreResult<Vec<Connection>>;
     async fn connections_by_idp_entity(&self, idp_entity_id: &str) -> StoreResult<Vec<Connection>>;
-    /// Every SAML connection (the certificate check).
+    /// Every SAML connection (the certificate check, the metadata refresh).
     async fn saml_connections(&self) -> StoreResult<Vec<Connection>>;
+    /// When each connection's metadata URL was last fetched by the refresh.
+    async fn metadata_checks(&self) -> StoreResult<Vec<(String, DateTime<Utc>)>>;
+    /// The last refresh of one connection's metadata URL: when, and its error.
+    async fn metadata_check(
+        &self,
+        connection_id: &str,
+    ) -> StoreResult<Option<(DateTime<Utc>, Option<String>)>>;
+    async fn record_metadata_check(
+        &self,
+        connection_id: &str,
+        at: DateTime<Utc>,
+        error: Option<&str>,
+    ) -> StoreResult<()>;
     /// Remember that `level` was told for the certificate expiring at `not_after`;
     /// `false` when it already was (by this instance or another).
     async fn record_certificate_notice(

@@ -243,6 +243,49 @@ impl ConnectionStore for SqlStore {
         self.connections_where("protocol = $1", &["saml"]).await
     }
 
+    async fn metadata_checks(&self) -> StoreResult<Vec<(String, DateTime<Utc>)>> {
+        let rows = sqlx::query("SELECT connection_id, checked_at FROM metadata_checks")
+            .fetch_all(&self.pool)
+            .await
+            .map_err(map_err)?;
+        rows.iter()
+            .map(|r| Ok((r.text("connection_id")?, r.time("checked_at")?)))
+            .collect()
+    }
+
+    async fn metadata_check(
+        &self,
+        connection_id: &str,
+    ) -> StoreResult<Option<(DateTime<Utc>, Option<String>)>> {
+        let row =
+            sqlx::query("SELECT checked_at, error FROM metadata_checks WHERE connection_id = $1")
+                .bind(connection_id)
+                .fetch_optional(&self.pool)
+                .await
+                .map_err(map_err)?;
+        row.map(|r| Ok((r.time("checked_at")?, r.opt_text("error")?)))
+            .transpose()
+    }
+
+    async fn record_metadata_check(
+        &self,
+        connection_id: &str,
+        at: DateTime<Utc>,
+        error: Option<&str>,
+    ) -> StoreResult<()> {
+        sqlx::query(
+            "INSERT INTO metadata_checks (connection_id, checked_at, error) VALUES ($1, $2, $3) \
+             ON CONFLICT (connection_id) DO UPDATE SET checked_at = excluded.checked_at, error = excluded.error",
+        )
+        .bind(connection_id)
+        .bind(ms(at))
+        .bind(error.map(|e| e.chars().take(500).collect::<String>()))
+        .execute(self.writer())
+        .await
+        .map(|_| ())
+        .map_err(map_err)
+    }
+
     async fn record_certificate_notice(
         &self,
         connection_id: &str,

@@ -206,7 +206,19 @@ pub fn ConnectionView(
                 <dt class="text-slate-500">"Entity ID"</dt><dd class="col-span-3 break-all font-mono text-xs" data-testid="idp-entity-id">{c.idp_entity_id.clone()}</dd>
                 <dt class="text-slate-500">"SSO URL (Redirect)"</dt><dd class="col-span-3 break-all font-mono text-xs">{c.sso_redirect_url.clone().unwrap_or_else(|| "—".into())}</dd>
                 <dt class="text-slate-500">"SSO URL (POST)"</dt><dd class="col-span-3 break-all font-mono text-xs">{c.sso_post_url.clone().unwrap_or_else(|| "—".into())}</dd>
-                <dt class="text-slate-500">"Metadata URL"</dt><dd class="col-span-3 break-all font-mono text-xs">{c.metadata_url.clone().unwrap_or_else(|| "uploaded XML".into())}</dd>
+                <dt class="text-slate-500">"Metadata URL"</dt><dd class="col-span-3 break-all font-mono text-xs">{c.metadata_url.clone().unwrap_or_else(|| "uploaded XML".into())}
+                    {c.metadata_url.is_some().then(|| view! {
+                        <span class="block font-sans text-slate-500" data-testid="metadata-refresh">
+                            "Fetched again daily; a changed certificate set is applied. "
+                            {c.metadata_checked_at.map(|at| format!("Last checked {}.", format::date_time(&at)))}
+                        </span>
+                    })}
+                    {c.metadata_error.clone().map(|e| view! {
+                        <span class="mt-1 block rounded bg-red-50 px-2 py-1 font-sans text-red-800" data-testid="metadata-error">
+                            "The last fetch failed (the last good metadata is kept): " {e}
+                        </span>
+                    })}
+                </dd>
                 <dt class="text-slate-500">"IdP-initiated sign-in"</dt><dd class="col-span-3">{if c.allow_idp_initiated { "allowed" } else { "not allowed" }}</dd>
             </dl>
         </section>

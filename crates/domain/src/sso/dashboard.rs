@@ -92,6 +92,8 @@ impl Connections {
             certificates: saml.map(|s| cert_views(s, now)).unwrap_or_default(),
             certificate_health: certificate_health(c, now),
             metadata_url: saml.and_then(|s| s.metadata_url.clone()),
+            metadata_checked_at: None,
+            metadata_error: None,
             redirect_urls: c.redirect_urls.clone(),
             default_redirect_url: c.default_redirect_url.clone(),
             allow_idp_initiated: c.allow_idp_initiated,
@@ -118,6 +120,12 @@ impl Connections {
         let mut detail = self.connection_detail(c);
         if let Some(row) = self.store.ory_sync_row(&c.id).await? {
             detail.ory = Some(ory_sync_view(&row, c));
+        }
+        if detail.metadata_url.is_some() {
+            if let Some((at, error)) = self.store.metadata_check(&c.id).await? {
+                detail.metadata_checked_at = Some(at);
+                detail.metadata_error = error;
+            }
         }
         Ok(detail)
     }

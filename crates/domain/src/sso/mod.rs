@@ -10,6 +10,7 @@ pub mod email_domains;
 pub mod error;
 pub mod jwt;
 pub mod keys;
+pub mod metadata_refresh;
 pub mod pkce;
 pub mod profile;
 pub mod relay_state;

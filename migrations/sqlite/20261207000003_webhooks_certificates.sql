@@ -1,4 +1,6 @@
--- Webhook endpoints and their delivery outbox (gatehouse_domain::webhooks).
+-- Webhook endpoints and their delivery outbox (gatehouse_domain::webhooks), and the
+-- connections' certificate and metadata upkeep (gatehouse_domain::sso::certificates,
+-- gatehouse_domain::sso::metadata_refresh).
 CREATE TABLE webhook_endpoints (
     id            TEXT PRIMARY KEY,
     product_id    TEXT NOT NULL REFERENCES products(id) ON DELETE CASCADE,
@@ -34,9 +36,17 @@ CREATE INDEX webhook_deliveries_by_time ON webhook_deliveries(created_at);
 -- Certificate expiry notices already told (one per connection, expiry and level),
 -- so that each instance's hourly check tells each once.
 CREATE TABLE certificate_notices (
-    connection_id TEXT NOT NULL,
+    connection_id TEXT NOT NULL REFERENCES connections(id) ON DELETE CASCADE,
     not_after     BIGINT NOT NULL,
     level         TEXT NOT NULL, -- expiring | expiring_soon | expired
     created_at    BIGINT NOT NULL,
     PRIMARY KEY (connection_id, not_after, level)
+);
+
+-- The daily refresh of metadata URLs (gatehouse_domain::sso::metadata_refresh): when
+-- each was last fetched, and the error if that fetch failed.
+CREATE TABLE metadata_checks (
+    connection_id TEXT PRIMARY KEY REFERENCES connections(id) ON DELETE CASCADE,
+    checked_at    BIGINT NOT NULL,
+    error         TEXT
 );

@@ -1,9 +1,8 @@
 #!/usr/bin/env bash
 # What sign-in traces cost per sign-in (README, "Speed"): two instances of the same
 # release build on the embedded SQLite default, one recording traces and one with
-# GATEHOUSE_TRACE_RETENTION_DAYS=0, each pinned to its own core, measured by
-# gatehouse-bench alternately in one run; then the traces' size in the database per
-# sign-in. Arguments go to gatehouse-bench, e.g. --logins 2000 --rounds 3.
+# GATEHOUSE_TRACE_RETENTION_DAYS=0, measured by gatehouse-bench alternately in one
+# run; then the traces' size in the database per sign-in. Arguments go to gatehouse-bench, e.g. --logins 2000 --rounds 3.
 # Instructions per sign-in: GATEHOUSE_TRACE_RETENTION_DAYS=0 scripts/callgrind.sh
 # against scripts/callgrind.sh.
 set -euo pipefail
@@ -29,13 +28,14 @@ free_port() {
   python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'
 }
 
-# serve NAME PORT CPU RETENTION_DAYS
+# serve NAME PORT RETENTION_DAYS (every server on core 0, the benchmark on core 1:
+# they are measured one at a time)
 serve() {
   mkdir -p "$WORK/$1"
   GATEHOUSE_LISTEN_ADDR="127.0.0.1:$2" GATEHOUSE_PUBLIC_URL="http://127.0.0.1:$2" \
     GATEHOUSE_DATA_DIR="$WORK/$1" GATEHOUSE_SECRET_KEY="$(openssl rand -base64 32)" \
-    GATEHOUSE_TRACE_RETENTION_DAYS="$4" ORY_SYNC_INTERVAL_MS=0 RUST_LOG=warn \
-    taskset -c "$3" "$BIN" serve >>"$WORK/$1.log" 2>&1 &
+    GATEHOUSE_TRACE_RETENTION_DAYS="$3" ORY_SYNC_INTERVAL_MS=0 RUST_LOG=warn \
+    taskset -c 0 "$BIN" serve >>"$WORK/$1.log" 2>&1 &
   PIDS+=($!)
   for _ in $(seq 150); do
     curl -sf "http://127.0.0.1:$2/healthz" >/dev/null 2>&1 && return 0
@@ -45,13 +45,13 @@ serve() {
   exit 1
 }
 
-cpus="$(nproc)"
 on="$(free_port)" off="$(free_port)"
-serve traced "$on" 0 30
-serve untraced "$off" $((cpus > 1 ? 1 : 0)) 0
+serve traced "$on" 30
+serve untraced "$off" 0
 
 log "measuring, alternately: traces recorded, traces off"
-"$CARGO_TARGET_DIR/release/gatehouse-bench" \
+bench_cpu=$(( $(nproc) > 1 ? 1 : 0 ))
+taskset -c "$bench_cpu" "$CARGO_TARGET_DIR/release/gatehouse-bench" \
   --url "traces=http://127.0.0.1:$on" \
   --url "no traces=http://127.0.0.1:$off" \
   --rate 0 "$@"

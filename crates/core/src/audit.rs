@@ -5,102 +5,49 @@
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 
-macro_rules! actions {
-    ($( $(#[$doc:meta])* $variant:ident = $name:literal; )*) => {
-        /// What was done.
-        #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
-        pub enum AuditAction {
-            $( $(#[$doc])* #[serde(rename = $name)] $variant, )*
-        }
+use crate::named::named_enum;
 
-        impl AuditAction {
-            pub const ALL: &'static [AuditAction] = &[$(AuditAction::$variant),*];
-
-            pub fn as_str(self) -> &'static str {
-                match self { $(AuditAction::$variant => $name,)* }
-            }
-
-            pub fn parse(raw: &str) -> Option<Self> {
-                match raw { $($name => Some(AuditAction::$variant),)* _ => None }
-            }
-        }
-
-        // By hand: the derive does not see serde's renames through this macro.
-        #[cfg(feature = "openapi")]
-        impl utoipa::PartialSchema for AuditAction {
-            fn schema() -> utoipa::openapi::RefOr<utoipa::openapi::schema::Schema> {
-                use utoipa::openapi::schema::{ObjectBuilder, Type};
-                ObjectBuilder::new()
-                    .schema_type(Type::String)
-                    .enum_values(Some(AuditAction::ALL.iter().map(|v| v.as_str())))
-                    .into()
-            }
-        }
-
-        #[cfg(feature = "openapi")]
-        impl utoipa::ToSchema for AuditAction {}
-    };
-}
-
-actions! {
-    ProductCreated = "product.created";
-    ProductUpdated = "product.updated";
-    ProductDeleted = "product.deleted";
-    ProductSecretVerifierRotated = "product.secret_verifier_rotated";
-    ApiKeyCreated = "api_key.created";
-    ApiKeyRevoked = "api_key.revoked";
-    ConnectionCreated = "connection.created";
-    ConnectionUpdated = "connection.updated";
-    ConnectionEnabled = "connection.enabled";
-    ConnectionDisabled = "connection.disabled";
-    ConnectionSecretRotated = "connection.secret_rotated";
-    ConnectionDeleted = "connection.deleted";
-    SetupLinkCreated = "setup_link.created";
-    SetupLinkRegenerated = "setup_link.regenerated";
-    SetupLinkRevoked = "setup_link.revoked";
-    SetupLinkUsed = "setup_link.used";
-    OrySettingsSaved = "ory.settings_saved";
-    OryDisconnected = "ory.disconnected";
-    MemberInvited = "member.invited";
-    InviteRevoked = "member.invite_revoked";
-    MemberJoined = "member.joined";
-    MemberRemoved = "member.removed";
-    WebhookCreated = "webhook.created";
-    WebhookDeleted = "webhook.deleted";
-}
-
-/// Who made a change.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
-#[serde(rename_all = "snake_case")]
-#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
-pub enum ActorKind {
-    /// A team member in the dashboard.
-    User,
-    /// A product's API key (admin API).
-    ApiKey,
-    /// A customer's IT admin through a setup link.
-    SetupLink,
-    /// Gatehouse itself (the daily metadata refresh).
-    System,
-}
-
-impl ActorKind {
-    pub fn as_str(self) -> &'static str {
-        match self {
-            ActorKind::User => "user",
-            ActorKind::ApiKey => "api_key",
-            ActorKind::SetupLink => "setup_link",
-            ActorKind::System => "system",
-        }
+named_enum! {
+    /// What was done.
+    pub enum AuditAction {
+        ProductCreated = "product.created",
+        ProductUpdated = "product.updated",
+        ProductDeleted = "product.deleted",
+        ProductSecretVerifierRotated = "product.secret_verifier_rotated",
+        ApiKeyCreated = "api_key.created",
+        ApiKeyRevoked = "api_key.revoked",
+        ConnectionCreated = "connection.created",
+        ConnectionUpdated = "connection.updated",
+        ConnectionEnabled = "connection.enabled",
+        ConnectionDisabled = "connection.disabled",
+        ConnectionSecretRotated = "connection.secret_rotated",
+        ConnectionDeleted = "connection.deleted",
+        SetupLinkCreated = "setup_link.created",
+        SetupLinkRegenerated = "setup_link.regenerated",
+        SetupLinkRevoked = "setup_link.revoked",
+        SetupLinkUsed = "setup_link.used",
+        OrySettingsSaved = "ory.settings_saved",
+        OryDisconnected = "ory.disconnected",
+        MemberInvited = "member.invited",
+        InviteRevoked = "member.invite_revoked",
+        MemberJoined = "member.joined",
+        MemberRemoved = "member.removed",
+        WebhookCreated = "webhook.created",
+        WebhookDeleted = "webhook.deleted",
     }
-    pub fn parse(raw: &str) -> Option<Self> {
-        match raw {
-            "user" => Some(ActorKind::User),
-            "api_key" => Some(ActorKind::ApiKey),
-            "setup_link" => Some(ActorKind::SetupLink),
-            "system" => Some(ActorKind::System),
-            _ => None,
-        }
+}
+
+named_enum! {
+    /// Who made a change.
+    pub enum ActorKind {
+        /// A team member in the dashboard.
+        User = "user",
+        /// A product's API key (admin API).
+        ApiKey = "api_key",
+        /// A customer's IT admin through a setup link.
+        SetupLink = "setup_link",
+        /// Gatehouse itself (the daily metadata refresh).
+        System = "system",
     }
 }
 

@@ -10,6 +10,7 @@ pub mod audit;
 pub mod connection_form;
 pub mod error_kind;
 pub mod ids;
+mod named;
 pub mod traces;
 pub mod trial;
 pub mod validate;

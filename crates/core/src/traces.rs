@@ -5,6 +5,8 @@
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 
+use crate::named::named_enum;
+
 macro_rules! reasons {
     ($( $(#[$doc:meta])* $variant:ident = $name:literal, $explained:literal, $remedy:literal; )*) => {
         /// Why a sign-in failed.
@@ -139,83 +141,30 @@ reasons! {
         "Read the detail; it says what did not match.";
 }
 
-/// How a sign-in was started and answered.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
-#[serde(rename_all = "snake_case")]
-#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
-pub enum SignInKind {
-    /// SAML, started by the application (or a test).
-    Saml,
-    /// SAML, started at the identity provider.
-    SamlIdpInitiated,
-    /// OpenID Connect, with this service as the IdP's relying party.
-    Oidc,
-}
-
-impl SignInKind {
-    pub fn as_str(self) -> &'static str {
-        match self {
-            SignInKind::Saml => "saml",
-            SignInKind::SamlIdpInitiated => "saml_idp_initiated",
-            SignInKind::Oidc => "oidc",
-        }
-    }
-    pub fn parse(raw: &str) -> Option<Self> {
-        match raw {
-            "saml" => Some(SignInKind::Saml),
-            "saml_idp_initiated" => Some(SignInKind::SamlIdpInitiated),
-            "oidc" => Some(SignInKind::Oidc),
-            _ => None,
-        }
+named_enum! {
+    /// How a sign-in was started and answered.
+    pub enum SignInKind {
+        /// SAML, started by the application (or a test).
+        Saml = "saml",
+        /// SAML, started at the identity provider.
+        SamlIdpInitiated = "saml_idp_initiated",
+        /// OpenID Connect, with this service as the IdP's relying party.
+        Oidc = "oidc",
     }
 }
 
-/// Whom the sign-in was for: the application, or an admin's "Test connection".
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
-#[serde(rename_all = "snake_case")]
-#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
-pub enum TracePurpose {
-    App,
-    Test,
-}
-
-impl TracePurpose {
-    pub fn as_str(self) -> &'static str {
-        match self {
-            TracePurpose::App => "app",
-            TracePurpose::Test => "test",
-        }
-    }
-    pub fn parse(raw: &str) -> Option<Self> {
-        match raw {
-            "app" => Some(TracePurpose::App),
-            "test" => Some(TracePurpose::Test),
-            _ => None,
-        }
+named_enum! {
+    /// Whom the sign-in was for: the application, or an admin's "Test connection".
+    pub enum TracePurpose {
+        App = "app",
+        Test = "test",
     }
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
-#[serde(rename_all = "snake_case")]
-#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
-pub enum TraceOutcome {
-    Success,
-    Failure,
-}
-
-impl TraceOutcome {
-    pub fn as_str(self) -> &'static str {
-        match self {
-            TraceOutcome::Success => "success",
-            TraceOutcome::Failure => "failure",
-        }
-    }
-    pub fn parse(raw: &str) -> Option<Self> {
-        match raw {
-            "success" => Some(TraceOutcome::Success),
-            "failure" => Some(TraceOutcome::Failure),
-            _ => None,
-        }
+named_enum! {
+    pub enum TraceOutcome {
+        Success = "success",
+        Failure = "failure",
     }
 }
 

@@ -4,54 +4,22 @@
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 
-macro_rules! events {
-    ($( $(#[$doc:meta])* $variant:ident = $name:literal; )*) => {
-        /// What a webhook tells.
-        #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
-        pub enum WebhookEvent {
-            $( $(#[$doc])* #[serde(rename = $name)] $variant, )*
-        }
+use crate::named::named_enum;
 
-        impl WebhookEvent {
-            pub const ALL: &'static [WebhookEvent] = &[$(WebhookEvent::$variant),*];
-
-            pub fn as_str(self) -> &'static str {
-                match self { $(WebhookEvent::$variant => $name,)* }
-            }
-
-            pub fn parse(raw: &str) -> Option<Self> {
-                match raw { $($name => Some(WebhookEvent::$variant),)* _ => None }
-            }
-        }
-
-        // By hand: the derive does not see serde's renames through this macro.
-        #[cfg(feature = "openapi")]
-        impl utoipa::PartialSchema for WebhookEvent {
-            fn schema() -> utoipa::openapi::RefOr<utoipa::openapi::schema::Schema> {
-                use utoipa::openapi::schema::{ObjectBuilder, Type};
-                ObjectBuilder::new()
-                    .schema_type(Type::String)
-                    .enum_values(Some(WebhookEvent::ALL.iter().map(|v| v.as_str())))
-                    .into()
-            }
-        }
-
-        #[cfg(feature = "openapi")]
-        impl utoipa::ToSchema for WebhookEvent {}
-    };
-}
-
-events! {
-    ConnectionCreated = "connection.created";
-    ConnectionUpdated = "connection.updated";
-    ConnectionDeleted = "connection.deleted";
-    /// At most one a minute per connection.
-    SignInFailed = "sign_in.failed";
-    OrySyncFailed = "ory_sync.failed";
-    OrySyncRecovered = "ory_sync.recovered";
-    CertificateExpiring = "certificate.expiring";
-    CertificateExpired = "certificate.expired";
-    SetupLinkUsed = "setup_link.used";
+named_enum! {
+    /// What a webhook tells.
+    pub enum WebhookEvent {
+        ConnectionCreated = "connection.created",
+        ConnectionUpdated = "connection.updated",
+        ConnectionDeleted = "connection.deleted",
+        /// At most one a minute per connection.
+        SignInFailed = "sign_in.failed",
+        OrySyncFailed = "ory_sync.failed",
+        OrySyncRecovered = "ory_sync.recovered",
+        CertificateExpiring = "certificate.expiring",
+        CertificateExpired = "certificate.expired",
+        SetupLinkUsed = "setup_link.used",
+    }
 }
 
 /// An endpoint as the dashboard and the admin API show it (never its secret).
@@ -78,32 +46,13 @@ pub struct CreatedWebhookEndpoint {
     pub secret: String,
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
-#[serde(rename_all = "snake_case")]
-#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
-pub enum DeliveryState {
-    /// Waiting for its first attempt or a retry.
-    Pending,
-    Delivered,
-    /// Every attempt failed; "Resend" tries again.
-    Failed,
-}
-
-impl DeliveryState {
-    pub fn as_str(self) -> &'static str {
-        match self {
-            DeliveryState::Pending => "pending",
-            DeliveryState::Delivered => "delivered",
-            DeliveryState::Failed => "failed",
-        }
-    }
-    pub fn parse(raw: &str) -> Option<Self> {
-        match raw {
-            "pending" => Some(DeliveryState::Pending),
-            "delivered" => Some(DeliveryState::Delivered),
-            "failed" => Some(DeliveryState::Failed),
-            _ => None,
-        }
+named_enum! {
+    pub enum DeliveryState {
+        /// Waiting for its first attempt or a retry.
+        Pending = "pending",
+        Delivered = "delivered",
+        /// Every attempt failed; "Resend" tries again.
+        Failed = "failed",
     }
 }
 

@@ -17,29 +17,14 @@ const LISTED: &str = "id, product_id, connection_id, tenant, client_id, kind, pu
      reason, detail, subject, email, reference_id, created_at";
 const COLUMNS_PER_ROW: usize = 15;
 
+/// A named column's value, or `Corrupt` naming it.
+fn named<T>(r: &AnyRow, col: &str, parse: fn(&str) -> Option<T>) -> StoreResult<T> {
+    let raw = r.text(col)?;
+    parse(&raw).ok_or_else(|| StoreError::Corrupt(format!("sign_in_traces.{col}: {raw}")))
+}
+
 fn trace_from(r: &AnyRow, with_response: bool) -> StoreResult<SignInTrace> {
-    let parsed = |col: &str, raw: String, ok: bool| {
-        if ok {
-            Ok(())
-        } else {
-            Err(StoreError::Corrupt(format!("sign_in_traces.{col}: {raw}")))
-        }
-    };
-    let kind = r.text("kind")?;
-    let purpose = r.text("purpose")?;
-    let outcome = r.text("outcome")?;
     let reason = r.opt_text("reason")?;
-    let (k, p, o) = (
-        SignInKind::parse(&kind),
-        TracePurpose::parse(&purpose),
-        TraceOutcome::parse(&outcome),
-    );
-    parsed("kind", kind, k.is_some())?;
-    parsed("purpose", purpose, p.is_some())?;
-    parsed("outcome", outcome, o.is_some())?;
-    let (Some(kind), Some(purpose), Some(outcome)) = (k, p, o) else {
-        return Err(StoreError::Corrupt("sign_in_traces".into()));
-    };
     Ok(SignInTrace {
         id: r.text("id")?,
         created_at: r.time("created_at")?,
@@ -47,9 +32,9 @@ fn trace_from(r: &AnyRow, with_response: bool) -> StoreResult<SignInTrace> {
         connection_id: r.opt_text("connection_id")?,
         tenant: r.opt_text("tenant")?,
         client_id: r.opt_text("client_id")?,
-        kind,
-        purpose,
-        outcome,
+        kind: named(r, "kind", SignInKind::parse)?,
+        purpose: named(r, "purpose", TracePurpose::parse)?,
+        outcome: named(r, "outcome", TraceOutcome::parse)?,
         // A reason this build does not know reads as the generic one.
         reason: reason.map(|r| FailureReason::parse(&r).unwrap_or(FailureReason::Rejected)),
         detail: r.opt_text("detail")?,

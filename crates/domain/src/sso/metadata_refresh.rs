@@ -37,7 +37,8 @@ impl Connections {
     /// Fetch the metadata URLs due; returns how many connections changed.
     pub async fn refresh_metadata(&self) -> DomainResult<usize> {
         let now = self.clock.now();
-        let checked = self.store.metadata_checks().await?;
+        let checked: std::collections::HashMap<String, _> =
+            self.store.metadata_checks().await?.into_iter().collect();
         let mut changed = 0;
         for mut c in self.store.saml_connections().await? {
             let IdpConfig::Saml(saml) = &c.idp else {
@@ -46,11 +47,7 @@ impl Connections {
             let Some(url) = saml.metadata_url.clone() else {
                 continue;
             };
-            let last = checked
-                .iter()
-                .find(|(id, _)| *id == c.id)
-                .map(|(_, at)| *at)
-                .unwrap_or(c.updated_at);
+            let last = checked.get(&c.id).copied().unwrap_or(c.updated_at);
             if now - last < REFRESH_EVERY {
                 continue;
             }

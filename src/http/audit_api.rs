@@ -113,11 +113,9 @@ pub async fn audit_get(
     let services = &state.services;
     let product = authenticate(services, &headers).await?;
     let ApiQuery(q) = query?;
-    if q.product.is_some() {
-        product
-            .check_named(q.product.as_ref())
-            .map_err(WebError::api)?;
-    }
+    product
+        .check_named_if_given(q.product.as_ref())
+        .map_err(WebError::api)?;
     let action = match q.action.as_deref().map(str::trim).filter(|s| !s.is_empty()) {
         None => None,
         Some(a) => Some(AuditAction::parse(a).ok_or_else(|| {

@@ -112,11 +112,9 @@ pub async fn traces_get(
     let services = &state.services;
     let product = authenticate(services, &headers).await?;
     let ApiQuery(q) = query?;
-    if q.product.is_some() {
-        product
-            .check_named(q.product.as_ref())
-            .map_err(WebError::api)?;
-    }
+    product
+        .check_named_if_given(q.product.as_ref())
+        .map_err(WebError::api)?;
     let page = services
         .traces
         .traces(&product, &q.filter()?)

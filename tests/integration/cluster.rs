@@ -595,10 +595,23 @@ async fn killing_an_instance_under_load_loses_no_sign_in_the_other_can_finish() 
                 while std::time::Instant::now() < until {
                     match sign_in_at(&http, &base, &client_id).await {
                         Ok(code) => {
-                            let ((_, status), _) =
+                            let ((at, status), body) =
                                 redeem(&http, &base, &client_id, &secret, &code).await;
-                            assert_eq!(status, 200, "a code handed out is redeemed");
-                            ok += 1;
+                            if status == 200 {
+                                ok += 1;
+                                continue;
+                            }
+                            // A redeemed the code and died before answering; the
+                            // balancer sent the same request on to B, which must
+                            // refuse the spent code. Nothing else may fail.
+                            assert!(
+                                at.contains(", ")
+                                    && status == 400
+                                    && body["error"] == "invalid_grant",
+                                "a code handed out is redeemed unless A spent it as it died: \
+                                 {status} from {at}: {body}"
+                            );
+                            failed += 1;
                         }
                         Err(_) => failed += 1,
                     }

@@ -195,6 +195,14 @@ async fn every_sign_in_is_traced_with_its_reason_and_a_redacted_response() {
         assert_eq!(status, 404);
         let (status, _) = traces(&s, &other.api_key, &[("product", &s.product)]).await;
         assert_eq!(status, 404);
+        let (status, own) = traces(&s, &other.api_key, &[("product", &other.product)]).await;
+        assert_eq!(
+            status, 200,
+            "naming its own product is the same as naming none"
+        );
+        assert_eq!(own["data"], json!([]));
+        let (status, _) = traces(&s, &other.api_key, &[("product", " ")]).await;
+        assert_eq!(status, 400, "a blank product is invalid, not the key's own");
         let (status, _) = traces(&s, "ghk_nope_nope", &[]).await;
         assert_eq!(status, 401);
 

@@ -216,7 +216,7 @@ fn AuditTable(page: AuditPage, data: AuditData) -> impl IntoView {
                     <tbody>{rows}</tbody>
                 </table>
             </div>
-            <AuditPager data=data more=page.more />
+            <OffsetPager offset=data.offset step=STEP more=page.more name="audit" />
         }
         .into_any()
     }
@@ -298,25 +298,6 @@ fn actor_tag(kind: ActorKind) -> Option<&'static str> {
         ActorKind::ApiKey => Some("API key"),
         ActorKind::SetupLink => Some("setup link"),
         ActorKind::System => Some("Gatehouse"),
-    }
-}
-
-/// "Newer" / "Older", one page at a time.
-#[component]
-fn AuditPager(data: AuditData, more: bool) -> impl IntoView {
-    view! {
-        <div class="mt-3 flex items-center justify-end gap-2">
-            <button type="button" class=BUTTON_SECONDARY data-testid="audit-newer"
-                disabled=move || data.offset.get() == 0
-                on:click=move |_| data.offset.update(|o| *o = o.saturating_sub(STEP))>
-                "Newer"
-            </button>
-            <button type="button" class=BUTTON_SECONDARY data-testid="audit-older"
-                disabled=!more
-                on:click=move |_| data.offset.update(|o| *o = o.saturating_add(STEP))>
-                "Older"
-            </button>
-        </div>
     }
 }
 

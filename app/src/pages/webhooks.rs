@@ -377,7 +377,7 @@ fn DeliveryTable(
                 <tbody>{rows}</tbody>
             </table>
         </div>
-        <DeliveryPager data=data more=more />
+        <OffsetPager offset=data.offset step=STEP more=more name="webhook" />
     }
     .into_any()
 }
@@ -427,24 +427,5 @@ fn DeliveryRow(
                 })}
             </td>
         </tr>
-    }
-}
-
-/// "Newer" / "Older", one page at a time.
-#[component]
-fn DeliveryPager(data: WebhooksData, more: bool) -> impl IntoView {
-    view! {
-        <div class="mt-3 flex items-center justify-end gap-2">
-            <button type="button" class=BUTTON_SECONDARY data-testid="webhook-newer"
-                disabled=move || data.offset.get() == 0
-                on:click=move |_| data.offset.update(|o| *o = o.saturating_sub(STEP))>
-                "Newer"
-            </button>
-            <button type="button" class=BUTTON_SECONDARY data-testid="webhook-older"
-                disabled=!more
-                on:click=move |_| data.offset.update(|o| *o = o.saturating_add(STEP))>
-                "Older"
-            </button>
-        </div>
     }
 }

@@ -7,28 +7,17 @@ use serde::{Deserialize, Serialize};
 
 use crate::named::named_enum;
 
+/// `FailureReason` as a [`named_enum!`], each name with its plain words and remedy.
 macro_rules! reasons {
     ($( $(#[$doc:meta])* $variant:ident = $name:literal, $explained:literal, $remedy:literal; )*) => {
-        /// Why a sign-in failed.
-        #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
-        #[serde(rename_all = "snake_case")]
-        #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
-        pub enum FailureReason {
-            $( $(#[$doc])* $variant, )*
+        named_enum! {
+            /// Why a sign-in failed.
+            pub enum FailureReason {
+                $( $(#[$doc])* $variant = $name, )*
+            }
         }
 
         impl FailureReason {
-            pub const ALL: &'static [FailureReason] = &[$(FailureReason::$variant),*];
-
-            /// The name in the API, the database and the metrics.
-            pub fn as_str(self) -> &'static str {
-                match self { $(FailureReason::$variant => $name,)* }
-            }
-
-            pub fn parse(raw: &str) -> Option<Self> {
-                match raw { $($name => Some(FailureReason::$variant),)* _ => None }
-            }
-
             /// What happened, in plain words.
             pub fn explanation(self) -> &'static str {
                 match self { $(FailureReason::$variant => $explained,)* }

@@ -64,6 +64,15 @@ impl ProductScope {
         }
     }
 
+    /// [`check_named`](Self::check_named) where naming the product is optional (the
+    /// read-only lists): absent is the API key's own product.
+    pub fn check_named_if_given(&self, named: Option<&ProductId>) -> DomainResult<()> {
+        match named {
+            None => Ok(()),
+            Some(_) => self.check_named(named),
+        }
+    }
+
     /// `c` if it is this product's; a connection found by a global lookup (its
     /// client id) goes through here.
     pub(crate) fn own(&self, c: Option<Connection>) -> Option<Connection> {

@@ -154,7 +154,7 @@ fn TraceTable(page: gatehouse_core::traces::TracePage, data: RecentSignInsData) 
                     <tbody>{rows}</tbody>
                 </table>
             </div>
-            <Pager data=data more=page.more />
+            <OffsetPager offset=data.offset step=STEP more=page.more name="trace" />
         }
         .into_any()
     }
@@ -193,25 +193,6 @@ fn PurposeBadge(purpose: TracePurpose) -> impl IntoView {
         TracePurpose::App => "app",
     };
     view! { <span class=class data-testid="trace-purpose">{label}</span> }
-}
-
-/// "Newer" / "Older", one page at a time.
-#[component]
-fn Pager(data: RecentSignInsData, more: bool) -> impl IntoView {
-    view! {
-        <div class="mt-3 flex items-center justify-end gap-2">
-            <button type="button" class=BUTTON_SECONDARY data-testid="trace-newer"
-                disabled=move || data.offset.get() == 0
-                on:click=move |_| data.offset.update(|o| *o = o.saturating_sub(STEP))>
-                "Newer"
-            </button>
-            <button type="button" class=BUTTON_SECONDARY data-testid="trace-older"
-                disabled=!more
-                on:click=move |_| data.offset.update(|o| *o = o.saturating_add(STEP))>
-                "Older"
-            </button>
-        </div>
-    }
 }
 
 /// `/teams/{team}/products/{product}/sign-ins/{trace}`: one sign-in, in full.

@@ -254,17 +254,19 @@ impl SignIn {
         key: Option<&str>,
         params: OidcCallbackParams,
     ) -> Result<AcsOutcome, LoginError> {
-        let callback = redact_json(serde_json::json!({
-            "code": params.code.as_ref().map(|_| "[redacted]"),
-            "state": params.state.clone(),
-            "error": params.error.clone(),
-            "error_description": params.error_description.clone(),
-            "iss": params.iss.clone(),
-        }));
-        let mut trace = TraceDraft::new(
-            SignInKind::Oidc,
-            IdpResponse::Oidc(serde_json::json!({ "callback": callback })),
-        );
+        let response = if self.traces.is_on() {
+            let callback = redact_json(serde_json::json!({
+                "code": params.code.as_ref().map(|_| "[redacted]"),
+                "state": params.state.clone(),
+                "error": params.error.clone(),
+                "error_description": params.error_description.clone(),
+                "iss": params.iss.clone(),
+            }));
+            serde_json::json!({ "callback": callback })
+        } else {
+            serde_json::Value::Null
+        };
+        let mut trace = TraceDraft::new(SignInKind::Oidc, IdpResponse::Oidc(response));
         let result = self.oidc_callback_traced(&mut trace, key, params).await;
         self.traces.record(trace, &result, self.clock.now());
         result
@@ -534,7 +536,7 @@ impl SignIn {
             .unwrap_or_default();
         let mut merged = jwt_claims(&jwt)
             .ok_or_else(|| invalid_id_token("the id_token payload is not a JSON object"))?;
-        trace.add_oidc("id_token_claims", Value::Object(merged.clone()));
+        trace.add_oidc("id_token_claims", || Value::Object(merged.clone()));
         let sub = claims.subject().as_str().to_string();
         trace.subject(&sub);
         if let Some(url) = metadata.userinfo_endpoint() {
@@ -543,7 +545,7 @@ impl SignIn {
                 .await
             {
                 Ok(info) => {
-                    trace.add_oidc("userinfo", Value::Object(info.clone()));
+                    trace.add_oidc("userinfo", || Value::Object(info.clone()));
                     if info.get("sub").and_then(Value::as_str) != Some(sub.as_str()) {
                         return Err(LoginError::rejected(
                             "userinfo describes another subject than the id_token",

@@ -12,7 +12,7 @@
 //! nothing) are not stored: nobody could see them, and anyone could send them. They
 //! are in the log under their reference id.
 
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
 use std::sync::Arc;
 
 use chrono::{DateTime, Utc};
@@ -43,6 +43,10 @@ const GATHER: std::time::Duration = std::time::Duration::from_millis(500);
 pub const FAILURES_PER_CONNECTION_PER_MINUTE: u32 = 120;
 /// Responses larger than this are not queued for redaction (their trace says so).
 const MAX_QUEUED_RESPONSE: usize = 256 * 1024;
+/// The responses waiting in the queue hold at most this many bytes together; past
+/// it, a trace is queued without its response (a stalled writer under a flood of
+/// large responses would otherwise hold the queue's length times their size).
+const MAX_QUEUED_BYTES: usize = 32 * 1024 * 1024;
 
 /// What the identity provider sent, as received; redacted by the writer.
 #[derive(Debug, Clone)]
@@ -52,6 +56,27 @@ pub enum IdpResponse {
     /// The OIDC callback's parameters and what the token endpoint answered, already
     /// without codes and tokens.
     Oidc(Value),
+    /// Why the response is not in the trace.
+    NotKept(String),
+}
+
+/// Bytes of a queued response, counted in the queue's total until dropped.
+struct Reserved {
+    bytes: usize,
+    total: Arc<AtomicUsize>,
+}
+
+impl Drop for Reserved {
+    fn drop(&mut self) {
+        self.total.fetch_sub(self.bytes, Ordering::Relaxed);
+    }
+}
+
+/// A trace on its way to the writer.
+struct Queued {
+    trace: SignInTrace,
+    response: Option<IdpResponse>,
+    _reserved: Option<Reserved>,
 }
 
 /// What one sign-in attempt has shown so far.
@@ -128,15 +153,15 @@ impl TraceDraft {
     }
 
     /// Add what the IdP's token endpoint or userinfo said (OIDC).
-    pub fn add_oidc(&mut self, key: &str, value: Value) {
+    pub fn add_oidc(&mut self, key: &str, value: impl FnOnce() -> Value) {
         if let Some(IdpResponse::Oidc(Value::Object(map))) = &mut self.response {
-            map.insert(key.to_string(), value);
+            map.insert(key.to_string(), value());
         }
     }
 }
 
 enum Message {
-    Trace(Box<(SignInTrace, Option<IdpResponse>)>),
+    Trace(Box<Queued>),
     Flush(oneshot::Sender<()>),
 }
 
@@ -150,6 +175,9 @@ struct Inner {
     failures: RateLimiter,
     /// `false`: traces are switched off, nothing is recorded or counted.
     on: bool,
+    /// Bytes of the responses in the queue, and their limit.
+    queued_bytes: Arc<AtomicUsize>,
+    byte_budget: usize,
 }
 
 impl TraceLog {
@@ -168,6 +196,8 @@ impl TraceLog {
             dropped: AtomicU64::new(0),
             failures: RateLimiter::per_minute(FAILURES_PER_CONNECTION_PER_MINUTE),
             on: true,
+            queued_bytes: Arc::default(),
+            byte_budget: MAX_QUEUED_BYTES,
         }))
     }
 
@@ -178,6 +208,8 @@ impl TraceLog {
             dropped: AtomicU64::new(0),
             failures: RateLimiter::per_minute(0),
             on: false,
+            queued_bytes: Arc::default(),
+            byte_budget: 0,
         }))
     }
 
@@ -227,13 +259,49 @@ impl TraceLog {
             reference_id: reference_id(),
             idp_response: None,
         };
-        let sent = self.0.queue.as_ref().is_some_and(|q| {
-            q.try_send(Message::Trace(Box::new((trace, draft.response))))
-                .is_ok()
-        });
+        let (response, reserved) = match draft.response {
+            Some(IdpResponse::Saml(raw)) => self.reserve(raw),
+            other => (other, None),
+        };
+        let queued = Queued {
+            trace,
+            response,
+            _reserved: reserved,
+        };
+        let sent = self
+            .0
+            .queue
+            .as_ref()
+            .is_some_and(|q| q.try_send(Message::Trace(Box::new(queued))).is_ok());
         if !sent {
             self.0.dropped.fetch_add(1, Ordering::Relaxed);
         }
+    }
+
+    /// Are traces kept? When not, a caller can skip preparing what only a trace uses.
+    pub fn is_on(&self) -> bool {
+        self.0.on
+    }
+
+    /// A SAML response to queue, counted against the queue's byte budget; one too
+    /// large, or past the budget, is replaced by a note saying why.
+    fn reserve(&self, raw: Arc<str>) -> (Option<IdpResponse>, Option<Reserved>) {
+        let bytes = raw.len();
+        if bytes > MAX_QUEUED_RESPONSE {
+            let note = format!("(not kept: {bytes} bytes)");
+            return (Some(IdpResponse::NotKept(note)), None);
+        }
+        let total = &self.0.queued_bytes;
+        if total.fetch_add(bytes, Ordering::Relaxed) + bytes > self.0.byte_budget {
+            total.fetch_sub(bytes, Ordering::Relaxed);
+            let note = "(not kept: too many responses were waiting to be stored)".to_string();
+            return (Some(IdpResponse::NotKept(note)), None);
+        }
+        let reserved = Reserved {
+            bytes,
+            total: total.clone(),
+        };
+        (Some(IdpResponse::Saml(raw)), Some(reserved))
     }
 
     /// Traces dropped since start (queue full, failure limit, no writer).
@@ -282,8 +350,9 @@ async fn write(
             let traces = tokio::task::spawn_blocking(move || {
                 batch
                     .into_iter()
-                    .map(|(mut trace, response)| {
-                        trace.idp_response = response.map(|r| redacted(&r));
+                    .map(|queued| {
+                        let mut trace = queued.trace;
+                        trace.idp_response = queued.response.map(|r| redacted(&r));
                         trace
                     })
                     .collect::<Vec<_>>()
@@ -326,10 +395,8 @@ async fn write(
 
 fn redacted(response: &IdpResponse) -> String {
     match response {
-        IdpResponse::Saml(raw) if raw.len() > MAX_QUEUED_RESPONSE => {
-            format!("(not kept: {} bytes)", raw.len())
-        }
         IdpResponse::Saml(raw) => redact::redact_encoded(raw),
+        IdpResponse::NotKept(note) => note.clone(),
         IdpResponse::Oidc(value) => redact::cap(
             &serde_json::to_string_pretty(&redact_json(value.clone())).unwrap_or_default(),
         ),
@@ -391,6 +458,8 @@ mod tests {
             dropped: AtomicU64::new(0),
             failures: RateLimiter::per_minute(1),
             on: true,
+            queued_bytes: Arc::default(),
+            byte_budget: MAX_QUEUED_BYTES,
         }));
         let mut draft = TraceDraft::new(SignInKind::Oidc, IdpResponse::Oidc(json!({})));
         draft.product_id = Some("p".into());
@@ -401,5 +470,63 @@ mod tests {
         );
         assert_eq!(log.dropped(), 1);
         log.flush().await;
+    }
+
+    fn saml_draft(bytes: usize) -> TraceDraft {
+        let mut draft = TraceDraft::new(
+            SignInKind::Saml,
+            IdpResponse::Saml("A".repeat(bytes).into()),
+        );
+        draft.product_id = Some("p".into());
+        draft
+    }
+
+    fn response_of(message: Option<Message>) -> String {
+        match message {
+            Some(Message::Trace(q)) => match &q.response {
+                Some(r @ IdpResponse::NotKept(_)) => redacted(r),
+                Some(IdpResponse::Saml(raw)) => format!("kept {}", raw.len()),
+                _ => "other".into(),
+            },
+            _ => "nothing".into(),
+        }
+    }
+
+    #[tokio::test]
+    async fn queued_responses_stay_within_their_byte_budget() {
+        let (tx, mut rx) = mpsc::channel(16);
+        let log = TraceLog(Arc::new(Inner {
+            queue: Some(tx),
+            dropped: AtomicU64::new(0),
+            failures: RateLimiter::per_minute(100),
+            on: true,
+            queued_bytes: Arc::default(),
+            byte_budget: 2500,
+        }));
+        let ok = Ok(AcsOutcome::ToApp("x".into()));
+        for _ in 0..3 {
+            log.record(saml_draft(1000), &ok, DateTime::UNIX_EPOCH);
+        }
+        log.record(
+            saml_draft(MAX_QUEUED_RESPONSE + 1),
+            &ok,
+            DateTime::UNIX_EPOCH,
+        );
+        assert_eq!(response_of(rx.recv().await), "kept 1000");
+        // the writer took the first: its bytes are free once it is done with it
+        assert_eq!(log.0.queued_bytes.load(Ordering::Relaxed), 1000);
+        assert_eq!(response_of(rx.recv().await), "kept 1000");
+        assert_eq!(
+            response_of(rx.recv().await),
+            "(not kept: too many responses were waiting to be stored)"
+        );
+        assert_eq!(
+            response_of(rx.recv().await),
+            format!("(not kept: {} bytes)", MAX_QUEUED_RESPONSE + 1)
+        );
+        assert_eq!(log.0.queued_bytes.load(Ordering::Relaxed), 0);
+        log.record(saml_draft(2000), &ok, DateTime::UNIX_EPOCH);
+        assert_eq!(response_of(rx.recv().await), "kept 2000");
+        assert_eq!(log.dropped(), 0, "the traces themselves are all kept");
     }
 }

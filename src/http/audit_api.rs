@@ -5,7 +5,6 @@ use axum::extract::State;
 use axum::http::HeaderMap;
 use axum::routing::get;
 use axum::{Json, Router};
-use chrono::{DateTime, Utc};
 use gatehouse_core::audit::{AuditAction, AuditEvent, AuditFilter};
 use gatehouse_core::ProductId;
 use serde::{Deserialize, Serialize};
@@ -13,6 +12,7 @@ use utoipa::{IntoParams, ToSchema};
 
 use super::api_auth::authenticate;
 use super::api_body::ApiQuery;
+use super::api_paging::{instant, page_limit, page_offset};
 use super::api_types::ApiError;
 use super::error::WebError;
 use crate::state::AppState;
@@ -49,46 +49,6 @@ pub struct AuditQuery {
 pub struct AuditList {
     pub data: Vec<AuditEvent>,
     pub more: bool,
-}
-
-/// Most rows a list skips (`pageOffset`).
-pub(super) const MAX_OFFSET: u32 = 1_000_000;
-
-pub(super) fn page_offset(raw: Option<u32>) -> Result<u32, WebError> {
-    match raw.unwrap_or(0) {
-        n if n <= MAX_OFFSET => Ok(n),
-        _ => Err(WebError::invalid(
-            "pageOffset",
-            format!("must be at most {MAX_OFFSET}"),
-        )),
-    }
-}
-
-/// Most rows one page holds (`pageLimit`; 0 or none: the list's default).
-pub(super) const MAX_LIMIT: u32 = 100;
-
-pub(super) fn page_limit(raw: Option<u32>) -> Result<u32, WebError> {
-    match raw.unwrap_or(0) {
-        n if n <= MAX_LIMIT => Ok(n),
-        _ => Err(WebError::invalid(
-            "pageLimit",
-            format!("must be at most {MAX_LIMIT}"),
-        )),
-    }
-}
-
-pub(super) fn instant(field: &str, raw: Option<&str>) -> Result<Option<DateTime<Utc>>, WebError> {
-    match raw.map(str::trim).filter(|s| !s.is_empty()) {
-        None => Ok(None),
-        Some(s) => DateTime::parse_from_rfc3339(s)
-            .map(|t| Some(t.with_timezone(&Utc)))
-            .map_err(|_| {
-                WebError::invalid(
-                    field,
-                    "must be an RFC 3339 instant, e.g. 2026-12-01T00:00:00Z",
-                )
-            }),
-    }
 }
 
 /// List the admin changes to the API key's product.

@@ -4,6 +4,7 @@
 pub mod admin_api;
 pub mod api_auth;
 pub mod api_body;
+mod api_paging;
 pub mod api_types;
 pub mod audit_api;
 pub mod client_addr;

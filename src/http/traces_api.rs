@@ -13,8 +13,8 @@ use utoipa::{IntoParams, ToSchema};
 
 use super::api_auth::authenticate;
 use super::api_body::ApiQuery;
+use super::api_paging::{instant, page_limit, page_offset};
 use super::api_types::{ApiError, Data};
-use super::audit_api::{instant, page_limit, page_offset};
 use super::error::WebError;
 use crate::state::AppState;
 

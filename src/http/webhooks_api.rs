@@ -14,6 +14,7 @@ use utoipa::{IntoParams, ToSchema};
 
 use super::api_auth::{authenticate, authenticate_for_write};
 use super::api_body::{ApiBody, ApiQuery};
+use super::api_paging::{page_limit, page_offset};
 use super::api_types::{ApiError, Data, Empty};
 use super::error::WebError;
 use crate::state::AppState;
@@ -186,11 +187,8 @@ pub async fn deliveries_get(
         .deliveries(
             &product,
             &id,
-            super::audit_api::page_offset(q.page_offset)?,
-            match super::audit_api::page_limit(q.page_limit)? {
-                0 => 20,
-                n => n,
-            },
+            page_offset(q.page_offset)?,
+            page_limit(q.page_limit)?,
         )
         .await
         .map_err(WebError::api)?;

@@ -4,7 +4,7 @@
 
 use gatehouse_core::views::ProductDetail;
 use gatehouse_core::webhooks::{
-    DeliveryState, WebhookDeliveryView, WebhookEndpointView, WebhookEvent,
+    DeliveryState, WebhookDeliveryView, WebhookEndpointView, WebhookEvent, DELIVERIES_PER_PAGE,
 };
 use leptos::prelude::*;
 
@@ -19,7 +19,7 @@ use super::product_settings::{when, Loaded};
 
 /// A page of deliveries (what the server returns at most), and how far "Older" and
 /// "Newer" move.
-const STEP: u32 = 20;
+const STEP: u32 = DELIVERIES_PER_PAGE;
 
 /// The fields of the "Add endpoint" form with their own message.
 const FORM_FIELDS: &[&str] = &["url", "description", "events"];

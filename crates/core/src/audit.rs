@@ -6,6 +6,7 @@ use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 
 use crate::named::named_enum;
+use crate::paging;
 
 named_enum! {
     /// What was done.
@@ -99,14 +100,11 @@ pub struct AuditFilter {
 }
 
 impl AuditFilter {
-    pub const MAX_LIMIT: u32 = 100;
     pub const DEFAULT_LIMIT: u32 = 25;
 
+    /// The page size asked for ([`paging::page_size`]).
     pub fn page_size(&self) -> u32 {
-        match self.limit {
-            0 => Self::DEFAULT_LIMIT,
-            n => n.min(Self::MAX_LIMIT),
-        }
+        paging::page_size(self.limit, Self::DEFAULT_LIMIT)
     }
 }
 

@@ -11,6 +11,7 @@ pub mod connection_form;
 pub mod error_kind;
 pub mod ids;
 mod named;
+pub mod paging;
 pub mod traces;
 pub mod trial;
 pub mod validate;

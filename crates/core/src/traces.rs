@@ -6,6 +6,7 @@ use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 
 use crate::named::named_enum;
+use crate::paging;
 
 /// `FailureReason` as a [`named_enum!`], each name with its plain words and remedy.
 macro_rules! reasons {
@@ -203,16 +204,11 @@ pub struct TraceFilter {
 }
 
 impl TraceFilter {
-    /// Most traces one page holds.
-    pub const MAX_LIMIT: u32 = 100;
     pub const DEFAULT_LIMIT: u32 = 20;
 
-    /// The page size asked for, within `1..=MAX_LIMIT` (0: the default).
+    /// The page size asked for ([`paging::page_size`]).
     pub fn page_size(&self) -> u32 {
-        match self.limit {
-            0 => Self::DEFAULT_LIMIT,
-            n => n.min(Self::MAX_LIMIT),
-        }
+        paging::page_size(self.limit, Self::DEFAULT_LIMIT)
     }
 }
 
@@ -264,6 +260,6 @@ mod tests {
         };
         assert_eq!(f(0).page_size(), TraceFilter::DEFAULT_LIMIT);
         assert_eq!(f(5).page_size(), 5);
-        assert_eq!(f(10_000).page_size(), TraceFilter::MAX_LIMIT);
+        assert_eq!(f(10_000).page_size(), crate::paging::MAX_PAGE_LIMIT);
     }
 }

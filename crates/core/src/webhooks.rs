@@ -6,6 +6,9 @@ use serde::{Deserialize, Serialize};
 
 use crate::named::named_enum;
 
+/// Deliveries one page of an endpoint's list holds unless asked otherwise.
+pub const DELIVERIES_PER_PAGE: u32 = 20;
+
 named_enum! {
     /// What a webhook tells.
     pub enum WebhookEvent {

@@ -20,8 +20,10 @@ use base64::engine::general_purpose::STANDARD;
 use base64::Engine;
 use chrono::{DateTime, Duration, Utc};
 use gatehouse_core::audit::AuditAction;
+use gatehouse_core::paging;
 use gatehouse_core::webhooks::{
     CreatedWebhookEndpoint, DeliveryState, WebhookDeliveryView, WebhookEndpointView, WebhookEvent,
+    DELIVERIES_PER_PAGE,
 };
 use gatehouse_core::FieldError;
 use secrecy::{ExposeSecret, SecretString};
@@ -357,6 +359,7 @@ impl Webhooks {
     }
 
     /// An endpoint's deliveries, newest first.
+    /// One page of an endpoint's deliveries, newest first (`limit` 0: the default).
     pub async fn deliveries(
         &self,
         scope: &ProductScope,
@@ -374,7 +377,7 @@ impl Webhooks {
                 &scope.product().id,
                 endpoint_id,
                 offset,
-                limit.clamp(1, 100),
+                paging::page_size(limit, DELIVERIES_PER_PAGE),
             )
             .await?
             .iter()
@@ -579,7 +582,8 @@ impl Webhooks {
         offset: u32,
     ) -> DomainResult<Vec<WebhookDeliveryView>> {
         let scope = self.scope(user_id, team_id, product_id, false).await?;
-        self.deliveries(&scope, endpoint_id, offset, 20).await
+        self.deliveries(&scope, endpoint_id, offset, DELIVERIES_PER_PAGE)
+            .await
     }
 
     pub async fn dashboard_resend(
